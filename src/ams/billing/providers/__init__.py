@@ -1,0 +1,1 @@
+"""Billing providers shipped with ams-billing: ``fake`` (in memory) and ``xero``."""
