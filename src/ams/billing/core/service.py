@@ -74,7 +74,7 @@ class BillingService:
         self._pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         self._pm.add_hookspecs(hookspecs)
         self._provider = provider
-        self._pm.register(provider, name="provider")
+        self._register(provider, "provider")
         missing = sorted(
             name for name in _REQUIRED_HOOKS if not getattr(self._pm.hook, name).get_hookimpls()
         )
@@ -85,12 +85,11 @@ class BillingService:
                 "@ams.billing.hookimpl (a method overridden without the marker is not seen)"
             )
         if not email_invoices:
-            self._pm.register(EmailSwitchPolicy(enabled=False), name="policy:email-switch")
+            self._register(EmailSwitchPolicy(enabled=False), "policy:email-switch")
         if email_whitelist:
-            self._pm.register(EmailWhitelistPolicy(email_whitelist), name="policy:email-whitelist")
+            self._register(EmailWhitelistPolicy(email_whitelist), "policy:email-whitelist")
         for index, policy in enumerate(policies):
-            self._pm.register(policy, name=f"policy:{index}:{type(policy).__name__}")
-        self._pm.check_pending()
+            self._register(policy, f"policy:{index}:{type(policy).__name__}")
         for listener in listeners:
             self.add_listener(listener)
         self._tracker = InvoiceTracker(state_store)
@@ -109,9 +108,21 @@ class BillingService:
         return self._pm
 
     def add_listener(self, listener: object) -> None:
-        """Register an object implementing ``invoice_changed`` (and nothing else)."""
-        self._pm.register(listener)
-        self._pm.check_pending()
+        """Register an object implementing ``invoice_changed``."""
+        self._register(listener, None)
+
+    def _register(self, plugin: object, name: str | None) -> None:
+        # A misspelt hook name or a wrong signature must fail here, at start-up, not when the
+        # first invoice is due.
+        try:
+            self._pm.register(plugin, name=name)
+            self._pm.check_pending()
+        except pluggy.PluginValidationError as error:
+            if self._pm.is_registered(plugin):
+                self._pm.unregister(plugin)
+            raise ConfigurationError(
+                f"{type(plugin).__qualname__} cannot be registered: {error}"
+            ) from error
 
     def _call(self, name: str, **kwargs: Any) -> Any:
         result = getattr(self._pm.hook, name)(**kwargs)

@@ -1,0 +1,39 @@
+"""Shared fixtures for ams-billing's own tests."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from ams.billing import Contact, InvoiceRequest, LineItem
+
+settings.register_profile(
+    "ci",
+    max_examples=60,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("dev", max_examples=100, deadline=None, database=None)
+settings.load_profile("ci")
+
+
+@pytest.fixture
+def contact() -> Contact:
+    return Contact("acct-1", "Ada Lovelace", "ada@example.org", "Ada", "Lovelace")
+
+
+@pytest.fixture
+def invoice_request(contact: Contact) -> InvoiceRequest:
+    return InvoiceRequest(
+        contact=contact,
+        line_items=[LineItem("Annual membership", Decimal(1), Decimal("120.00"))],
+        currency="NZD",
+        issue_date=date(2026, 7, 1),
+        due_date=date(2026, 7, 31),
+        reference="MEMBERSHIP-7",
+    )

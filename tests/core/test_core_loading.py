@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from stevedore import ExtensionManager
+
+from ams.billing import (
+    BillingService,
+    ConfigurationError,
+    ProviderNotFoundError,
+    available_providers,
+    load_service,
+    resolve_provider_class,
+)
+from ams.billing.providers.fake import FakeBillingService
+
+
+def test_fake_is_registered_as_an_entry_point() -> None:
+    assert available_providers()["fake"] == "ams.billing.providers.fake:FakeBillingService"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "fake",
+        " fake ",
+        "ams.billing.providers.fake.FakeBillingService",
+        "ams.billing.providers.fake:FakeBillingService",
+    ],
+)
+def test_a_provider_resolves_by_name_or_by_path(value: str) -> None:
+    assert resolve_provider_class(value) is FakeBillingService
+
+
+def test_load_service_reads_the_environment() -> None:
+    service = load_service(environ={"AMS_BILLING_SERVICE_CLASS": "fake"})
+    assert isinstance(service, BillingService)
+    assert isinstance(service.provider, FakeBillingService)
+
+
+def test_load_service_uses_from_env_with_the_same_environment() -> None:
+    service = load_service(
+        environ={"AMS_BILLING_SERVICE_CLASS": "fake", "AMS_BILLING_FAKE_WEBHOOK_KEY": "k" * 32}
+    )
+    signed = service.provider.sign_delivery(b"{}")  # type: ignore[attr-defined]
+    reference = FakeBillingService(webhook_key="k" * 32).sign_delivery(b"{}")
+    assert signed.headers == reference.headers
+
+
+def test_provider_kwargs_go_to_the_constructor() -> None:
+    service = load_service("fake", environ={}, tenant_id="t-9")
+    assert service.provider.tenant_id == "t-9"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("stripe", "no provider is installed under that name"),
+        ("nowhere.module.Provider", "cannot be imported"),
+        ("ams.billing.providers.fake.Missing", "has no attribute 'Missing'"),
+        ("ams.billing.providers.fake.SIGNATURE_HEADER", "not a class"),
+        ("ams.billing.", "not a module and class path"),
+    ],
+)
+def test_a_wrong_value_raises_one_error_listing_what_is_installed(value: str, reason: str) -> None:
+    with pytest.raises(ProviderNotFoundError) as excinfo:
+        load_service(value, environ={})
+    message = str(excinfo.value)
+    assert reason in message
+    assert "fake" in excinfo.value.available
+    assert "AMS_BILLING_SERVICE_CLASS" in message
+
+
+def test_every_bad_variable_is_reported_at_once() -> None:
+    with pytest.raises(ConfigurationError) as excinfo:
+        load_service(
+            environ={
+                "AMS_BILLING_EMAIL_WHITELIST_REGEX": "([unclosed",
+                "AMS_BILLING_EMAIL_INVOICES": "perhaps",
+            }
+        )
+    fields = [error.field for error in excinfo.value.errors]
+    assert fields == [
+        "AMS_BILLING_SERVICE_CLASS",
+        "AMS_BILLING_EMAIL_WHITELIST_REGEX",
+        "AMS_BILLING_EMAIL_INVOICES",
+    ]
+    assert all(error.fix for error in excinfo.value.errors)
+
+
+def test_a_provider_whose_entry_point_fails_to_import_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "broken_provider.py").write_text("raise ImportError('missing dependency: zeep')\n")
+    dist = tmp_path / "broken_provider-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-provider\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(
+        textwrap.dedent(
+            """
+            [ams.billing.providers]
+            broken = broken_provider:Provider
+            """
+        )
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    # stevedore caches each group's entry points per process; a provider installed while the
+    # process runs is a test-only situation, so drop the cache here rather than in the loader.
+    monkeypatch.setattr(ExtensionManager, "ENTRY_POINT_CACHE", {})
+    assert "broken" in available_providers()
+    with pytest.raises(ProviderNotFoundError) as excinfo:
+        resolve_provider_class("broken")
+    assert "failed to import" in str(excinfo.value)
+    assert "zeep" in str(excinfo.value)

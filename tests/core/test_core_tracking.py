@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import attrs
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ams.billing import (
+    AmountType,
+    ChangeKind,
+    ContactRecord,
+    InMemoryInvoiceStateStore,
+    Invoice,
+    InvoiceSnapshot,
+    InvoiceStatus,
+)
+from ams.billing.core.tracking import InvoiceTracker
+
+T0 = datetime(2026, 7, 1, tzinfo=UTC)
+
+
+def read(status: InvoiceStatus, paid: str, seconds: int, total: str = "100.00") -> Invoice:
+    return Invoice(
+        provider_id="inv-1",
+        number="INV-0001",
+        status=status,
+        contact=ContactRecord("c-1", "acct-1", "Ada"),
+        currency="NZD",
+        issue_date=T0.date(),
+        due_date=None,
+        reference=None,
+        amount_type=AmountType.EXCLUSIVE,
+        subtotal=Decimal(total),
+        total_tax=Decimal(0),
+        total=Decimal(total),
+        amount_paid=Decimal(paid),
+        amount_due=Decimal(total) - Decimal(paid),
+        updated_at=T0 + timedelta(seconds=seconds),
+    )
+
+
+AUTHORISED = read(InvoiceStatus.AUTHORISED, "0", 0)
+PARTLY = read(InvoiceStatus.AUTHORISED, "40", 10)
+PAID = read(InvoiceStatus.PAID, "100", 20)
+
+
+def kinds(tracker: InvoiceTracker, *reads: Invoice) -> list[ChangeKind]:
+    return [change.kind for change in tracker.observe(reads)]
+
+
+def test_a_fresh_unpaid_invoice_is_not_news() -> None:
+    assert kinds(InvoiceTracker(), AUTHORISED) == []
+
+
+def test_payments_are_reported_in_order_once() -> None:
+    tracker = InvoiceTracker()
+    assert kinds(tracker, AUTHORISED) == []
+    assert kinds(tracker, PARTLY) == [ChangeKind.PARTIALLY_PAID]
+    assert kinds(tracker, PARTLY) == []
+    assert kinds(tracker, PAID) == [ChangeKind.PAID]
+    assert kinds(tracker, PAID, PARTLY, AUTHORISED) == []
+
+
+def test_a_stale_read_never_moves_an_invoice_back_from_paid() -> None:
+    tracker = InvoiceTracker()
+    assert kinds(tracker, PAID) == [ChangeKind.PAID]
+    assert kinds(tracker, PARTLY) == []
+    assert tracker.store.get("inv-1") == InvoiceSnapshot.of(PAID)
+
+
+def test_a_later_payment_reversal_is_reported() -> None:
+    tracker = InvoiceTracker()
+    kinds(tracker, PAID)
+    reversed_ = read(InvoiceStatus.AUTHORISED, "0", 30)
+    assert kinds(tracker, reversed_) == [ChangeKind.UPDATED]
+
+
+def test_two_reads_stamped_alike_keep_the_further_state() -> None:
+    store = InMemoryInvoiceStateStore()
+    tracker = InvoiceTracker(store)
+    same_time_paid = attrs.evolve(PAID, updated_at=PARTLY.updated_at)
+    assert kinds(tracker, same_time_paid) == [ChangeKind.PAID]
+    assert kinds(tracker, PARTLY) == []
+
+
+history = [
+    AUTHORISED,
+    PARTLY,
+    read(InvoiceStatus.AUTHORISED, "70", 15),
+    PAID,
+]
+
+
+@given(st.lists(st.integers(0, len(history) - 1), min_size=1, max_size=12), st.randoms())
+def test_any_order_of_deliveries_ends_at_the_newest_state(
+    picks: list[int], rng: random.Random
+) -> None:
+    tracker = InvoiceTracker()
+    reported: list[ChangeKind] = []
+    batches = [[history[i]] for i in picks]
+    rng.shuffle(batches)
+    for batch in batches:
+        reported += kinds(tracker, *batch)
+    newest = max((history[i] for i in picks), key=lambda invoice: invoice.updated_at)
+    assert tracker.store.get("inv-1") == InvoiceSnapshot.of(newest)
+    assert reported.count(ChangeKind.PAID) == (1 if newest.is_paid else 0)
+    if reported:
+        assert reported[-1] is not ChangeKind.UPDATED, "no read moves the invoice backwards"

@@ -1,0 +1,157 @@
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+
+import pytest
+
+from ams.billing import (
+    BillingService,
+    Contact,
+    IdempotencyConflictError,
+    InvalidStateError,
+    InvoiceRequest,
+    InvoiceStatus,
+    NotFoundError,
+    ProviderUnavailableError,
+    RateLimitedError,
+    ValidationError,
+)
+from ams.billing.contracts import FaultInjector, ProviderTestDriver
+from ams.billing.providers.fake import FakeBillingService
+
+
+@pytest.fixture
+def fake() -> FakeBillingService:
+    return FakeBillingService(webhook_key="k")
+
+
+@pytest.fixture
+def service(fake: FakeBillingService) -> BillingService:
+    return BillingService(fake)
+
+
+def test_the_fake_is_a_complete_test_driver(fake: FakeBillingService) -> None:
+    assert isinstance(fake, ProviderTestDriver)
+    assert isinstance(fake, FaultInjector)
+
+
+def test_the_repr_shows_no_webhook_key() -> None:
+    assert "secret-key" not in repr(FakeBillingService(webhook_key="secret-key"))
+
+
+def test_a_failure_before_apply_creates_nothing_and_a_retry_succeeds_once(
+    fake: FakeBillingService, service: BillingService, invoice_request: InvoiceRequest
+) -> None:
+    fake.fail_next(2, ProviderUnavailableError, operations=["create_invoice"])
+    for _ in range(2):
+        with pytest.raises(ProviderUnavailableError):
+            service.create_invoice(invoice_request, idempotency_key="i-1")
+    assert fake.invoices == []
+    invoice = service.create_invoice(invoice_request, idempotency_key="i-1")
+    assert [i.provider_id for i in fake.invoices] == [invoice.provider_id]
+
+
+def test_a_lost_response_then_a_retry_returns_the_first_invoice(
+    fake: FakeBillingService, service: BillingService, invoice_request: InvoiceRequest
+) -> None:
+    fake.fail_next(1, ProviderUnavailableError, operations=["create_invoice"], after_apply=True)
+    with pytest.raises(ProviderUnavailableError):
+        service.create_invoice(invoice_request, idempotency_key="i-1")
+    assert len(fake.invoices) == 1
+    retried = service.create_invoice(invoice_request, idempotency_key="i-1")
+    assert fake.invoices == [retried]
+
+
+def test_injected_rate_limits_say_when_to_retry(
+    fake: FakeBillingService, service: BillingService, contact: Contact
+) -> None:
+    fake.fail_next(1, RateLimitedError)
+    with pytest.raises(RateLimitedError) as excinfo:
+        service.create_contact(contact, idempotency_key="c-1")
+    assert excinfo.value.retry_after == 1.0
+    assert service.create_contact(contact, idempotency_key="c-1").account_reference == "acct-1"
+
+
+def test_faults_only_hit_the_named_operations(
+    fake: FakeBillingService, service: BillingService, contact: Contact
+) -> None:
+    fake.fail_next(1, ValidationError, operations=["void_invoice"])
+    service.create_contact(contact, idempotency_key="c-1")
+    with pytest.raises(ValidationError):
+        service.void_invoice("nope")
+    with pytest.raises(NotFoundError):
+        service.void_invoice("nope")
+
+
+def test_a_key_reused_for_another_operation_conflicts(
+    service: BillingService, contact: Contact, invoice_request: InvoiceRequest
+) -> None:
+    service.create_contact(contact, idempotency_key="k-1")
+    with pytest.raises(IdempotencyConflictError):
+        service.create_invoice(invoice_request, idempotency_key="k-1")
+
+
+def test_many_threads_with_one_key_create_one_invoice(
+    fake: FakeBillingService, service: BillingService, invoice_request: InvoiceRequest
+) -> None:
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(
+            pool.map(
+                lambda _: service.create_invoice(invoice_request, idempotency_key="same"),
+                range(64),
+            )
+        )
+    assert len({invoice.provider_id for invoice in results}) == 1
+    assert len(fake.invoices) == 1
+
+
+def test_many_threads_with_their_own_keys_get_distinct_numbers(
+    fake: FakeBillingService, service: BillingService, invoice_request: InvoiceRequest
+) -> None:
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(
+            pool.map(
+                lambda n: service.create_invoice(invoice_request, idempotency_key=f"k-{n}"),
+                range(64),
+            )
+        )
+    assert len({invoice.number for invoice in results}) == 64
+    assert len(fake.contacts) == 1
+
+
+def test_payments_partial_full_and_reversed(
+    fake: FakeBillingService, service: BillingService, invoice_request: InvoiceRequest
+) -> None:
+    invoice = service.create_invoice(invoice_request, idempotency_key="i-1")
+    with pytest.raises(ValidationError, match="exceeds"):
+        fake.add_payment(invoice.provider_id, invoice.total + 1)
+    with pytest.raises(ValidationError):
+        fake.add_payment(invoice.provider_id, "0.001")
+    fake.add_payment(invoice.provider_id, "38.00")
+    partly = service.get_invoice(invoice.provider_id)
+    assert (partly.status, partly.amount_paid, partly.amount_due) == (
+        InvoiceStatus.AUTHORISED,
+        Decimal("38.00"),
+        invoice.total - 38,
+    )
+    last = fake.add_payment(invoice.provider_id, partly.amount_due)
+    paid = service.get_invoice(invoice.provider_id)
+    assert paid.status is InvoiceStatus.PAID and paid.fully_paid_on is not None
+    with pytest.raises(InvalidStateError):
+        service.void_invoice(invoice.provider_id)
+    fake.delete_payment(last.payment_id)
+    reopened = service.get_invoice(invoice.provider_id)
+    assert (reopened.status, reopened.amount_due) == (InvoiceStatus.AUTHORISED, partly.amount_due)
+    assert reopened.updated_at > paid.updated_at
+
+
+def test_unknown_currency_and_account_are_refused_naming_fields(
+    service: BillingService, invoice_request: InvoiceRequest
+) -> None:
+    import attrs
+
+    bad = attrs.evolve(invoice_request, currency="XXX", account_code="999")
+    with pytest.raises(ValidationError) as excinfo:
+        service.create_invoice(bad, idempotency_key="i-1")
+    assert excinfo.value.fields == ("currency", "account_code")
