@@ -43,7 +43,8 @@ def test_configuration_error_lists_every_problem() -> None:
         "xero is not configured", [FieldError("A", "is not set"), FieldError("B", "is bad")]
     )
     assert error.errors[1].field == "B"
-    assert "A: is not set" in str(error) and "B: is bad" in str(error)
+    assert "A: is not set" in str(error)
+    assert "B: is bad" in str(error)
 
 
 def test_provider_not_found_lists_installed_names_sorted() -> None:

@@ -137,7 +137,8 @@ def test_payments_partial_full_and_reversed(
     )
     last = fake.add_payment(invoice.provider_id, partly.amount_due)
     paid = service.get_invoice(invoice.provider_id)
-    assert paid.status is InvoiceStatus.PAID and paid.fully_paid_on is not None
+    assert paid.status is InvoiceStatus.PAID
+    assert paid.fully_paid_on is not None
     with pytest.raises(InvalidStateError):
         service.void_invoice(invoice.provider_id)
     fake.delete_payment(last.payment_id)
