@@ -1,0 +1,60 @@
+"""Development sessions: ``nox`` runs lint, typecheck, tests and the contract suites.
+
+Every session installs the project from this checkout as a wheel, the way users get it, so a
+file missing from the wheel fails here rather than on PyPI.
+"""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.sessions = ["lint", "typecheck", "tests", "contracts"]
+
+PYTHON = os.environ.get("AMS_BILLING_NOX_PYTHON", "3.11")
+PROVIDERS = ["fake"]
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """Ruff: lint and formatting."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """Mypy, strict, on src/."""
+    session.install(".[lint,test]")
+    session.run("mypy")
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """This project's own test suite, on the installed wheel."""
+    session.install(".[test]")
+    workers = os.environ.get("AMS_BILLING_TEST_WORKERS", "auto")
+    session.run("pytest", "-n", workers, *session.posargs)
+
+
+@nox.session(python=PYTHON)
+@nox.parametrize("provider", PROVIDERS)
+def contracts(session: nox.Session, provider: str) -> None:
+    """The shared contract suite against one provider, run as a third party would run it."""
+    session.install(".[contracts]")
+    session.chdir(session.create_tmp())
+    session.run(
+        "pytest", "--pyargs", "ams.billing.contracts", f"--billing-provider={provider}",
+        "-p", "no:cacheprovider", *session.posargs,
+    )  # fmt: skip
+
+
+@nox.session(python=PYTHON)
+def demo(session: nox.Session) -> None:
+    """The README's main job: the setup guide's verification flow."""
+    session.install(".")
+    session.run("ams-billing", "demo", *session.posargs)

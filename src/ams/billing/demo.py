@@ -1,0 +1,210 @@
+"""The setup guide's "Verifying the Integration" flow, end to end, printing each step.
+
+A member takes out a membership; the AMS creates the contact and the invoice, emails it (or
+says why not), the member pays in the accounting system, the signed webhook arrives and is
+verified, the invoice is synced, and the membership is marked paid. :func:`run_demo` runs it
+against any :class:`DemoEnvironment`; ``ams-billing demo`` picks one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from decimal import Decimal
+
+import attrs
+
+from ams.billing.contracts.harness import ProviderTestDriver, SignedDelivery
+from ams.billing.core.errors import BillingError
+from ams.billing.core.hookspecs import hookimpl
+from ams.billing.core.models import (
+    AmountType,
+    ChangeKind,
+    Contact,
+    InvoiceChange,
+    InvoiceRequest,
+    InvoiceStatus,
+    LineItem,
+)
+from ams.billing.core.service import BillingService, WebhookResponse
+
+__all__ = [
+    "DemoEnvironment",
+    "Member",
+    "Membership",
+    "MembershipLedger",
+    "fake_environment",
+    "run_demo",
+]
+
+
+@attrs.define
+class Member:
+    """A member of the association, as the AMS holds them."""
+
+    account_reference: str
+    name: str
+    email: str
+
+
+@attrs.define
+class Membership:
+    """A membership the member bought; ``paid`` turns true when its invoice is paid."""
+
+    member: Member
+    plan: str
+    fee: Decimal
+    invoice_id: str | None = None
+    paid: bool = False
+
+
+class MembershipLedger:
+    """The AMS side of the webhook: a listener that marks memberships paid."""
+
+    def __init__(self) -> None:
+        self.by_invoice: dict[str, Membership] = {}
+        self.changes: list[InvoiceChange] = []
+
+    @hookimpl
+    def invoice_changed(self, change: InvoiceChange) -> None:
+        """Mark the membership paid when its invoice is."""
+        self.changes.append(change)
+        membership = self.by_invoice.get(change.invoice.provider_id)
+        if membership is not None and change.kind is ChangeKind.PAID:
+            membership.paid = True
+
+
+@attrs.define
+class DemoEnvironment:
+    """A provider to demonstrate: its service, a driver acting as the member, and a webhook path.
+
+    ``deliver`` hands a signed delivery to the AMS's webhook endpoint and returns its answer;
+    ``description`` says in one line what is running.
+    """
+
+    service: BillingService
+    driver: ProviderTestDriver
+    deliver: Callable[[SignedDelivery], WebhookResponse]
+    description: str
+    currency: str = "NZD"
+    amount_type: AmountType = AmountType.INCLUSIVE
+
+
+@contextmanager
+def fake_environment() -> Iterator[DemoEnvironment]:
+    """The in-memory fake provider, with webhooks handed straight to the service."""
+    from ams.billing.providers.fake import FakeBillingService  # noqa: PLC0415
+
+    provider = FakeBillingService()
+    service = BillingService(provider)
+
+    def deliver(delivery: SignedDelivery) -> WebhookResponse:
+        return service.handle_webhook(delivery.body, delivery.headers)
+
+    yield DemoEnvironment(service, provider, deliver, "the fake provider, in memory")
+
+
+class _Steps:
+    def __init__(self, say: Callable[[str], None]) -> None:
+        self.say = say
+        self.failed = False
+        self.started = time.perf_counter()
+
+    def ok(self, step: str, detail: str) -> None:
+        self.say(f"  ok    {step}: {detail}")
+
+    def fail(self, step: str, detail: str) -> None:
+        self.failed = True
+        self.say(f"  FAIL  {step}: {detail}")
+
+
+def run_demo(
+    environment: DemoEnvironment, say: Callable[[str], None] = print, *, max_deliveries: int = 10
+) -> bool:
+    """Run the verification flow; print each step; return whether every step held."""
+    steps = _Steps(say)
+    service, driver = environment.service, environment.driver
+    ledger = MembershipLedger()
+    service.add_listener(ledger)
+    say(f"Verifying the integration against {environment.description}")
+    member = Member("member-0001", "Ada Lovelace", "ada@example.org")
+    membership = Membership(member, "Annual membership 2026", Decimal("120.00"))
+    steps.ok("membership", f"{member.name} takes out {membership.plan} at {membership.fee}")
+    try:
+        contact = service.create_contact(
+            Contact(member.account_reference, member.name, member.email),
+            idempotency_key=f"contact:{member.account_reference}",
+        )
+        steps.ok("contact", f"{contact.name} <{contact.email}> is contact {contact.provider_id}")
+        today = date.today()
+        invoice = service.create_invoice(
+            InvoiceRequest(
+                contact=Contact(member.account_reference, member.name, member.email),
+                line_items=[LineItem(membership.plan, Decimal(1), membership.fee)],
+                currency=environment.currency,
+                issue_date=today,
+                due_date=today + timedelta(days=30),
+                reference=f"MEMBERSHIP-{member.account_reference}",
+                amount_type=environment.amount_type,
+            ),
+            idempotency_key=f"invoice:{member.account_reference}:2026",
+        )
+        membership.invoice_id = invoice.provider_id
+        ledger.by_invoice[invoice.provider_id] = membership
+        if invoice.status is InvoiceStatus.AUTHORISED and invoice.total == membership.fee:
+            steps.ok(
+                "invoice",
+                f"{invoice.number} {invoice.status.value}, {invoice.currency} {invoice.total} "
+                f"({invoice.amount_type.value.lower()}, tax {invoice.total_tax})",
+            )
+        else:
+            steps.fail("invoice", f"unexpected {invoice.status.value} for {invoice.total}")
+        email = service.send_invoice(invoice)
+        if email.sent:
+            steps.ok("email", f"sent to {email.recipient}")
+        else:
+            reason = email.skipped_reason.value if email.skipped_reason else "unknown"
+            steps.ok("email", f"not sent ({reason.replace('_', ' ')})")
+        steps.ok("pay link", service.get_invoice_url(invoice.provider_id))
+        driver.record_payment(invoice.provider_id, invoice.amount_due)
+        steps.ok("payment", f"{invoice.currency} {invoice.amount_due} recorded in the provider")
+        _deliver_until_paid(environment, membership, steps, max_deliveries)
+    except BillingError as error:
+        steps.fail("billing", f"{type(error).__name__}: {error}")
+    elapsed = time.perf_counter() - steps.started
+    if membership.paid and not steps.failed:
+        say(f"All steps held in {elapsed:.2f} s: the membership is marked paid.")
+        return True
+    say(f"The flow did not complete in {elapsed:.2f} s.")
+    return False
+
+
+def _deliver_until_paid(
+    environment: DemoEnvironment, membership: Membership, steps: _Steps, max_deliveries: int
+) -> None:
+    deliveries = environment.driver.take_webhook_deliveries()
+    if not deliveries:
+        steps.fail("webhook", "the provider sent no webhook delivery")
+        return
+    for delivery in deliveries[:max_deliveries]:
+        response = environment.deliver(delivery)
+        if response.status != 200 or response.delivery is None:
+            steps.fail("webhook", f"the endpoint answered {response.status}")
+            return
+        steps.ok(
+            "webhook",
+            f"signature verified, {len(response.delivery.events)} event(s), answered 200",
+        )
+        changes = environment.service.process_webhook(response.delivery)
+        for change in changes:
+            steps.ok(
+                "sync",
+                f"invoice {change.invoice.number} is {change.invoice.status.value} "
+                f"({change.kind.value.replace('_', ' ')})",
+            )
+    if membership.paid:
+        steps.ok("membership", f"{membership.plan} for {membership.member.name} is marked paid")
+    else:
+        steps.fail("membership", "the membership is still unpaid")

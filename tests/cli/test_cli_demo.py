@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from click.testing import CliRunner
+
+from ams.billing import BillingService
+from ams.billing.cli import ENVIRONMENTS, main
+from ams.billing.contracts import SignedDelivery
+from ams.billing.demo import DemoEnvironment, run_demo
+from ams.billing.providers.fake import FakeBillingService
+
+
+def test_demo_on_the_fake_runs_every_step_and_exits_zero() -> None:
+    result = CliRunner().invoke(main, ["demo", "--provider", "fake"])
+    assert result.exit_code == 0, result.output
+    steps = [line.split()[1].rstrip(":") for line in result.output.splitlines() if "  ok  " in line]
+    assert steps == [
+        "membership", "contact", "invoice", "email", "pay", "payment", "webhook", "sync",
+        "membership",
+    ]  # fmt: skip
+    assert "FAIL" not in result.output
+    assert "marked paid" in result.output
+
+
+class SilentFake(FakeBillingService):
+    """A provider that never calls the webhook back."""
+
+    def take_webhook_deliveries(self) -> list[SignedDelivery]:
+        super().take_webhook_deliveries()
+        return []
+
+
+class TamperingFake(FakeBillingService):
+    """Deliveries arrive with a body that no longer matches the signature."""
+
+    def take_webhook_deliveries(self) -> list[SignedDelivery]:
+        return [SignedDelivery(d.body + b" ", d.headers) for d in super().take_webhook_deliveries()]
+
+
+@pytest.mark.parametrize(("provider_class", "why"), [
+    (SilentFake, "sent no webhook delivery"),
+    (TamperingFake, "the endpoint answered 401"),
+])  # fmt: skip
+def test_demo_fails_when_a_step_does_not_hold(
+    provider_class: type[FakeBillingService], why: str
+) -> None:
+    provider = provider_class()
+    service = BillingService(provider)
+    environment = DemoEnvironment(
+        service, provider, lambda d: service.handle_webhook(d.body, d.headers), "a broken fake"
+    )
+    lines: list[str] = []
+    assert run_demo(environment, lines.append) is False
+    assert any("FAIL" in line and why in line for line in lines), lines
+
+
+def test_the_cli_exits_non_zero_when_the_flow_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    @contextmanager
+    def broken() -> Iterator[DemoEnvironment]:
+        provider = SilentFake()
+        service = BillingService(provider)
+        yield DemoEnvironment(
+            service, provider, lambda d: service.handle_webhook(d.body, d.headers), "broken"
+        )
+
+    monkeypatch.setitem(ENVIRONMENTS, "fake", broken)
+    assert CliRunner().invoke(main, ["demo", "--provider", "fake"]).exit_code == 1
+
+
+def test_providers_lists_the_fake() -> None:
+    result = CliRunner().invoke(main, ["providers"])
+    assert "fake\tams.billing.providers.fake:FakeBillingService" in result.output
