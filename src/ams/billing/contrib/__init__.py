@@ -1,0 +1,1 @@
+"""Integrations with web stacks: framework-neutral WSGI/ASGI webhook apps, and Django."""

@@ -1,0 +1,91 @@
+"""The WSGI and ASGI webhook apps over real HTTP on loopback (each test runs on both)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from decimal import Decimal
+
+import httpx
+from webhook_servers import Stack
+
+from ams.billing import ChangeKind, Contact, InvoiceRequest, LineItem
+
+
+def make_paid_invoice(stack: Stack) -> str:
+    invoice = stack.service.create_invoice(
+        InvoiceRequest(
+            contact=Contact("acct-1", "Ada", "ada@example.org"),
+            line_items=[LineItem("Membership", 1, "50.00")],
+            currency="NZD",
+            issue_date=date(2026, 7, 1),
+            due_date=date(2026, 7, 31),
+        ),
+        idempotency_key="i-1",
+    )
+    stack.fake.take_webhook_deliveries()
+    stack.fake.record_payment(invoice.provider_id, invoice.total)
+    return invoice.provider_id
+
+
+def test_a_signed_delivery_gets_an_empty_200_then_the_membership_is_paid(stack: Stack) -> None:
+    invoice_id = make_paid_invoice(stack)
+    (delivery,) = stack.fake.take_webhook_deliveries()
+    response = httpx.post(stack.url, content=delivery.body, headers=dict(delivery.headers))
+    assert response.status_code == 200
+    assert response.content == b""
+    assert "set-cookie" not in response.headers
+    assert stack.processor.drain(5)
+    assert [(c.invoice.provider_id, c.kind) for c in stack.recorder.changes] == [
+        (invoice_id, ChangeKind.PAID)
+    ]
+
+
+def test_intent_to_receive_200_for_good_401_for_bad(stack: Stack) -> None:
+    body = b'{"events":[],"first_sequence":0,"last_sequence":0,"tenant_id":"fake-tenant"}'
+    good = stack.fake.sign_delivery(body)
+    assert httpx.post(stack.url, content=body, headers=dict(good.headers)).status_code == 200
+    bad_headers = {**good.headers, "x-fake-signature": "Zm9yZ2Vk"}
+    for headers in (bad_headers, {"content-type": "application/json"}):
+        response = httpx.post(stack.url, content=body, headers=headers)
+        assert (response.status_code, response.content) == (401, b"")
+
+
+def test_a_forged_delivery_changes_nothing(stack: Stack) -> None:
+    make_paid_invoice(stack)
+    (delivery,) = stack.fake.take_webhook_deliveries()
+    forged = delivery.body.replace(b'"UPDATE"', b'"CREATE"')
+    response = httpx.post(stack.url, content=forged, headers=dict(delivery.headers))
+    assert response.status_code == 401
+    assert stack.processor.drain(5)
+    assert stack.recorder.changes == []
+
+
+def test_other_methods_paths_and_oversized_bodies(stack: Stack) -> None:
+    assert httpx.get(stack.url).status_code == 405
+    assert httpx.post(stack.url.replace("webhooks", "hooks"), content=b"{}").status_code == 404
+    too_big = b"x" * (64 * 1024 + 1)
+    assert httpx.post(stack.url, content=too_big).status_code == 413
+
+
+def test_duplicated_concurrent_deliveries_notify_once(stack: Stack) -> None:
+    make_paid_invoice(stack)
+    (delivery,) = stack.fake.take_webhook_deliveries()
+    with httpx.Client() as client, ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(
+            pool.map(
+                lambda _: (
+                    client.post(
+                        stack.url, content=delivery.body, headers=dict(delivery.headers)
+                    ).status_code
+                ),
+                range(40),
+            )
+        )
+    assert statuses == [200] * 40
+    assert stack.processor.drain(10)
+    assert [change.kind for change in stack.recorder.changes] == [ChangeKind.PAID]
+    assert stack.processor.processed == 40
+    assert stack.service.get_invoice(stack.recorder.changes[0].invoice.provider_id).amount_due == (
+        Decimal("0.00")
+    )

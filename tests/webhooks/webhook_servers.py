@@ -1,0 +1,91 @@
+"""Real HTTP servers on loopback for the webhook apps: wsgiref for WSGI, uvicorn for ASGI."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import uvicorn
+
+from ams.billing import BillingService, InvoiceChange, hookimpl
+from ams.billing.contrib.webhooks import (
+    BackgroundProcessor,
+    WebhookASGIApp,
+    WebhookEndpoint,
+    WebhookWSGIApp,
+)
+from ams.billing.providers.fake import FakeBillingService
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.changes: list[InvoiceChange] = []
+
+    @hookimpl
+    def invoice_changed(self, change: InvoiceChange) -> None:
+        self.changes.append(change)
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+class Stack:
+    def __init__(self) -> None:
+        self.fake = FakeBillingService(webhook_key="stack-key")
+        self.recorder = Recorder()
+        self.service = BillingService(self.fake, listeners=[self.recorder])
+        self.processor = BackgroundProcessor(self.service)
+        self.endpoint = WebhookEndpoint(
+            self.service, on_delivery=self.processor.submit, max_body_bytes=64 * 1024
+        )
+        self.url = ""
+
+
+@contextmanager
+def serve_wsgi(stack: Stack) -> Iterator[str]:
+    server = make_server(
+        "127.0.0.1", 0, WebhookWSGIApp(stack.endpoint),
+        server_class=_ThreadingWSGIServer, handler_class=_QuietHandler,
+    )  # fmt: skip
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+@contextmanager
+def serve_asgi(stack: Stack) -> Iterator[str]:
+    config = uvicorn.Config(
+        WebhookASGIApp(stack.endpoint), host="127.0.0.1", port=0, log_level="warning",
+        lifespan="on",
+    )  # fmt: skip
+    server = uvicorn.Server(config)
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_until_complete, args=(server.serve(),), daemon=True)
+    thread.start()
+    for _ in range(500):
+        if server.started:
+            break
+        threading.Event().wait(0.01)
+    assert server.started, "uvicorn did not start"
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(5)
+        loop.close()
