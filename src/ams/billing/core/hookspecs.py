@@ -90,7 +90,9 @@ def create_contact(contact: Contact, idempotency_key: str) -> ContactRecord:  # 
     :returns: the contact as the provider holds it, with its provider id.
     :raises ValidationError: the provider refused a field (the field is named).
     :raises IdempotencyConflictError: the key was used for a different contact.
-    :raises AuthenticationError, RateLimitedError, ProviderUnavailableError: as named.
+    :raises AuthenticationError: the provider refused the credentials.
+    :raises RateLimitedError: the provider's limit was hit; ``retry_after`` says when to retry.
+    :raises ProviderUnavailableError: the provider could not be reached.
 
     Idempotent: calling twice with the same ``account_reference`` never yields two contacts.
     """
@@ -110,7 +112,10 @@ def create_invoice(request: InvoiceRequest, idempotency_key: str) -> Invoice:  #
     :raises ValidationError: the provider refused the request (field named: an unknown account
         code, a disabled currency …).
     :raises IdempotencyConflictError: the key was used for a different request.
-    :raises AuthenticationError, RateLimitedError, ProviderUnavailableError: as named.
+    :raises AuthenticationError: the provider refused the credentials.
+    :raises RateLimitedError: the provider's limit was hit; ``retry_after`` says when to retry.
+    :raises ProviderUnavailableError: the provider could not be reached; retrying with the same
+        key is safe.
     """
 
 
