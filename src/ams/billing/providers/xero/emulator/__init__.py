@@ -1,0 +1,68 @@
+"""A faithful local emulator of Xero's identity and accounting APIs for one custom connection.
+
+It runs in-process as an httpx transport (fast tests) or as a real HTTP server on loopback (end
+to end tests, the demo, developers without a Xero account)::
+
+    emu = XeroEmulator(EmulatorConfig(seed=0), clock=EmulatorClock.virtual())
+    client = httpx.Client(transport=emu.transport(), base_url="https://emulator.invalid")
+
+    with serve_emulator(emu) as server:  # server.base_url == "http://127.0.0.1:<port>"
+        ...
+
+One base URL serves ``POST /connect/token``, ``GET /connections`` and ``/api.xro/2.0/...``.
+Behaviour follows ``shared/reference/xero-api.md``; each module's docstring names the rules it
+implements and the unconfirmed ([U]) choices it made.
+
+Modules: ``clock`` (virtual/scaled time), ``config``, ``ids`` (seeded ids), ``books`` (state),
+``wire`` (JSON, dates, envelopes, errors), ``messages`` (request/response values), ``query``
+(where, paging), ``context`` (handler helpers, batches), ``identity``, ``contacts``,
+``invoices``, ``payments``, ``settings_api``, ``limits``, ``idempotency``, ``faults``,
+``webhooks``, ``calllog``, ``control`` (``/_emulator``), ``app`` (the engine), ``transport``,
+``server``, ``testing`` (pytest fixtures), ``__main__`` (CLI).
+"""
+
+from __future__ import annotations
+
+from .app import XeroEmulator
+from .books import BooksSnapshot
+from .calllog import CallRecord, CallSummary
+from .clock import EmulatorClock
+from .config import (
+    BROAD_SCOPES,
+    GRANULAR_SCOPES,
+    AccountSpec,
+    EmulatorConfig,
+    RateLimits,
+    TaxRateSpec,
+    WebhookBehaviour,
+)
+from .faults import FaultKind, FaultRule
+from .messages import EmulatorError
+from .server import EmulatorServer, serve_emulator
+from .transport import EmulatorTransport
+from .webhooks import IntentCheck, IntentToReceiveReport, WebhookDelivery, sign
+
+__all__ = [
+    "BROAD_SCOPES",
+    "GRANULAR_SCOPES",
+    "AccountSpec",
+    "BooksSnapshot",
+    "CallRecord",
+    "CallSummary",
+    "EmulatorClock",
+    "EmulatorConfig",
+    "EmulatorError",
+    "EmulatorServer",
+    "EmulatorTransport",
+    "FaultKind",
+    "FaultRule",
+    "IntentCheck",
+    "IntentToReceiveReport",
+    "RateLimits",
+    "TaxRateSpec",
+    "WebhookBehaviour",
+    "WebhookDelivery",
+    "XeroEmulator",
+    "serve_emulator",
+    "sign",
+]

@@ -1,0 +1,116 @@
+"""Fault injection: make chosen calls fail the ways Xero and networks fail.
+
+A :class:`FaultRule` matches by method and path (a regular expression searched in the request
+path) and fires ``count`` times (``None`` = every match) with a seeded ``probability``. Kinds:
+
+- ``rate_limit_minute`` / ``rate_limit_day``: a 429 with ``X-Rate-Limit-Problem`` and
+  ``Retry-After`` (``retry_after`` or 60 s / 3,600 s);
+- ``server_error``: 500; ``organisation_offline``: 503 "The Organisation is offline";
+- ``slow``: the response is delayed by ``delay`` seconds, virtually (the clock advances) or
+  really (``real_delay``); over the in-process transport a virtual delay beyond the client's
+  read timeout raises ``httpx.ReadTimeout`` (the change was applied);
+- ``drop_before``: the connection is cut before the change is applied;
+- ``drop_after``: the change is applied, then the connection is cut (duplicates naive retries).
+
+``hold`` (a ``threading.Event``) keeps matching requests in flight until it is set, which makes
+the concurrent-call limit testable without sleeping.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+import re
+import threading
+
+import attrs
+
+__all__ = ["FaultInjector", "FaultKind", "FaultRule"]
+
+
+class FaultKind(enum.StrEnum):
+    """What an injected fault does."""
+
+    RATE_LIMIT_MINUTE = "rate_limit_minute"
+    RATE_LIMIT_DAY = "rate_limit_day"
+    SERVER_ERROR = "server_error"
+    ORGANISATION_OFFLINE = "organisation_offline"
+    SLOW = "slow"
+    DROP_BEFORE = "drop_before"
+    DROP_AFTER = "drop_after"
+
+
+def _optional_upper(value: str | None) -> str | None:
+    return value.upper() if value else None
+
+
+@attrs.frozen
+class FaultRule:
+    """One fault to inject into matching calls."""
+
+    kind: FaultKind = attrs.field(converter=FaultKind)
+    method: str | None = attrs.field(default=None, converter=_optional_upper)
+    path: str | None = None
+    count: int | None = None
+    probability: float = 1.0
+    delay: float = 0.0
+    real_delay: bool = False
+    retry_after: int | None = None
+    skip: int = 0
+    hold: threading.Event | None = attrs.field(default=None, eq=False, repr=False)
+
+    def matches(self, method: str, path: str) -> bool:
+        """Whether the rule applies to this method and path."""
+        if self.method is not None and self.method != method.upper():
+            return False
+        return self.path is None or re.search(self.path, path) is not None
+
+
+@attrs.define
+class _Active:
+    rule: FaultRule
+    seen: int = 0
+    fired: int = 0
+
+
+class FaultInjector:
+    """The active rules; the first rule that matches and fires wins."""
+
+    def __init__(self, seed: int) -> None:
+        self._rng = random.Random(seed)  # noqa: S311 - reproducible chaos, not security
+        self._rules: list[_Active] = []
+        self._lock = threading.Lock()
+
+    def add(self, rule: FaultRule) -> None:
+        """Activate a rule."""
+        with self._lock:
+            self._rules.append(_Active(rule))
+
+    def clear(self) -> None:
+        """Remove every rule."""
+        with self._lock:
+            self._rules.clear()
+
+    @property
+    def rules(self) -> list[FaultRule]:
+        """The active rules (including exhausted ones)."""
+        with self._lock:
+            return [active.rule for active in self._rules]
+
+    def pick(self, method: str, path: str) -> FaultRule | None:
+        """Return the fault to inject into this call, if any, consuming its count."""
+        with self._lock:
+            for active in self._rules:
+                rule = active.rule
+                if rule.count is not None and active.fired >= rule.count:
+                    continue
+                if not rule.matches(method, path):
+                    continue
+                active.seen += 1
+                if active.seen <= rule.skip:
+                    continue
+                if rule.probability < 1.0 and self._rng.random() >= rule.probability:
+                    continue
+                active.fired += 1
+                return rule
+        return None

@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from emulator_helpers import API, decimal_json, messages
+
+from ams.billing.providers.xero.emulator import EmulatorError
+
+D = Decimal
+
+
+def pay(invoice_id: str, amount: str, code: str = "090") -> dict:
+    return {
+        "Invoice": {"InvoiceID": invoice_id},
+        "Account": {"Code": code},
+        "Date": "2026-01-20",
+        "Amount": amount,
+    }
+
+
+def fetch(api, invoice_id: str) -> dict:
+    return decimal_json(api.get(f"{API}/Invoices/{invoice_id}"))["Invoices"][0]
+
+
+def test_partial_then_full_payment(api, make_invoice):
+    inv = make_invoice("100.00")  # total 115.00
+    first = api.put(f"{API}/Payments", json={"Payments": [pay(inv["InvoiceID"], "15.00")]})
+    assert first.status_code == 200
+    assert first.json()["Payments"][0]["PaymentType"] == "ACCRECPAYMENT"
+    partly = fetch(api, inv["InvoiceID"])
+    assert (partly["Status"], partly["AmountPaid"], partly["AmountDue"]) == (
+        "AUTHORISED",
+        D("15.00"),
+        D("100.00"),
+    )
+    assert "FullyPaidOnDate" not in partly
+    api.post(f"{API}/Payments", json=pay(inv["InvoiceID"], "100.00"))
+    paid = fetch(api, inv["InvoiceID"])
+    assert paid["Status"] == "PAID"
+    assert paid["AmountDue"] == D("0.00")
+    assert paid["FullyPaidOnDate"] == "/Date(1768867200000+0000)/"
+    assert len(paid["Payments"]) == 2
+
+
+def test_overpayment_is_refused(api, make_invoice):
+    inv = make_invoice("100.00")
+    response = api.put(f"{API}/Payments", json=pay(inv["InvoiceID"], "115.01"))
+    assert response.status_code == 400
+    assert messages(response.json()) == [
+        "Payment amount exceeds the amount outstanding on this document"
+    ]
+
+
+@pytest.mark.parametrize("status", ["DRAFT", "SUBMITTED"])
+def test_only_authorised_invoices(api, make_invoice, status):
+    inv = make_invoice(status=status)
+    assert api.put(f"{API}/Payments", json=pay(inv["InvoiceID"], "1")).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("code", "ok"), [("090", True), ("970", True), ("200", False), ("400", False)]
+)
+def test_payment_account_must_accept_payments(api, make_invoice, code, ok):
+    inv = make_invoice()
+    response = api.put(f"{API}/Payments", json=pay(inv["InvoiceID"], "1", code))
+    assert (response.status_code == 200) is ok
+
+
+@pytest.mark.parametrize("shape", ["bare", "wrapped"])
+def test_delete_payment_returns_invoice_to_authorised(api, make_invoice, shape):
+    inv = make_invoice("100.00")
+    payment = api.put(f"{API}/Payments", json=pay(inv["InvoiceID"], "115.00")).json()["Payments"][0]
+    assert fetch(api, inv["InvoiceID"])["Status"] == "PAID"
+    body = {"Status": "DELETED"} if shape == "bare" else {"Payments": [{"Status": "DELETED"}]}
+    response = api.post(f"{API}/Payments/{payment['PaymentID']}", json=body)
+    assert response.json()["Payments"][0]["Status"] == "DELETED"
+    after = fetch(api, inv["InvoiceID"])
+    assert (after["Status"], after["AmountDue"], after["Payments"]) == (
+        "AUTHORISED",
+        D("115.00"),
+        [],
+    )
+    assert api.post(f"{API}/Payments/{payment['PaymentID']}", json=body).status_code == 400
+
+
+def test_payment_only_delete_allowed(api, make_invoice):
+    inv = make_invoice()
+    payment = api.put(f"{API}/Payments", json=pay(inv["InvoiceID"], "1")).json()["Payments"][0]
+    response = api.post(f"{API}/Payments/{payment['PaymentID']}", json={"Amount": 2})
+    assert response.status_code == 400
+
+
+def test_payment_by_invoice_number(api, make_invoice):
+    inv = make_invoice()
+    body = {
+        "Invoice": {"InvoiceNumber": inv["InvoiceNumber"]},
+        "Account": {"Code": "090"},
+        "Amount": 5,
+    }
+    assert api.put(f"{API}/Payments", json=body).status_code == 200
+
+
+def test_record_payment_control(emu, api, make_invoice):
+    inv = make_invoice("10.00")
+    payment_id = emu.record_payment(inv["InvoiceID"], D("11.50"))
+    assert fetch(api, inv["InvoiceID"])["Status"] == "PAID"
+    got = api.get(f"{API}/Payments/{payment_id}").json()["Payments"][0]
+    assert got["Amount"] == 11.5
+    with pytest.raises(EmulatorError, match="exceeds"):
+        emu.record_payment(make_invoice("10.00")["InvoiceID"], "100")
+    with pytest.raises(EmulatorError):
+        emu.record_payment(make_invoice(status="DRAFT")["InvoiceID"], "1")
+
+
+def test_payment_batch_summarize_false(api, make_invoice):
+    inv = make_invoice("100.00")
+    batch = {"Payments": [pay(inv["InvoiceID"], "10"), pay(inv["InvoiceID"], "1000")]}
+    response = api.put(f"{API}/Payments", params={"summarizeErrors": "false"}, json=batch)
+    ok, bad = response.json()["Payments"]
+    assert (ok["StatusAttributeString"], bad["StatusAttributeString"]) == ("OK", "ERROR")
+    assert fetch(api, inv["InvoiceID"])["AmountPaid"] == D("10.00")
+
+
+def test_paid_invoice_lines_cannot_change_but_reference_can(api, make_invoice):
+    inv = make_invoice("10.00")
+    api.put(f"{API}/Payments", json=pay(inv["InvoiceID"], "5"))
+    changed = api.post(
+        f"{API}/Invoices/{inv['InvoiceID']}",
+        json={
+            "LineItems": [
+                {"Description": "x", "Quantity": 1, "UnitAmount": 99, "AccountCode": "200"}
+            ]
+        },
+    )
+    assert changed.status_code == 400
+    ref = api.post(f"{API}/Invoices/{inv['InvoiceID']}", json={"Reference": "member 7"})
+    assert ref.status_code == 200
+    assert fetch(api, inv["InvoiceID"])["Reference"] == "member 7"
