@@ -199,3 +199,18 @@ def test_audit_policy_logs_operations_but_not_their_data(
     assert any(m.startswith("create_invoice ok") for m in messages)
     assert any(m.startswith("create_invoice failed with ValidationError") for m in messages)
     assert not any("ada@example.org" in m or "Ada" in m for m in messages)
+
+
+def test_a_create_retried_after_payment_still_tells_listeners_it_was_paid(
+    fake: FakeBillingService, invoice_request: InvoiceRequest
+) -> None:
+    recorder = Recorder()
+    service = BillingService(fake, listeners=[recorder])
+    invoice = service.create_invoice(invoice_request, idempotency_key="i-1")
+    fake.record_payment(invoice.provider_id, invoice.total)
+    service.create_invoice(invoice_request, idempotency_key="i-1")
+    for delivery in fake.take_webhook_deliveries():
+        response = service.handle_webhook(delivery.body, delivery.headers)
+        assert response.delivery is not None
+        service.process_webhook(response.delivery)
+    assert [change.kind.value for change in recorder.changes] == ["paid"]
