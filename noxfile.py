@@ -7,12 +7,13 @@ file missing from the wheel fails here rather than on PyPI.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import nox
 
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
-nox.options.sessions = ["lint", "typecheck", "tests", "contracts"]
+nox.options.sessions = ["lint", "typecheck", "tests", "contracts", "example"]
 
 PYTHON = os.environ.get("AMS_BILLING_NOX_PYTHON", "3.11")
 PROVIDERS = ["fake"]
@@ -58,3 +59,24 @@ def demo(session: nox.Session) -> None:
     """The README's main job: the setup guide's verification flow."""
     session.install(".")
     session.run("ams-billing", "demo", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def example(session: nox.Session) -> None:
+    """The example third-party provider in examples/, run against the built wheel.
+
+    Exactly what a provider author's CI does: install ams-billing from a wheel, install their
+    own package, run their tests and the zero-code contract run, outside this checkout.
+    """
+    wheels = Path(session.create_tmp()).resolve() / "wheels"
+    session.run("python", "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), ".")
+    (wheel,) = wheels.glob("ams_billing-*.whl")
+    session.install(f"ams-billing[contracts] @ {wheel.as_uri()}")
+    session.install("./examples/ams-billing-sqlite")
+    session.chdir("examples/ams-billing-sqlite")
+    session.run("pytest", "-p", "no:cacheprovider", *session.posargs)
+    session.chdir(session.create_tmp())
+    session.run(
+        "pytest", "--pyargs", "ams.billing.contracts", "--billing-provider=sqlite",
+        "-p", "no:cacheprovider",
+    )  # fmt: skip

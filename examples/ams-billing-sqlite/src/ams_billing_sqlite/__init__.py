@@ -1,0 +1,5 @@
+"""An example ams-billing provider that keeps its ledger in SQLite."""
+
+from ams_billing_sqlite.provider import SqliteBillingService
+
+__all__ = ["SqliteBillingService"]

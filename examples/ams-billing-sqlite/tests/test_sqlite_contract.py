@@ -1,0 +1,10 @@
+"""The shared contract suite, run against this provider by subclassing ProviderContract."""
+
+from ams_billing_sqlite import SqliteBillingService
+
+from ams.billing.contracts import ContractHarness, ProviderContract
+
+
+class TestSqliteProvider(ProviderContract):
+    def make_harness(self) -> ContractHarness:
+        return SqliteBillingService.contract_harness()
