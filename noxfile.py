@@ -13,7 +13,7 @@ import nox
 
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
-nox.options.sessions = ["lint", "typecheck", "tests", "contracts", "example"]
+nox.options.sessions = ["lint", "typecheck", "tests", "contracts", "example", "docs"]
 
 PYTHON = os.environ.get("AMS_BILLING_NOX_PYTHON", "3.11")
 PROVIDERS = ["fake"]
@@ -80,3 +80,12 @@ def example(session: nox.Session) -> None:
         "pytest", "--pyargs", "ams.billing.contracts", "--billing-provider=sqlite",
         "-p", "no:cacheprovider",
     )  # fmt: skip
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """Build the documentation site; any warning fails the build."""
+    session.install(".[docs]")
+    session.run(
+        "mkdocs", "build", "--strict", "--site-dir", str(Path(session.create_tmp()) / "site")
+    )
