@@ -412,7 +412,8 @@ def _validate(
     lines = _lines(ctx, data.get("LineItems"), kind, str(status), errors)
     number = data.get("InvoiceNumber")
     errors += _number_errors(ctx, inv_type, number, existing)
-    if data.get("SentToContact") is True and status not in ("AUTHORISED", "PAID"):
+    # An emailed invoice keeps SentToContact when it is voided; only setting it early is wrong.
+    if data.get("SentToContact") is True and status not in ("AUTHORISED", "PAID", "VOIDED"):
         errors.append("SentToContact can only be set on approved invoices")  # [U]
     if errors:
         return None, list(dict.fromkeys(errors))
