@@ -22,6 +22,16 @@ settings.register_profile("dev", max_examples=100, deadline=None, database=None)
 settings.load_profile("ci")
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    # Here, not in tests/xero/conftest.py, so the option works from the repository root too.
+    parser.addoption(
+        "--xero-live",
+        action="store_true",
+        default=False,
+        help="run tests/xero/test_xero_live.py against the Xero tenant the XERO_* variables name",
+    )
+
+
 @pytest.fixture
 def contact() -> Contact:
     return Contact("acct-1", "Ada Lovelace", "ada@example.org", "Ada", "Lovelace")
