@@ -114,3 +114,30 @@ def test_a_provider_whose_entry_point_fails_to_import_is_reported(
         resolve_provider_class("broken")
     assert "failed to import" in str(excinfo.value)
     assert "zeep" in str(excinfo.value)
+
+
+def test_provider_and_service_problems_are_reported_together() -> None:
+    with pytest.raises(ConfigurationError) as excinfo:
+        load_service(
+            environ={
+                "AMS_BILLING_SERVICE_CLASS": "xero",
+                "AMS_BILLING_EMAIL_WHITELIST_REGEX": "([unclosed",
+                "XERO_AMOUNT_TYPE": "GROSS",
+                "XERO_EMAIL_INVOICES": "sometimes",
+            }
+        )
+    fields = [error.field for error in excinfo.value.errors]
+    assert fields.count("AMS_BILLING_EMAIL_WHITELIST_REGEX") == 1
+    for name in ("XERO_CLIENT_ID", "XERO_CLIENT_SECRET", "XERO_WEBHOOK_KEY", "XERO_AMOUNT_TYPE",
+                 "XERO_EMAIL_INVOICES", "XERO_ACCOUNT_CODE", "XERO_CURRENCY_CODE"):  # fmt: skip
+        assert name in fields
+
+
+def test_provider_kwargs_reach_from_env_with_the_given_environment() -> None:
+    service = load_service(
+        environ={"AMS_BILLING_SERVICE_CLASS": "fake", "AMS_BILLING_FAKE_WEBHOOK_KEY": "k" * 32},
+        tenant_id="t-2",
+    )
+    assert service.provider.tenant_id == "t-2"  # type: ignore[attr-defined]
+    reference = FakeBillingService(webhook_key="k" * 32).sign_delivery(b"{}")
+    assert service.provider.sign_delivery(b"{}").headers == reference.headers  # type: ignore[attr-defined]

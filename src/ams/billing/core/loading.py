@@ -20,7 +20,7 @@ from stevedore import driver
 from stevedore.exception import NoMatches
 
 from ams.billing.core.env import EnvReader
-from ams.billing.core.errors import ProviderNotFoundError
+from ams.billing.core.errors import ConfigurationError, FieldError, ProviderNotFoundError
 from ams.billing.core.service import BillingService
 from ams.billing.core.tracking import InvoiceStateStore
 
@@ -160,21 +160,36 @@ def load_service(
 ) -> BillingService:
     """Build the :class:`BillingService` the environment (or ``value``) configures.
 
-    ``value`` overrides ``AMS_BILLING_SERVICE_CLASS``. With ``provider_kwargs`` the provider is
-    built as ``ProviderClass(**provider_kwargs)``; without, through its ``from_env(environ)``
-    class method when it has one (so it reads its own variables from the same environment),
-    else with no arguments.
+    ``value`` overrides ``AMS_BILLING_SERVICE_CLASS``. The provider is built with its
+    ``from_env(environ, **provider_kwargs)`` class method when it has one, so it reads its own
+    variables from the same environment, else as ``ProviderClass(**provider_kwargs)``. Problems
+    with the provider's variables and with ours are reported together, in one
+    :class:`~ams.billing.core.errors.ConfigurationError`.
     """
     source = dict(os.environ if environ is None else environ)
     if value is not None:
         source[SERVICE_CLASS_VARIABLE] = value
-    settings = ServiceSettings.from_env(source)
-    provider_class = resolve_provider_class(settings.service_class)
-    from_env = getattr(provider_class, "from_env", None)
-    if provider_kwargs or not callable(from_env):
-        provider = provider_class(**provider_kwargs)
-    else:
-        provider = from_env(source)
+    try:
+        settings: ServiceSettings | None = ServiceSettings.from_env(source)
+        problems: list[FieldError] = []
+    except ConfigurationError as error:
+        settings, problems = None, list(error.errors)
+    service_class = (source.get(SERVICE_CLASS_VARIABLE) or "").strip()
+    provider: object = None
+    if service_class:
+        provider_class = resolve_provider_class(service_class)
+        from_env = getattr(provider_class, "from_env", None)
+        try:
+            if callable(from_env):
+                provider = from_env(source, **provider_kwargs)
+            else:
+                provider = provider_class(**provider_kwargs)
+        except ConfigurationError as error:
+            problems += error.errors
+    # The provider's problems and ours in one report: an operator fixes them in one deploy.
+    if problems or settings is None:
+        unique = list(dict.fromkeys(problems))  # a variable both sides read is reported once
+        raise ConfigurationError("billing is not configured correctly:", unique)
     return BillingService(
         provider,
         email_invoices=settings.email_invoices,

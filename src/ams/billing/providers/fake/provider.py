@@ -142,9 +142,10 @@ class FakeBillingService:
         )
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> FakeBillingService:
-        """Build from the environment: ``AMS_BILLING_FAKE_WEBHOOK_KEY``, else a random key."""
-        return cls(webhook_key=(environ.get("AMS_BILLING_FAKE_WEBHOOK_KEY") or None))
+    def from_env(cls, environ: Mapping[str, str], **options: Any) -> FakeBillingService:
+        """Build from ``AMS_BILLING_FAKE_WEBHOOK_KEY`` (else a random key) and ``options``."""
+        options.setdefault("webhook_key", environ.get("AMS_BILLING_FAKE_WEBHOOK_KEY") or None)
+        return cls(**options)
 
     @classmethod
     def contract_harness(cls) -> ContractHarness:
