@@ -9,20 +9,37 @@ from click.testing import CliRunner
 from ams.billing import BillingService
 from ams.billing.cli import ENVIRONMENTS, main
 from ams.billing.contracts import SignedDelivery
-from ams.billing.demo import DemoEnvironment, run_demo
+from ams.billing.demo import DemoEnvironment, handled_in_process, run_demo
 from ams.billing.providers.fake import FakeBillingService
+
+
+def steps_of(output: str) -> list[str]:
+    return [line.split()[1].rstrip(":") for line in output.splitlines() if "  ok  " in line]
 
 
 def test_demo_on_the_fake_runs_every_step_and_exits_zero() -> None:
     result = CliRunner().invoke(main, ["demo", "--provider", "fake"])
     assert result.exit_code == 0, result.output
-    steps = [line.split()[1].rstrip(":") for line in result.output.splitlines() if "  ok  " in line]
-    assert steps == [
+    assert steps_of(result.output) == [
         "membership", "contact", "invoice", "email", "pay", "payment", "webhook", "sync",
         "membership",
     ]  # fmt: skip
     assert "FAIL" not in result.output
     assert "marked paid" in result.output
+
+
+def test_demo_defaults_to_the_xero_provider_against_the_emulator_over_http() -> None:
+    result = CliRunner().invoke(main, ["demo"])
+    assert result.exit_code == 0, result.output
+    assert "Xero emulator at http://127.0.0.1:" in result.output
+    steps = steps_of(result.output)
+    assert steps[0] == "webhook"
+    assert "Intent-to-Receive passed" in result.output
+    assert steps[1:5] == ["membership", "contact", "invoice", "email"]
+    assert "sent to ada@example.org" in result.output
+    assert "https://in.xero.com/" in result.output
+    assert steps[-1] == "membership"
+    assert "FAIL" not in result.output
 
 
 class SilentFake(FakeBillingService):
@@ -50,7 +67,7 @@ def test_demo_fails_when_a_step_does_not_hold(
     provider = provider_class()
     service = BillingService(provider)
     environment = DemoEnvironment(
-        service, provider, lambda d: service.handle_webhook(d.body, d.headers), "a broken fake"
+        service, provider, handled_in_process(service, provider), "a broken fake"
     )
     lines: list[str] = []
     assert run_demo(environment, lines.append) is False
@@ -62,9 +79,7 @@ def test_the_cli_exits_non_zero_when_the_flow_fails(monkeypatch: pytest.MonkeyPa
     def broken() -> Iterator[DemoEnvironment]:
         provider = SilentFake()
         service = BillingService(provider)
-        yield DemoEnvironment(
-            service, provider, lambda d: service.handle_webhook(d.body, d.headers), "broken"
-        )
+        yield DemoEnvironment(service, provider, handled_in_process(service, provider), "broken")
 
     monkeypatch.setitem(ENVIRONMENTS, "fake", broken)
     assert CliRunner().invoke(main, ["demo", "--provider", "fake"]).exit_code == 1

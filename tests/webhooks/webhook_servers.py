@@ -6,8 +6,6 @@ import asyncio
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from socketserver import ThreadingMixIn
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import uvicorn
 
@@ -18,6 +16,7 @@ from ams.billing.contrib.webhooks import (
     WebhookEndpoint,
     WebhookWSGIApp,
 )
+from ams.billing.contrib.webhooks.server import serve_wsgi
 from ams.billing.providers.fake import FakeBillingService
 
 
@@ -28,15 +27,6 @@ class Recorder:
     @hookimpl
     def invoice_changed(self, change: InvoiceChange) -> None:
         self.changes.append(change)
-
-
-class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        return
 
 
 class Stack:
@@ -52,23 +42,13 @@ class Stack:
 
 
 @contextmanager
-def serve_wsgi(stack: Stack) -> Iterator[str]:
-    server = make_server(
-        "127.0.0.1", 0, WebhookWSGIApp(stack.endpoint),
-        server_class=_ThreadingWSGIServer, handler_class=_QuietHandler,
-    )  # fmt: skip
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+def serve_wsgi_stack(stack: Stack) -> Iterator[str]:
+    with serve_wsgi(WebhookWSGIApp(stack.endpoint)) as base_url:
+        yield base_url
 
 
 @contextmanager
-def serve_asgi(stack: Stack) -> Iterator[str]:
+def serve_asgi_stack(stack: Stack) -> Iterator[str]:
     config = uvicorn.Config(
         WebhookASGIApp(stack.endpoint), host="127.0.0.1", port=0, log_level="warning",
         lifespan="on",

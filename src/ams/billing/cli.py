@@ -14,7 +14,15 @@ from ams.billing.demo import DemoEnvironment, fake_environment, run_demo
 
 __all__ = ["main"]
 
+
+def _emulator() -> AbstractContextManager[DemoEnvironment]:
+    from ams.billing.demo_emulator import emulator_environment  # noqa: PLC0415 - httpx stack
+
+    return emulator_environment()
+
+
 ENVIRONMENTS: dict[str, Callable[[], AbstractContextManager[DemoEnvironment]]] = {
+    "emulator": _emulator,
     "fake": fake_environment,
 }
 
@@ -29,9 +37,10 @@ def main() -> None:
 @click.option(
     "--provider",
     type=click.Choice(sorted(ENVIRONMENTS)),
-    default="fake",
+    default="emulator",
     show_default=True,
-    help="What to run the flow against.",
+    help="emulator: the Xero provider against a local Xero emulator over loopback HTTP; "
+    "fake: the in-memory provider.",
 )
 def demo(provider: str) -> None:
     """Run the setup guide's verification flow end to end; exit 0 only if every step held."""

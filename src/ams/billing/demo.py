@@ -16,7 +16,7 @@ from decimal import Decimal
 
 import attrs
 
-from ams.billing.contracts.harness import ProviderTestDriver, SignedDelivery
+from ams.billing.contracts.harness import ProviderTestDriver
 from ams.billing.core.errors import BillingError
 from ams.billing.core.hookspecs import hookimpl
 from ams.billing.core.models import (
@@ -80,16 +80,29 @@ class MembershipLedger:
 class DemoEnvironment:
     """A provider to demonstrate: its service, a driver acting as the member, and a webhook path.
 
-    ``deliver`` hands a signed delivery to the AMS's webhook endpoint and returns its answer;
-    ``description`` says in one line what is running.
+    ``exchange_webhooks`` makes the provider send what it has to the AMS's webhook endpoint and
+    returns the endpoint's answers; ``preflight``, when given, checks the endpoint first (Xero's
+    Intent-to-Receive) and returns whether it passed and a line to print.
     """
 
     service: BillingService
     driver: ProviderTestDriver
-    deliver: Callable[[SignedDelivery], WebhookResponse]
+    exchange_webhooks: Callable[[], list[WebhookResponse]]
     description: str
     currency: str = "NZD"
     amount_type: AmountType = AmountType.INCLUSIVE
+    preflight: Callable[[], tuple[bool, str]] | None = None
+
+
+def handled_in_process(
+    service: BillingService, driver: ProviderTestDriver
+) -> Callable[[], list[WebhookResponse]]:
+    """Webhook exchange without HTTP: the driver's deliveries go straight to the service."""
+
+    def exchange() -> list[WebhookResponse]:
+        return [service.handle_webhook(d.body, d.headers) for d in driver.take_webhook_deliveries()]
+
+    return exchange
 
 
 @contextmanager
@@ -99,11 +112,8 @@ def fake_environment() -> Iterator[DemoEnvironment]:
 
     provider = FakeBillingService()
     service = BillingService(provider)
-
-    def deliver(delivery: SignedDelivery) -> WebhookResponse:
-        return service.handle_webhook(delivery.body, delivery.headers)
-
-    yield DemoEnvironment(service, provider, deliver, "the fake provider, in memory")
+    exchange = handled_in_process(service, provider)
+    yield DemoEnvironment(service, provider, exchange, "the fake provider, in memory")
 
 
 class _Steps:
@@ -129,6 +139,9 @@ def run_demo(
     ledger = MembershipLedger()
     service.add_listener(ledger)
     say(f"Verifying the integration against {environment.description}")
+    if environment.preflight is not None:
+        passed, detail = environment.preflight()
+        (steps.ok if passed else steps.fail)("webhook endpoint", detail)
     member = Member("member-0001", "Ada Lovelace", "ada@example.org")
     membership = Membership(member, "Annual membership 2026", Decimal("120.00"))
     steps.ok("membership", f"{member.name} takes out {membership.plan} at {membership.fee}")
@@ -184,12 +197,11 @@ def run_demo(
 def _deliver_until_paid(
     environment: DemoEnvironment, membership: Membership, steps: _Steps, max_deliveries: int
 ) -> None:
-    deliveries = environment.driver.take_webhook_deliveries()
-    if not deliveries:
+    responses = environment.exchange_webhooks()[:max_deliveries]
+    if not responses:
         steps.fail("webhook", "the provider sent no webhook delivery")
         return
-    for delivery in deliveries[:max_deliveries]:
-        response = environment.deliver(delivery)
+    for response in responses:
         if response.status != 200 or response.delivery is None:
             steps.fail("webhook", f"the endpoint answered {response.status}")
             return
@@ -197,8 +209,7 @@ def _deliver_until_paid(
             "webhook",
             f"signature verified, {len(response.delivery.events)} event(s), answered 200",
         )
-        changes = environment.service.process_webhook(response.delivery)
-        for change in changes:
+        for change in environment.service.process_webhook(response.delivery):
             steps.ok(
                 "sync",
                 f"invoice {change.invoice.number} is {change.invoice.status.value} "
