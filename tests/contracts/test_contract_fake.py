@@ -1,0 +1,189 @@
+"""The contract suite against the fake provider: through the base class, and with no code."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+import pytest
+from contract_runs import INLINE
+
+from ams.billing import BillingService, Capability
+from ams.billing.contracts import ContractHarness, ProviderContract
+from ams.billing.contracts.base import FaultContract
+from ams.billing.contracts.capabilities import PROBES
+from ams.billing.providers.fake import FakeBillingService
+
+pytest_plugins = ["pytester"]
+
+MODULES = (
+    "test_capabilities",
+    "test_contacts",
+    "test_email",
+    "test_faults",
+    "test_invoices",
+    "test_payments",
+    "test_reads",
+    "test_stateful",
+    "test_webhooks",
+)
+
+
+class TestFakeProvider(ProviderContract):
+    """The whole suite, as a provider author runs it."""
+
+    def make_harness(self) -> ContractHarness:
+        return FakeBillingService.contract_harness()
+
+
+class TestFakeInYenWithoutAStatedRate(ProviderContract):
+    """Another configuration: a zero-decimal currency, another account, the rate left unstated."""
+
+    def make_harness(self) -> ContractHarness:
+        provider = FakeBillingService(
+            accounts={"400": Decimal("0.08")}, default_account_code="400", currencies=["JPY"]
+        )
+        return ContractHarness(
+            service=BillingService(provider),
+            driver=provider,
+            currency="JPY",
+            account_code="400",
+            tax_rate=None,
+        )
+
+
+def test_every_capability_has_a_probe() -> None:
+    assert set(PROBES) == set(Capability)
+
+
+# -- capabilities the provider lacks, and drivers without fault injection ---------------------
+
+LIMITED = """
+from ams.billing import BillingService
+from ams.billing.contracts import ContractHarness, ProviderContract
+from ams.billing.providers.fake import FakeBillingService
+
+
+class PaymentsOnly:
+    # A driver that pays and delivers but cannot inject faults.
+    def __init__(self, fake):
+        self.record_payment = fake.record_payment
+        self.take_webhook_deliveries = fake.take_webhook_deliveries
+
+
+class TestLimited(ProviderContract):
+    def make_harness(self):
+        provider = FakeBillingService(can_send_email=False)
+        return ContractHarness(service=BillingService(provider), driver=PaymentsOnly(provider),
+                               account_code="200", tax_rate=provider.accounts["200"])
+"""
+
+
+def outcomes(reports: Iterable[pytest.TestReport]) -> dict[str, str]:
+    return {report.nodeid.rpartition("::")[2]: report.outcome for report in reports}
+
+
+def test_absent_capability_and_fault_injection_skip_with_reasons(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_limited=LIMITED)
+    recorder = pytester.inline_run(*INLINE)
+    passed, skipped, failed = recorder.listoutcomes()
+    assert failed == []
+    results = outcomes([*passed, *skipped])
+    # The absent capability is probed, and its operation raises UnsupportedOperationError.
+    assert results["test_absent_capability_is_unsupported[send_invoice]"] == "passed"
+    assert results["test_absent_capability_is_unsupported[void_invoice]"] == "skipped"
+    # Its tests skip, saying why; the policies that answer before the provider still run.
+    assert results["test_invoice_is_emailed_to_its_contact"] == "skipped"
+    assert results["test_whitelist_policy_skips_other_recipients"] == "passed"
+    reasons = {str(report.longrepr) for report in skipped}
+    assert any("does not offer SEND_INVOICE" in reason for reason in reasons)
+    assert any("has no fault injection" in reason for reason in reasons)
+    fault_tests = [name for name in dir(FaultContract) if name.startswith("test_")]
+    assert fault_tests
+    assert all(results[name] == "skipped" for name in fault_tests)
+    # The comparison with the fake still runs (without the fault rule).
+    assert results["test_provider_behaves_like_the_fake"] == "passed"
+
+
+# -- the zero-code run ------------------------------------------------------------------------
+
+
+def zero_code(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_subprocess(
+        "--pyargs", "ams.billing.contracts", "-p", "no:cacheprovider", "--strict-markers",
+        "-W", "error", *args,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "provider", ["fake", "ams.billing.providers.fake.FakeBillingService"], ids=["name", "path"]
+)
+def test_zero_code_run_passes_for_the_fake(pytester: pytest.Pytester, provider: str) -> None:
+    result = zero_code(pytester, f"--billing-provider={provider}", "-v")
+    counts = result.parseoutcomes()
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    assert counts["passed"] > 50
+    assert "failed" not in counts
+    assert "error" not in counts
+    result.stdout.fnmatch_lines_random([f"{module}.py::*PASSED*" for module in MODULES])
+
+
+def test_zero_code_run_without_a_provider_skips_saying_why(pytester: pytest.Pytester) -> None:
+    result = zero_code(pytester, "-rs")
+    counts = result.parseoutcomes()
+    assert result.ret == pytest.ExitCode.OK
+    assert counts["skipped"] > 50
+    assert "passed" not in counts
+    result.stdout.fnmatch_lines(["*needs a provider: pass --billing-provider=NAME*"])
+
+
+def test_zero_code_run_with_an_unknown_provider_is_a_usage_error(
+    pytester: pytest.Pytester,
+) -> None:
+    result = zero_code(pytester, "--billing-provider=nosuchprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--billing-provider*'nosuchprovider'*fake*"])
+
+
+def test_zero_code_run_needs_a_contract_harness(pytester: pytest.Pytester) -> None:
+    result = zero_code(pytester, "--billing-provider=ams.billing.BillingService")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*BillingService has no contract_harness() class method*"])
+
+
+def test_zero_code_run_does_not_clash_with_a_billing_package(pytester: pytest.Pytester) -> None:
+    # An AMS with its own top-level ``billing`` app, imported before collection: the suite's
+    # modules are imported as ams.billing.contracts.*, never as billing.contracts.*.
+    pytester.mkpydir("billing")
+    pytester.makeconftest("import billing")
+    result = zero_code(pytester, "--billing-provider=fake", "-k", "contacts")
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    assert result.parseoutcomes()["passed"] > 3
+
+
+# -- the plugin in a project that does not use it ----------------------------------------------
+
+
+def test_plugin_is_inert_without_the_option(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_other="""
+        import sys
+
+        def test_nothing_of_ams_billing_was_added(request):
+            assert "harness" not in request.fixturenames
+            assert not any(name.startswith("billing") for name in sys.modules)
+            assert "ams.billing.contracts.case" not in sys.modules
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--strict-markers")
+    result.assert_outcomes(passed=1)
+    help_text = pytester.runpytest_subprocess("--help").stdout.str()
+    assert "ams-billing" in help_text
+    assert "--billing-provider=NAME" in help_text
+
+
+def test_marker_is_registered_for_strict_markers(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess("--markers")
+    result.stdout.fnmatch_lines(["@pytest.mark.contract: *contract suite*"])

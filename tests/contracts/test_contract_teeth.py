@@ -1,0 +1,60 @@
+"""The contract suite has teeth: it fails for providers with one defect each, and only then."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from contract_broken import BROKEN
+from contract_runs import INLINE
+
+pytest_plugins = ["pytester"]
+
+HERE = Path(__file__).parent
+
+SUITE = """
+from hypothesis import Phase, settings
+
+from ams.billing.contracts import ProviderContract
+from ams.billing.contracts.case import STATEFUL
+from contract_broken import {name} as Provider
+
+
+class TestProvider(ProviderContract):
+    # Whether the comparison fails is what counts here: skip shrinking the failing program.
+    stateful_settings = settings(STATEFUL, phases=[Phase.explicit, Phase.generate])
+
+    def make_harness(self):
+        return Provider.contract_harness()
+"""
+
+
+def run_suite(pytester: pytest.Pytester, name: str) -> pytest.HookRecorder:
+    pytester.makepyfile(contract_broken=(HERE / "contract_broken.py").read_text("utf-8"))
+    pytester.makepyfile(test_suite=SUITE.format(name=name))
+    return pytester.inline_run(*INLINE)
+
+
+def failed_tests(recorder: pytest.HookRecorder) -> set[str]:
+    return {report.nodeid.rpartition("::")[2] for report in recorder.getfailures()}
+
+
+@pytest.mark.parametrize("broken", list(BROKEN), ids=lambda cls: cls.__name__)
+def test_suite_fails_for_a_broken_provider(pytester: pytest.Pytester, broken: type) -> None:
+    recorder = run_suite(pytester, broken.__name__)
+    failed = failed_tests(recorder)
+    assert recorder.ret == pytest.ExitCode.TESTS_FAILED
+    missing = BROKEN[broken] - failed
+    assert not missing, (
+        f"{broken.__name__} slipped through {sorted(missing)}; failed: {sorted(failed)}"
+    )
+
+
+def test_suite_passes_for_the_fake(pytester: pytest.Pytester) -> None:
+    recorder = run_suite(pytester, "FakeBillingService")
+    passed, skipped, failed = recorder.listoutcomes()
+    assert failed == []
+    assert recorder.ret == pytest.ExitCode.OK
+    assert len(passed) > 60
+    # Only the probes of absent capabilities skip: the fake offers them all.
+    assert all("test_absent_capability_is_unsupported" in report.nodeid for report in skipped)
