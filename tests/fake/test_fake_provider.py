@@ -156,3 +156,28 @@ def test_unknown_currency_and_account_are_refused_naming_fields(
     with pytest.raises(ValidationError) as excinfo:
         service.create_invoice(bad, idempotency_key="i-1")
     assert excinfo.value.fields == ("currency", "account_code")
+
+
+def test_an_invoice_is_emailed_to_the_contact_as_it_is_now(
+    fake: FakeBillingService, service: BillingService, invoice_request: InvoiceRequest
+) -> None:
+    invoice = service.create_invoice(invoice_request, idempotency_key="i-1")
+    moved = Contact("acct-1", "Ada Lovelace", "ada@new.example.org")
+    service.create_contact(moved, idempotency_key="c-2")
+    assert service.send_invoice(invoice.provider_id).recipient == "ada@new.example.org"
+    assert service.get_invoice(invoice.provider_id).contact.email == "ada@new.example.org"
+
+
+def test_injected_conflicts_have_their_own_class(
+    fake: FakeBillingService, service: BillingService, contact: Contact
+) -> None:
+    fake.fail_next(1, IdempotencyConflictError)
+    with pytest.raises(IdempotencyConflictError):
+        service.create_contact(contact, idempotency_key="c-1")
+
+
+def test_a_subclass_is_named_in_its_repr() -> None:
+    class Mine(FakeBillingService):
+        pass
+
+    assert repr(Mine()).startswith("Mine(")

@@ -15,6 +15,7 @@ from ams.billing.core.errors import (
     BillingError,
     ConfigurationError,
     FieldError,
+    IdempotencyConflictError,
     InvalidStateError,
     NotFoundError,
     ProviderNotFoundError,
@@ -33,8 +34,10 @@ def make_error(error: type[BillingError]) -> BillingError:
         return error("fake", message, ())
     if issubclass(error, ConfigurationError):
         return error(message)
+    if issubclass(error, IdempotencyConflictError):
+        return error("injected-key", f": {message}")
     if issubclass(error, ValidationError):
-        return ValidationError([FieldError("$", message)])
+        return error([FieldError("$", message)])
     if issubclass(error, RateLimitedError):
         return error(message, retry_after=1.0, limit="minute")
     if issubclass(error, NotFoundError | InvalidStateError):

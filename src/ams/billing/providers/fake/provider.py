@@ -136,8 +136,9 @@ class FakeBillingService:
         self.calls: list[str] = []
 
     def __repr__(self) -> str:
+        name = type(self).__name__
         return (
-            f"FakeBillingService(contacts={len(self._contacts)}, invoices={len(self._invoices)}, "
+            f"{name}(contacts={len(self._contacts)}, invoices={len(self._invoices)}, "
             f"tenant_id={self.tenant_id!r})"
         )
 
@@ -277,13 +278,13 @@ class FakeBillingService:
         """Read invoices by id; unknown ids are left out."""
         with self._operation("get_invoices"):
             unique = dict.fromkeys(invoice_ids)
-            return [self._invoices[i] for i in unique if i in self._invoices]
+            return [self._view(self._invoices[i]) for i in unique if i in self._invoices]
 
     @hookimpl
     def get_invoices_changed_since(self, since: datetime) -> list[Invoice]:
         """Read invoices whose ``updated_at`` is at or after ``since``."""
         with self._operation("get_invoices_changed_since"):
-            changed = [i for i in self._invoices.values() if i.updated_at >= since]
+            changed = [self._view(i) for i in self._invoices.values() if i.updated_at >= since]
             return sorted(changed, key=lambda invoice: invoice.updated_at)
 
     @hookimpl
@@ -421,7 +422,7 @@ class FakeBillingService:
     def invoices(self) -> list[Invoice]:
         """Every invoice held."""
         with self._lock:
-            return list(self._invoices.values())
+            return [self._view(invoice) for invoice in self._invoices.values()]
 
     # -- internals ------------------------------------------------------------------------
 
@@ -486,9 +487,15 @@ class FakeBillingService:
 
     def _invoice(self, invoice_id: str) -> Invoice:
         try:
-            return self._invoices[invoice_id]
+            return self._view(self._invoices[invoice_id])
         except KeyError:
             raise NotFoundError(f"no invoice {invoice_id!r}", resource_id=invoice_id) from None
+
+    def _view(self, invoice: Invoice) -> Invoice:
+        # An invoice points at the live contact, as Xero's does: a changed email is where the
+        # next invoice email goes.
+        contact = self._contacts.get(invoice.contact.account_reference or "", invoice.contact)
+        return invoice if contact == invoice.contact else attrs.evolve(invoice, contact=contact)
 
     def _update(self, invoice: Invoice, **changes: Any) -> Invoice:
         changes.setdefault("updated_at", self._clock.tick())
