@@ -59,5 +59,8 @@ def reset_billing_service() -> None:
     with _lock:
         if _processor is not None:
             _processor.close()
+        close = getattr(_service.provider, "close", None) if _service is not None else None
+        if callable(close):
+            close()  # the provider's HTTP connections
         _service = None
         _processor = None

@@ -1,0 +1,107 @@
+"""The Django view against the Xero emulator over real HTTP: Intent-to-Receive, then a payment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.test import override_settings
+
+from ams.billing import ChangeKind, Contact, InvoiceChange, InvoiceRequest, LineItem
+from ams.billing.contrib.django.service import (
+    get_billing_service,
+    get_processor,
+    reset_billing_service,
+)
+from ams.billing.contrib.django.signals import invoice_changed
+from ams.billing.providers.xero.emulator import (
+    EmulatorClock,
+    EmulatorConfig,
+    EmulatorServer,
+    XeroEmulator,
+    serve_emulator,
+)
+
+CONFIG = EmulatorConfig()
+
+
+@pytest.fixture
+def emulator() -> Iterator[tuple[XeroEmulator, EmulatorServer]]:
+    emulator = XeroEmulator(CONFIG, clock=EmulatorClock.real())
+    with serve_emulator(emulator) as server:
+        yield emulator, server
+
+
+@pytest.fixture
+def xero_settings(emulator: tuple[XeroEmulator, EmulatorServer]) -> Iterator[None]:
+    _, server = emulator
+    with override_settings(
+        AMS_BILLING_SERVICE_CLASS="ams.billing.providers.xero.XeroBillingService",
+        XERO_CLIENT_ID=CONFIG.client_id,
+        XERO_CLIENT_SECRET=CONFIG.client_secret,
+        XERO_TENANT_ID=CONFIG.tenant_id,
+        XERO_WEBHOOK_KEY=CONFIG.webhook_key,
+        XERO_ACCOUNT_CODE="200",
+        XERO_AMOUNT_TYPE="INCLUSIVE",
+        XERO_CURRENCY_CODE="NZD",
+        XERO_API_URL=server.base_url,
+        XERO_IDENTITY_URL=server.base_url,
+    ):
+        reset_billing_service()
+        yield
+        reset_billing_service()
+
+
+@pytest.fixture
+def changes() -> Iterator[list[InvoiceChange]]:
+    received: list[InvoiceChange] = []
+
+    def receiver(sender: object, change: InvoiceChange, **kwargs: object) -> None:
+        received.append(change)
+
+    invoice_changed.connect(receiver)
+    yield received
+    invoice_changed.disconnect(receiver)
+
+
+@pytest.mark.usefixtures("xero_settings")
+def test_the_view_passes_xeros_intent_to_receive(
+    live_server: object, emulator: tuple[XeroEmulator, EmulatorServer]
+) -> None:
+    xero, _ = emulator
+    report = xero.intent_to_receive(f"{live_server.url}/billing/xero/webhooks/")  # type: ignore[attr-defined]
+    assert report.passed, report.checks
+    assert {(check.correctly_signed, check.status) for check in report.checks} == {
+        (True, 200),
+        (False, 401),
+    }
+
+
+@pytest.mark.usefixtures("xero_settings")
+def test_a_payment_in_xero_reaches_the_signal_through_a_real_delivery(
+    live_server: object,
+    emulator: tuple[XeroEmulator, EmulatorServer],
+    changes: list[InvoiceChange],
+) -> None:
+    xero, _ = emulator
+    xero.set_webhook_target(f"{live_server.url}/billing/xero/webhooks/")  # type: ignore[attr-defined]
+    invoice = get_billing_service().create_invoice(
+        InvoiceRequest(
+            contact=Contact("acct-django", "Grace Hopper", "grace@example.org"),
+            line_items=[LineItem("Membership", 1, Decimal("90.00"))],
+            currency="NZD",
+            issue_date=date(2026, 7, 1),
+            due_date=date(2026, 7, 31),
+        ),
+        idempotency_key="invoice:django-1",
+    )
+    xero.record_payment(invoice.provider_id, invoice.total)
+    results = xero.deliver_webhooks(force=True)
+    assert results
+    assert all(result.status == 200 for result in results)
+    assert get_processor().drain(10)
+    assert [(c.invoice.provider_id, c.kind) for c in changes] == [
+        (invoice.provider_id, ChangeKind.PAID)
+    ]
