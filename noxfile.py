@@ -16,7 +16,7 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["lint", "typecheck", "tests", "contracts", "example", "docs"]
 
 PYTHON = os.environ.get("AMS_BILLING_NOX_PYTHON", "3.11")
-PROVIDERS = ["fake"]
+PROVIDERS = ["fake", "xero"]
 
 
 @nox.session(python=PYTHON)
