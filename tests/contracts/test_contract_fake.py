@@ -17,6 +17,7 @@ from ams.billing.providers.fake import FakeBillingService
 pytest_plugins = ["pytester"]
 
 MODULES = (
+    "test_bulk",
     "test_capabilities",
     "test_contacts",
     "test_email",

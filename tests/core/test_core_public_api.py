@@ -7,7 +7,8 @@ import inspect
 import ams.billing
 
 EXPECTED = {
-    "ENTRY_POINT_GROUP", "AmountType", "AuditLogPolicy", "AuthenticationError", "BillingError",
+    "ENTRY_POINT_GROUP", "AmountType", "AuditLogPolicy", "AuthenticationError", "BatchItem",
+    "BatchOutcome", "BatchResult", "BillingError",
     "BillingService", "Capability", "ChangeKind", "ConfigurationError", "Contact",
     "ContactRecord", "EmailSkipReason", "EmailSwitchPolicy", "EmailWhitelistPolicy",
     "EventCategory", "EventType", "FieldError", "IdempotencyConflictError",

@@ -17,6 +17,7 @@ Everything raises subclasses of :class:`BillingError`.
 """
 
 from ams.billing._version import __version__
+from ams.billing.core.batch import BatchItem, BatchOutcome, BatchResult
 from ams.billing.core.errors import (
     AuthenticationError,
     BillingError,
@@ -69,6 +70,9 @@ __all__ = [
     "AmountType",
     "AuditLogPolicy",
     "AuthenticationError",
+    "BatchItem",
+    "BatchOutcome",
+    "BatchResult",
     "BillingError",
     "BillingService",
     "Capability",

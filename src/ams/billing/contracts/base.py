@@ -23,6 +23,7 @@ it ``xfail(strict=True, reason=...)`` while a known gap is being fixed).
 
 from __future__ import annotations
 
+from ams.billing.contracts.test_bulk import BulkContract
 from ams.billing.contracts.test_capabilities import CapabilityContract
 from ams.billing.contracts.test_contacts import ContactContract
 from ams.billing.contracts.test_email import EmailContract
@@ -34,6 +35,7 @@ from ams.billing.contracts.test_stateful import StatefulContract
 from ams.billing.contracts.test_webhooks import WebhookContract
 
 __all__ = [
+    "BulkContract",
     "CapabilityContract",
     "ContactContract",
     "EmailContract",
@@ -51,6 +53,7 @@ class ProviderContract(
     CapabilityContract,
     ContactContract,
     InvoiceContract,
+    BulkContract,
     EmailContract,
     WebhookContract,
     ReadContract,

@@ -30,6 +30,7 @@ from datetime import datetime
 
 import pluggy
 
+from ams.billing.core.batch import BatchItem, BatchResult
 from ams.billing.core.models import (
     Capability,
     Contact,
@@ -43,9 +44,12 @@ from ams.billing.core.models import (
 
 __all__ = [
     "OPERATION_HOOKS",
+    "OPTIONAL_OPERATION_HOOKS",
     "PROJECT_NAME",
     "create_contact",
+    "create_contacts",
     "create_invoice",
+    "create_invoices",
     "get_capabilities",
     "get_invoice_url",
     "get_invoices",
@@ -116,6 +120,50 @@ def create_invoice(request: InvoiceRequest, idempotency_key: str) -> Invoice:  #
     :raises RateLimitedError: the provider's limit was hit; ``retry_after`` says when to retry.
     :raises ProviderUnavailableError: the provider could not be reached; retrying with the same
         key is safe.
+    """
+
+
+@hookspec(firstresult=True)
+def create_contacts(items: Sequence[BatchItem[Contact]]) -> list[BatchResult[ContactRecord]]:  # type: ignore[empty-body]
+    """Create or update many contacts in as few calls as the provider allows (optional hook).
+
+    Each item means what one :func:`create_contact` call with its request and key means.
+    Providers without a batch API leave this hook out: the service then calls
+    :func:`create_contact` once per item.
+
+    :param items: the contacts and their idempotency keys, already checked by the service
+        (valid keys, no key twice in one batch).
+    :returns: one :class:`~ams.billing.core.batch.BatchResult` per item, in input order, with
+        ``index`` its position in ``items``: ``CREATED`` for a new contact, ``EXISTING`` for a
+        replayed key or a contact found and updated, ``FAILED`` with the error
+        :func:`create_contact` would have raised for it (fields as the request names them; the
+        service prefixes ``items[<index>].``).
+    :raises BillingError: only for a failure of the whole call before any item was decided;
+        the service then reports that error for every item.
+
+    Idempotent per item; one item's failure never fails the others.
+    """
+
+
+@hookspec(firstresult=True)
+def create_invoices(items: Sequence[BatchItem[InvoiceRequest]]) -> list[BatchResult[Invoice]]:  # type: ignore[empty-body]
+    """Raise many AUTHORISED invoices in as few calls as the provider allows (optional hook).
+
+    Each item means what one :func:`create_invoice` call with its request and key means:
+    contacts are resolved (and created) by ``account_reference``, and a key never raises a
+    second invoice, whatever happened to an earlier response. Providers without a batch API
+    leave this hook out: the service then calls :func:`create_invoice` once per item.
+
+    :param items: the requests and their idempotency keys, already checked by the service.
+    :returns: one :class:`~ams.billing.core.batch.BatchResult` per item, in input order:
+        ``CREATED``, ``EXISTING`` (a replayed key, or an invoice found after a lost response)
+        or ``FAILED`` with the error :func:`create_invoice` would have raised for it.
+    :raises BillingError: only for a failure of the whole call before any item was decided
+        (the service reports it for every item); a failure after some items were created
+        (a lost response) may be raised too: retrying the batch with the same keys creates
+        nothing twice.
+
+    Idempotent per item; one item's failure never fails the others.
     """
 
 
@@ -209,3 +257,6 @@ OPERATION_HOOKS: tuple[str, ...] = (
     "void_invoice",
 )
 """The operation hooks, in the order a provider is documented; each has one implementation."""
+
+OPTIONAL_OPERATION_HOOKS: tuple[str, ...] = ("create_contacts", "create_invoices")
+"""Operation hooks a provider may leave out: the service falls back to the single-item hooks."""

@@ -11,6 +11,8 @@ import attrs
 import pluggy
 
 from ams.billing.core import hookspecs
+from ams.billing.core.batch import BatchItem, BatchResult
+from ams.billing.core.bulk import BatchRunner, SeenIds, check_key
 from ams.billing.core.errors import (
     ConfigurationError,
     NotFoundError,
@@ -93,6 +95,15 @@ class BillingService:
         for listener in listeners:
             self.add_listener(listener)
         self._tracker = InvoiceTracker(state_store)
+        self._seen = SeenIds()
+        self._contact_batches = BatchRunner(
+            self._pm, "create_contacts", "create_contact", "contact", Contact,
+            known=self._seen.__contains__, remember=self._seen.add,
+        )  # fmt: skip
+        self._invoice_batches = BatchRunner(
+            self._pm, "create_invoices", "create_invoice", "request", InvoiceRequest,
+            known=self._known_invoice, remember=self._seen.add,
+        )  # fmt: skip
 
     def __repr__(self) -> str:
         return f"BillingService(provider={type(self._provider).__qualname__})"
@@ -143,7 +154,39 @@ class BillingService:
         record: ContactRecord = self._call(
             "create_contact", contact=contact, idempotency_key=idempotency_key
         )
+        self._seen.add(record.provider_id)
         return record
+
+    def create_contacts(
+        self, items: Iterable[BatchItem[Contact]]
+    ) -> list[BatchResult[ContactRecord]]:
+        """Create or update many contacts, in batches where the provider has them.
+
+        Returns one result per item, in input order: ``CREATED``, ``EXISTING`` (a replayed key,
+        a contact found and updated) or ``FAILED`` with a typed error whose fields name the
+        item (``items[3].email``). Never raises for an item's failure; a key repeated within
+        the batch is sent once (the same contact again is ``EXISTING``, another contact is an
+        :class:`~ams.billing.core.errors.IdempotencyConflictError` for that item).
+        """
+        results: list[BatchResult[ContactRecord]] = self._contact_batches.run(items)
+        return results
+
+    def create_invoices(
+        self, items: Iterable[BatchItem[InvoiceRequest]]
+    ) -> list[BatchResult[Invoice]]:
+        """Raise many invoices, in batches where the provider has them; each key bills once.
+
+        Results come in input order, as for :meth:`create_contacts`; a retried batch creates
+        nothing twice and reports ``EXISTING``. Listeners hear of the invoices as after
+        :meth:`create_invoice`.
+        """
+        results: list[BatchResult[Invoice]] = self._invoice_batches.run(items)
+        unique = {r.result.provider_id: r.result for r in results if r.result is not None}
+        self._notify(unique.values())
+        return results
+
+    def _known_invoice(self, invoice_id: str) -> bool:
+        return invoice_id in self._seen or self._tracker.store.get(invoice_id) is not None
 
     def create_invoice(self, request: InvoiceRequest, *, idempotency_key: str) -> Invoice:
         """Raise an approved invoice; the same ``idempotency_key`` never raises a second one."""
@@ -151,6 +194,7 @@ class BillingService:
         invoice: Invoice = self._call(
             "create_invoice", request=request, idempotency_key=idempotency_key
         )
+        self._seen.add(invoice.provider_id)
         # A retried create can return an invoice that was paid meanwhile: what it reveals is
         # news like any other read, or the webhook that follows would find nothing new.
         self._notify([invoice])
@@ -250,10 +294,4 @@ class BillingService:
         return invoice
 
 
-def _check_key(key: str) -> None:
-    if not isinstance(key, str) or not key.strip() or len(key) > 128:
-        raise ValidationError.for_field(
-            "idempotency_key",
-            "must be 1 to 128 characters",
-            "derive it from your own record id, e.g. 'invoice:<membership uuid>'",
-        )
+_check_key = check_key

@@ -21,6 +21,7 @@ from typing import Any
 import attrs
 
 from ams.billing.contracts.harness import ContractHarness, SignedDelivery
+from ams.billing.core.batch import BatchItem, BatchOutcome, BatchResult
 from ams.billing.core.errors import (
     BillingError,
     FieldError,
@@ -174,12 +175,7 @@ class FakeBillingService:
     def create_contact(self, contact: Contact, idempotency_key: str) -> ContactRecord:
         """Create or update the contact keyed on its account reference."""
         with self._operation("create_contact"):
-            replay = self._replay("create_contact", idempotency_key, contact)
-            if replay is not None:
-                assert isinstance(replay, ContactRecord)
-                return replay
-            record = self._upsert_contact(contact)
-            self._remember("create_contact", idempotency_key, contact, record)
+            record, _ = self._create_contact(contact, idempotency_key)
             self._fail_after_apply("create_contact")
             return record
 
@@ -187,49 +183,99 @@ class FakeBillingService:
     def create_invoice(self, request: InvoiceRequest, idempotency_key: str) -> Invoice:
         """Raise an AUTHORISED invoice with per-line tax."""
         with self._operation("create_invoice"):
-            replay = self._replay("create_invoice", idempotency_key, request)
-            if replay is not None:
-                assert isinstance(replay, str)
-                return self._invoices[replay]
-            self._validate_invoice(request)
-            contact = self._upsert_contact(request.contact)
-            default_code = request.account_code or self.default_account_code
-            lines = tuple(
-                compute_line(
-                    item,
-                    request.amount_type,
-                    self.accounts[item.account_code or default_code],
-                    request.currency,
-                    item.account_code or default_code,
-                )
-                for item in request.line_items
-            )
-            totals = compute_totals(lines, request.amount_type)
-            invoice_id = self._new_id()
-            invoice = Invoice(
-                provider_id=invoice_id,
-                number=f"INV-{len(self._invoices) + 1:04d}",
-                status=InvoiceStatus.AUTHORISED,
-                contact=contact,
-                currency=request.currency,
-                issue_date=request.issue_date,
-                due_date=request.due_date,
-                reference=request.reference,
-                amount_type=request.amount_type,
-                subtotal=totals.subtotal,
-                total_tax=totals.total_tax,
-                total=totals.total,
-                amount_paid=Decimal(0),
-                amount_due=totals.total,
-                updated_at=self._clock.tick(),
-                line_items=lines,
-                online_url=f"{self.base_url}/pay/{invoice_id}",
-            )
-            self._invoices[invoice_id] = invoice
-            self._remember("create_invoice", idempotency_key, request, invoice_id)
-            self._emit(EventCategory.INVOICE, EventType.CREATE, invoice_id, invoice.updated_at)
+            invoice, _ = self._create_invoice(request, idempotency_key)
             self._fail_after_apply("create_invoice")
             return invoice
+
+    @hookimpl
+    def create_contacts(
+        self, items: Sequence[BatchItem[Contact]]
+    ) -> list[BatchResult[ContactRecord]]:
+        """Create or update many contacts in one call; each item as ``create_contact``.
+
+        A fault injected for ``create_contacts`` fails the whole call: before anything is
+        applied, or (``after_apply``) after every item was.
+        """
+        with self._operation("create_contacts"):
+            results = [
+                _item(index, item.idempotency_key, self._create_contact, item.request)
+                for index, item in enumerate(items)
+            ]
+            self._fail_after_apply("create_contacts")
+            return results
+
+    @hookimpl
+    def create_invoices(
+        self, items: Sequence[BatchItem[InvoiceRequest]]
+    ) -> list[BatchResult[Invoice]]:
+        """Raise many invoices in one call; each item as ``create_invoice``.
+
+        A fault injected for ``create_invoices`` fails the whole call: before anything is
+        applied, or (``after_apply``) after every item was.
+        """
+        with self._operation("create_invoices"):
+            results = [
+                _item(index, item.idempotency_key, self._create_invoice, item.request)
+                for index, item in enumerate(items)
+            ]
+            self._fail_after_apply("create_invoices")
+            return results
+
+    def _create_contact(self, contact: Contact, idempotency_key: str) -> tuple[ContactRecord, bool]:
+        replay = self._replay("create_contact", idempotency_key, contact)
+        if replay is not None:
+            assert isinstance(replay, ContactRecord)
+            return replay, False
+        existed = contact.account_reference in self._contacts
+        record = self._upsert_contact(contact)
+        self._remember("create_contact", idempotency_key, contact, record)
+        return record, not existed
+
+    def _create_invoice(
+        self, request: InvoiceRequest, idempotency_key: str
+    ) -> tuple[Invoice, bool]:
+        replay = self._replay("create_invoice", idempotency_key, request)
+        if replay is not None:
+            assert isinstance(replay, str)
+            return self._invoices[replay], False
+        self._validate_invoice(request)
+        contact = self._upsert_contact(request.contact)
+        default_code = request.account_code or self.default_account_code
+        lines = tuple(
+            compute_line(
+                item,
+                request.amount_type,
+                self.accounts[item.account_code or default_code],
+                request.currency,
+                item.account_code or default_code,
+            )
+            for item in request.line_items
+        )
+        totals = compute_totals(lines, request.amount_type)
+        invoice_id = self._new_id()
+        invoice = Invoice(
+            provider_id=invoice_id,
+            number=f"INV-{len(self._invoices) + 1:04d}",
+            status=InvoiceStatus.AUTHORISED,
+            contact=contact,
+            currency=request.currency,
+            issue_date=request.issue_date,
+            due_date=request.due_date,
+            reference=request.reference,
+            amount_type=request.amount_type,
+            subtotal=totals.subtotal,
+            total_tax=totals.total_tax,
+            total=totals.total,
+            amount_paid=Decimal(0),
+            amount_due=totals.total,
+            updated_at=self._clock.tick(),
+            line_items=lines,
+            online_url=f"{self.base_url}/pay/{invoice_id}",
+        )
+        self._invoices[invoice_id] = invoice
+        self._remember("create_invoice", idempotency_key, request, invoice_id)
+        self._emit(EventCategory.INVOICE, EventType.CREATE, invoice_id, invoice.updated_at)
+        return invoice, True
 
     @hookimpl
     def send_invoice(self, invoice: Invoice, idempotency_key: str) -> InvoiceEmailResult:
@@ -517,6 +563,20 @@ class FakeBillingService:
                 resource_url=f"{self.base_url}/{category.value.lower()}s/{resource_id}",
             )
         )
+
+
+def _item(
+    index: int,
+    key: str,
+    create: Callable[[Any, str], tuple[Any, bool]],
+    request: object,
+) -> BatchResult[Any]:
+    try:
+        value, created = create(request, key)
+    except BillingError as error:
+        return BatchResult(index, key, BatchOutcome.FAILED, error=error)
+    outcome = BatchOutcome.CREATED if created else BatchOutcome.EXISTING
+    return BatchResult(index, key, outcome, result=value)
 
 
 class _Operation:

@@ -46,10 +46,10 @@ from ams.billing.providers.xero.ledger import (
 from ams.billing.providers.xero.mapping import contact_payload, to_contact_record, unique_name
 from ams.billing.providers.xero.transport import XeroHttp
 
-__all__ = ["XeroContacts"]
+__all__ = ["NAME_TAKEN", "NUMBER_TAKEN", "XeroContacts"]
 
-_NAME_TAKEN = re.compile(r"contact name .* already assigned", re.IGNORECASE | re.DOTALL)
-_NUMBER_TAKEN = re.compile(
+NAME_TAKEN = re.compile(r"contact name .* already assigned", re.IGNORECASE | re.DOTALL)
+NUMBER_TAKEN = re.compile(
     r"contact number .* already assigned|account number already exists", re.IGNORECASE | re.DOTALL
 )
 _MAX_SAVES = 4
@@ -138,13 +138,13 @@ class XeroContacts:
             texts = " ".join(message for _, message in messages)
             if contact_id is not None and "not found" in texts.lower():
                 raise NotFoundError(f"Xero has no contact {contact_id!r}", resource_id=contact_id)
-            if contact_id is None and _NUMBER_TAKEN.search(texts):
+            if contact_id is None and NUMBER_TAKEN.search(texts):
                 found = self.find(contact.account_reference)
                 if found is not None and found.contact_id:
                     contact_id = found.contact_id
                     reactivate = found.contact_status == "ARCHIVED"
                     continue
-            if _NAME_TAKEN.search(texts) and name == contact.name:
+            if NAME_TAKEN.search(texts) and name == contact.name:
                 name = unique_name(contact.name, contact.account_reference)
                 continue
             break
@@ -194,6 +194,19 @@ class XeroContacts:
             if found.account_number == account_reference:
                 return found
         return None
+
+    def cached(self, account_reference: str) -> tuple[Contact, ContactRecord] | None:
+        """The contact last saved for ``account_reference`` and its record, if known here."""
+        with self._lock:
+            return self._saved.get(account_reference)
+
+    def remember(self, contact: Contact, record: ContactRecord) -> None:
+        """Cache ``record`` as the saved state of ``contact`` (after a batch save)."""
+        self._remember(contact, record)
+
+    def replay(self, contact_id: str) -> ContactRecord:
+        """The record of a contact created before (cached, else read from Xero)."""
+        return self._replay(contact_id)
 
     def _replay(self, contact_id: str) -> ContactRecord:
         known = self.known(contact_id)

@@ -57,7 +57,7 @@ from ams.billing.providers.xero.mapping import invoice_payload, needs_unitdp4, t
 from ams.billing.providers.xero.settings import XeroSettings
 from ams.billing.providers.xero.transport import XeroHttp
 
-__all__ = ["IDS_PER_REQUEST", "PAGE_SIZE", "XeroInvoices"]
+__all__ = ["IDS_PER_REQUEST", "PAGE_SIZE", "XeroInvoices", "locate_lines"]
 
 IDS_PER_REQUEST = 50
 """Invoice ids per ``GET /Invoices?IDs=...`` (about 1,900 characters of URL)."""
@@ -120,6 +120,14 @@ class XeroInvoices:
             self._done(idempotency_key, print_, invoice)
             return invoice
 
+    def find_created(self, request: InvoiceRequest, contact: ContactRecord) -> Invoice | None:
+        """The invoice an attempt with an unknown outcome created for ``request``, if any."""
+        return self._find_created(request, contact)
+
+    def done(self, key: str, print_: str, invoice: Invoice) -> None:
+        """Record in the ledger that ``key`` created ``invoice``."""
+        self._done(key, print_, invoice)
+
     def _done(self, key: str, print_: str, invoice: Invoice) -> None:
         self._ledger.put(
             key,
@@ -150,7 +158,7 @@ class XeroInvoices:
         element = invoices[0]
         messages = list(element_messages(element))
         if messages or element.status_attribute_string == "ERROR":
-            raise _locate_lines(validation_error(messages, "invoice", key), request)
+            raise locate_lines(validation_error(messages, "invoice", key), request)
         return to_invoice(element, contact)
 
     def _find_created(self, request: InvoiceRequest, contact: ContactRecord) -> Invoice | None:
@@ -277,7 +285,7 @@ class XeroInvoices:
         return self._map(invoices[0])
 
 
-def _locate_lines(error: ValidationError, request: InvoiceRequest) -> ValidationError:
+def locate_lines(error: ValidationError, request: InvoiceRequest) -> ValidationError:
     """Blame the lines that named an unknown account code, when Xero quotes the code."""
     if isinstance(error, IdempotencyConflictError):
         return error

@@ -23,8 +23,8 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from typing import Protocol
 
 import attrs
@@ -126,11 +126,22 @@ class KeyLocks:
     def __init__(self, stripes: int = 64) -> None:
         self._locks = tuple(threading.Lock() for _ in range(stripes))
 
+    def _stripe(self, key: str) -> int:
+        digest = hashlib.sha256(key.encode("utf-8")).digest()
+        return int.from_bytes(digest[:4], "big") % len(self._locks)
+
     @contextmanager
     def hold(self, key: str) -> Iterator[None]:
         """Hold the lock for ``key``."""
-        digest = hashlib.sha256(key.encode("utf-8")).digest()
-        with self._locks[int.from_bytes(digest[:4], "big") % len(self._locks)]:
+        with self._locks[self._stripe(key)]:
+            yield
+
+    @contextmanager
+    def hold_many(self, keys: Iterable[str]) -> Iterator[None]:
+        """Hold the locks of every key of a batch (taken in one global order: no deadlock)."""
+        with ExitStack() as stack:
+            for stripe in sorted({self._stripe(key) for key in keys}):
+                stack.enter_context(self._locks[stripe])
             yield
 
 

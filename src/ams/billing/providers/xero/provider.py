@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from ams.billing.contracts.harness import ContractHarness
+from ams.billing.core.batch import BatchItem, BatchResult
 from ams.billing.core.hookspecs import hookimpl
 from ams.billing.core.models import (
     Capability,
@@ -30,6 +31,7 @@ from ams.billing.core.models import (
     LineItem,
     WebhookDelivery,
 )
+from ams.billing.providers.xero.batches import XeroBatches
 from ams.billing.providers.xero.contacts import XeroContacts
 from ams.billing.providers.xero.emails import XeroEmails
 from ams.billing.providers.xero.invoices import XeroInvoices
@@ -88,6 +90,14 @@ class XeroBillingService:
         self._contacts = XeroContacts(self._http, ledger, locks)
         self._invoices = XeroInvoices(self._http, self._contacts, settings, ledger, locks)
         self._emails = XeroEmails(self._http, settings, ledger, locks)
+        self._batches = XeroBatches(
+            self._http,
+            self._contacts,
+            self._invoices,
+            settings=settings,
+            ledger=ledger,
+            locks=locks,
+        )
 
     @classmethod
     def from_env(
@@ -171,6 +181,20 @@ class XeroBillingService:
     def create_invoice(self, request: InvoiceRequest, idempotency_key: str) -> Invoice:
         """Raise an AUTHORISED sales invoice, once per idempotency key."""
         return self._invoices.create(request, idempotency_key)
+
+    @hookimpl
+    def create_contacts(
+        self, items: Sequence[BatchItem[Contact]]
+    ) -> list[BatchResult[ContactRecord]]:
+        """Create or update contacts 50 per ``POST /Contacts?summarizeErrors=false``."""
+        return self._batches.create_contacts(items)
+
+    @hookimpl
+    def create_invoices(
+        self, items: Sequence[BatchItem[InvoiceRequest]]
+    ) -> list[BatchResult[Invoice]]:
+        """Raise invoices 50 per ``PUT /Invoices?summarizeErrors=false``, once per key."""
+        return self._batches.create_invoices(items)
 
     @hookimpl
     def send_invoice(self, invoice: Invoice, idempotency_key: str) -> InvoiceEmailResult:

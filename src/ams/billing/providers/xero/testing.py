@@ -63,6 +63,8 @@ EMULATOR_BASE_URL = "https://xero-emulator.invalid"
 OPERATION_ROUTES: Mapping[str, tuple[str, str]] = {
     "create_contact": ("POST", r"/Contacts$"),
     "create_invoice": ("PUT", r"/Invoices$"),
+    "create_contacts": ("POST", r"/Contacts$"),
+    "create_invoices": ("PUT", r"/Invoices$"),
     "send_invoice": ("POST", r"/Invoices/[^/]+/Email$"),
     "get_invoices": ("GET", r"/Invoices$"),
     "get_invoices_changed_since": ("GET", r"/Invoices$"),
