@@ -7,6 +7,7 @@ file missing from the wheel fails here rather than on PyPI.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import nox
@@ -37,6 +38,10 @@ def typecheck(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """This project's own test suite, on the installed wheel."""
+    if os.environ.get("CI") == "true" and shutil.which("redis-server") is None:
+        session.error(
+            "redis-server is not installed; tests/ratelimits need it (apt-get install redis-server)"
+        )
     session.install(".[test]")
     workers = os.environ.get("AMS_BILLING_TEST_WORKERS", "auto")
     session.run("pytest", "-n", workers, *session.posargs)

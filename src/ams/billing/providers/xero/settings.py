@@ -24,6 +24,11 @@ scopes to ask the token for; default none, which grants every scope the connecti
 ``Retry-After`` worth sleeping through, default 60 seconds; longer waits raise
 :class:`~ams.billing.core.errors.RateLimitedError` at once).
 
+``AMS_BILLING_RATE_LIMIT_REDIS_URL`` (e.g. ``redis://localhost:6379/0``) shares the tenant's
+rate-limit budget between every process through Redis (needs ``ams-billing[redis]``); unset, each
+process paces only its own calls. ``AMS_BILLING_RATE_LIMIT_TIME_SCALE`` (default 1) is for tests
+and benchmarks against an emulator whose clock runs that many times faster than real time.
+
 Secrets (the client secret and the webhook key) are held in :class:`Secret`, which never shows
 its value in ``repr`` or ``str``.
 """
@@ -126,6 +131,8 @@ class XeroSettings:
     timeout: float = 30.0
     max_retry_wait: float = 60.0
     max_attempts: int = 4
+    rate_limit_redis_url: str | None = attrs.field(default=None, repr=False)  # may hold a password
+    rate_limit_time_scale: float = 1.0
 
     def __attrs_post_init__(self) -> None:
         problems = self.problems()
@@ -220,6 +227,22 @@ class XeroSettings:
             errors.append(
                 FieldError("XERO_MAX_RETRY_WAIT", "must not be negative", "e.g. 60 (seconds)")
             )
+        if self.rate_limit_redis_url is not None and not re.match(
+            r"(rediss?|unix)://", self.rate_limit_redis_url
+        ):
+            errors.append(
+                FieldError(
+                    "AMS_BILLING_RATE_LIMIT_REDIS_URL",
+                    "is not a redis://, rediss:// or unix:// URL",
+                    "e.g. redis://localhost:6379/0, or leave it unset to pace each process alone",
+                )
+            )
+        if not self.rate_limit_time_scale > 0:
+            errors.append(
+                FieldError(
+                    "AMS_BILLING_RATE_LIMIT_TIME_SCALE", "must be positive", "leave it unset (1)"
+                )
+            )
         if self.max_attempts < 1:
             errors.append(FieldError("max_attempts", "must be at least 1", "e.g. 4"))
         return errors
@@ -242,6 +265,8 @@ class XeroSettings:
             "scopes": reader.text("XERO_SCOPES") or (),
             "timeout": _number(reader, "XERO_TIMEOUT", 30.0),
             "max_retry_wait": _number(reader, "XERO_MAX_RETRY_WAIT", 60.0),
+            "rate_limit_redis_url": reader.text("AMS_BILLING_RATE_LIMIT_REDIS_URL"),
+            "rate_limit_time_scale": _number(reader, "AMS_BILLING_RATE_LIMIT_TIME_SCALE", 1.0),
         }
         amount_type = reader.choice("XERO_AMOUNT_TYPE", _AMOUNT_TYPES, required=True)
         values["amount_type"] = AmountType(amount_type) if amount_type else AmountType.EXCLUSIVE

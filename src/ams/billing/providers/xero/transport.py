@@ -127,7 +127,8 @@ class XeroHttp:
         if transport is None and clock is time.monotonic and sleep is time.sleep:
             self.tokens, self.pacer = _shared_state(settings)
         else:
-            self.tokens, self.pacer = TokenCache(clock), Pacer(clock=clock, sleep=sleep)
+            self.tokens = TokenCache(clock)
+            self.pacer = Pacer.for_settings(settings, clock=clock, sleep=sleep)
         self._random = random.Random()  # noqa: S311 - jitter, not security
 
     def __repr__(self) -> str:
@@ -372,12 +373,14 @@ def _shared_state(settings: XeroSettings) -> tuple[TokenCache, Pacer]:
         secret,
         settings.tenant_id or "",
         " ".join(settings.scopes),
+        settings.rate_limit_redis_url or "",
+        str(settings.rate_limit_time_scale),
     )
     with _SHARED_LOCK:
         if key not in _SHARED:
             _SHARED[key] = (
                 TokenCache(time.monotonic),
-                Pacer(clock=time.monotonic, sleep=time.sleep),
+                Pacer.for_settings(settings),
             )
         return _SHARED[key]
 
