@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -85,6 +86,39 @@ def test_the_cli_exits_non_zero_when_the_flow_fails(monkeypatch: pytest.MonkeyPa
     assert CliRunner().invoke(main, ["demo", "--provider", "fake"]).exit_code == 1
 
 
-def test_providers_lists_the_fake() -> None:
-    result = CliRunner().invoke(main, ["providers"])
-    assert "fake\tams.billing.providers.fake:FakeBillingService" in result.output
+def test_demo_json_lists_each_step() -> None:
+    result = CliRunner().invoke(main, ["demo", "--provider", "fake", "--json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert list(document) == [
+        "ok",
+        "exit_code",
+        "provider",
+        "description",
+        "steps",
+        "elapsed_seconds",
+    ]
+    assert document["ok"] is True
+    assert document["provider"] == "fake"
+    assert [step["step"] for step in document["steps"]] == [
+        "membership", "contact", "invoice", "email", "pay link", "payment", "webhook", "sync",
+        "membership",
+    ]  # fmt: skip
+    assert all(step["ok"] for step in document["steps"])
+
+
+def test_demo_json_reports_the_failed_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    @contextmanager
+    def broken() -> Iterator[DemoEnvironment]:
+        provider = SilentFake()
+        service = BillingService(provider)
+        yield DemoEnvironment(service, provider, handled_in_process(service, provider), "broken")
+
+    monkeypatch.setitem(ENVIRONMENTS, "fake", broken)
+    result = CliRunner().invoke(main, ["demo", "--provider", "fake", "--json"])
+    assert result.exit_code == 1
+    document = json.loads(result.stdout)
+    assert document["ok"] is False
+    failed = [step for step in document["steps"] if not step["ok"]]
+    assert failed[0]["step"] == "webhook"
+    assert "sent no webhook delivery" in failed[0]["detail"]

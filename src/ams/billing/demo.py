@@ -32,6 +32,7 @@ from ams.billing.core.service import BillingService, WebhookResponse
 
 __all__ = [
     "DemoEnvironment",
+    "DemoStep",
     "Member",
     "Membership",
     "MembershipLedger",
@@ -116,25 +117,48 @@ def fake_environment() -> Iterator[DemoEnvironment]:
     yield DemoEnvironment(service, provider, exchange, "the fake provider, in memory")
 
 
+@attrs.frozen
+class DemoStep:
+    """One step of the flow as it happened (what ``ams-billing demo --json`` lists)."""
+
+    step: str
+    ok: bool
+    detail: str
+
+
 class _Steps:
-    def __init__(self, say: Callable[[str], None]) -> None:
+    def __init__(
+        self, say: Callable[[str], None], record: Callable[[DemoStep], None] | None
+    ) -> None:
         self.say = say
+        self.record = record
         self.failed = False
         self.started = time.perf_counter()
 
     def ok(self, step: str, detail: str) -> None:
+        if self.record is not None:
+            self.record(DemoStep(step, True, detail))
         self.say(f"  ok    {step}: {detail}")
 
     def fail(self, step: str, detail: str) -> None:
         self.failed = True
+        if self.record is not None:
+            self.record(DemoStep(step, False, detail))
         self.say(f"  FAIL  {step}: {detail}")
 
 
 def run_demo(
-    environment: DemoEnvironment, say: Callable[[str], None] = print, *, max_deliveries: int = 10
+    environment: DemoEnvironment,
+    say: Callable[[str], None] = print,
+    *,
+    max_deliveries: int = 10,
+    record: Callable[[DemoStep], None] | None = None,
 ) -> bool:
-    """Run the verification flow; print each step; return whether every step held."""
-    steps = _Steps(say)
+    """Run the verification flow; print each step; return whether every step held.
+
+    ``record``, when given, also receives each step as a :class:`DemoStep`.
+    """
+    steps = _Steps(say, record)
     service, driver = environment.service, environment.driver
     ledger = MembershipLedger()
     service.add_listener(ledger)

@@ -1,0 +1,1 @@
+"""One module per ``ams-billing`` command; :mod:`ams.billing.cli` registers them."""

@@ -1,0 +1,123 @@
+"""``ams-billing emulator`` in a subprocess: read the exports, use them, stop it."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+from cli_helpers import invoke, json_of, write_env
+
+from ams.billing.providers.xero.emulator import EmulatorConfig
+
+STARTUP = 30.0
+KNOWN_SECRET = "Env-Client-Secret-7d41c9a2"
+
+
+class Served:
+    """A running ``ams-billing emulator`` process and what it printed."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.process = process
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.printed: list[str] = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def read_until(self, marker: str) -> list[str]:
+        deadline = time.monotonic() + STARTUP
+        while True:
+            line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            assert line is not None, f"the emulator exited: {self.printed}"
+            self.printed.append(line)
+            if marker in line:
+                return self.printed
+
+
+@contextmanager
+def emulator_process(*options: str) -> Iterator[Served]:
+    env = {**os.environ, "XERO_CLIENT_SECRET": KNOWN_SECRET, "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "ams.billing.cli", "emulator", "--no-rate-limits", *options]
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    ) as process:
+        served = Served(process)
+        try:
+            yield served
+        finally:
+            if process.poll() is None:
+                process.kill()
+            served.reader.join(10)
+
+
+def exports(lines: list[str]) -> dict[str, str]:
+    found = {}
+    for line in lines:
+        if line.startswith("export "):
+            name, _, value = line.removeprefix("export ").strip().partition("=")
+            found[name] = value
+    return found
+
+
+def test_the_emulator_serves_until_terminated(tmp_path: Path) -> None:
+    with emulator_process() as served:
+        printed = served.read_until("control surface")
+        env = exports(printed)
+        assert env["XERO_CLIENT_SECRET"] == EmulatorConfig().client_secret  # its own, fake
+        assert env["AMS_BILLING_SERVICE_CLASS"] == "ams.billing.providers.xero.XeroBillingService"
+        assert env["XERO_API_URL"].startswith("http://127.0.0.1:")
+        response = httpx.get(env["XERO_API_URL"] + "/connections", timeout=5)
+        assert response.status_code == 401  # served, and wants a token
+        result = invoke(
+            ["check", "--env-file", str(write_env(tmp_path / "emu.env", env)), "--json"]
+        )
+        assert result.exit_code == 0, result.output
+        assert json_of(result)["summary"]["fail"] == 0
+        served.process.send_signal(signal.SIGTERM)
+        assert served.process.wait(timeout=10) == 0
+        assert served.process.stderr is not None
+        assert "stopping" in served.process.stderr.read()
+    assert KNOWN_SECRET not in "".join(served.printed)
+
+
+def test_the_emulator_prints_json_and_honours_its_options(tmp_path: Path) -> None:
+    with emulator_process("--json", "--demo-company", "--granular", "--currency", "usd") as served:
+        document = json.loads(served.read_until("{")[-1])
+        env = document["environment"]
+        assert env["XERO_EMAIL_INVOICES"] == "False"
+        result = invoke(
+            [
+                "check",
+                "--env-file",
+                str(write_env(tmp_path / "emu.env", {**env, "XERO_CURRENCY_CODE": "USD"})),
+                "--json",
+            ]
+        )
+        served.process.terminate()
+        assert served.process.wait(timeout=10) == 0
+    checks = {c["id"]: c for c in json_of(result)["checks"]}
+    assert result.exit_code == 0, result.output
+    assert "granular scopes" in checks["scopes"]["detail"]
+    assert checks["emails"]["detail"] == "Demo Company, and invoice emails are off"
+    assert checks["currency"]["status"] == "pass"
+
+
+def test_the_emulator_refuses_a_non_loopback_host() -> None:
+    result = invoke(["emulator", "--host", "0.0.0.0"])
+    assert result.exit_code == 2
+    assert "only binds loopback addresses" in result.output

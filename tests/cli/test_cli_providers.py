@@ -1,0 +1,74 @@
+"""``ams-billing providers``: entry points, and capabilities where they can be built."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cli_helpers import invoke, json_of, running_emulator, write_env
+
+from ams.billing.providers.xero.emulator import EmulatorConfig
+
+EVERYTHING = ["changed_since", "online_invoice_url", "send_invoice", "void_invoice", "webhooks"]
+
+
+def test_the_table_lists_the_installed_providers(tmp_path: Path) -> None:
+    result = invoke(["providers", "--env-file", str(write_env(tmp_path / "e.env", {}))])
+    assert result.exit_code == 0, result.output
+    fake = next(line for line in result.stdout.splitlines() if " fake " in line)
+    assert "ams.billing.providers.fake:FakeBillingService" in fake
+    assert "send_invoice" in fake
+    xero = next(line for line in result.stdout.splitlines() if " xero " in line)
+    assert "not configured here" in xero
+    assert "XERO_CLIENT_ID: is not set" in xero
+
+
+def test_json_builds_only_what_the_environment_configures(tmp_path: Path) -> None:
+    env = write_env(tmp_path / "e.env", {"AMS_BILLING_SERVICE_CLASS": "fake"})
+    result = invoke(["providers", "--env-file", str(env), "--json"])
+    document = json_of(result)
+    assert list(document) == ["ok", "exit_code", "selected", "selection_error", "providers"]
+    rows = {row["name"]: row for row in document["providers"]}
+    assert rows["fake"] == {
+        "name": "fake", "target": "ams.billing.providers.fake:FakeBillingService",
+        "selected": True, "built": True, "capabilities": EVERYTHING, "reason": None,
+    }  # fmt: skip
+    assert rows["xero"]["built"] is False
+    assert rows["xero"]["capabilities"] is None
+    assert "XERO_ACCOUNT_CODE" in rows["xero"]["reason"]
+    assert document["selected"] == "fake"
+
+
+def test_the_xero_provider_is_built_against_the_emulator(tmp_path: Path) -> None:
+    with running_emulator(EmulatorConfig(rate_limits=False, is_demo_company=True)) as xero:
+        env = write_env(tmp_path / "e.env", {**xero.env, "XERO_EMAIL_INVOICES": "True"})
+        result = invoke(["providers", "--env-file", str(env), "--json"])
+    rows = {row["name"]: row for row in json_of(result)["providers"]}
+    assert rows["xero"]["selected"] is True  # selected by the guide's class path
+    assert rows["xero"]["built"] is True
+    # A Demo Company cannot email: the instance says so.
+    assert rows["xero"]["capabilities"] == [c for c in EVERYTHING if c != "send_invoice"]
+
+
+def test_a_class_path_of_an_entry_point_selects_it(tmp_path: Path) -> None:
+    path = "ams.billing.providers.fake.provider.FakeBillingService"
+    env = write_env(tmp_path / "e.env", {"AMS_BILLING_SERVICE_CLASS": path})
+    rows = json_of(invoke(["providers", "--env-file", str(env), "--json"]))["providers"]
+    assert [row["name"] for row in rows if row["selected"]] == ["fake"]
+
+
+def test_a_class_path_outside_the_entry_points_is_listed(tmp_path: Path) -> None:
+    env = write_env(tmp_path / "e.env", {"AMS_BILLING_SERVICE_CLASS": "cli_helpers:OwnFake"})
+    rows = json_of(invoke(["providers", "--env-file", str(env), "--json"]))["providers"]
+    assert rows[-1]["name"] == "(class path)"
+    assert rows[-1]["target"] == "cli_helpers:OwnFake"
+    assert rows[-1]["selected"] is True
+    assert rows[-1]["capabilities"] == EVERYTHING
+
+
+def test_an_unloadable_selection_exits_3(tmp_path: Path) -> None:
+    env = write_env(tmp_path / "e.env", {"AMS_BILLING_SERVICE_CLASS": "stripe"})
+    result = invoke(["providers", "--env-file", str(env), "--json"])
+    assert result.exit_code == 3
+    document = json_of(result)
+    assert document["ok"] is False
+    assert "no provider is installed under that name" in document["selection_error"]
