@@ -13,7 +13,6 @@ from click.testing import CliRunner, Result
 
 from ams.billing import BillingService, InvoiceChange, hookimpl
 from ams.billing.cli import CliContext, main
-from ams.billing.cli.commands.emulator import emulator_exports
 from ams.billing.contrib.webhooks.request import WebhookEndpoint
 from ams.billing.contrib.webhooks.server import serve_wsgi
 from ams.billing.contrib.webhooks.wsgi import WebhookWSGIApp
@@ -25,6 +24,7 @@ from ams.billing.providers.xero.emulator import (
     EmulatorConfig,
     EmulatorServer,
     XeroEmulator,
+    provider_environment,
     serve_emulator,
 )
 from ams.billing.providers.xero.emulator.messages import EmulatorRequest, EmulatorResponse
@@ -69,7 +69,7 @@ def running_emulator(config: EmulatorConfig | None = None) -> Iterator[Running]:
     config = config or EmulatorConfig(rate_limits=False)
     emulator = RecordingEmulator(config)
     with serve_emulator(emulator) as server:
-        yield Running(emulator, server, emulator_exports(config, server.base_url))
+        yield Running(emulator, server, provider_environment(config, server.base_url))
 
 
 def write_env(path: Path, env: Mapping[str, str | None]) -> Path:

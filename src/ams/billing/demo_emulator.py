@@ -26,6 +26,7 @@ from ams.billing.providers.xero.emulator import (
     EmulatorClock,
     EmulatorConfig,
     XeroEmulator,
+    provider_environment,
     serve_emulator,
 )
 
@@ -69,18 +70,7 @@ def emulator_environment(*, demo_company: bool = False) -> Iterator[DemoEnvironm
     emulator = XeroEmulator(config, clock=EmulatorClock.real())
     with ExitStack() as stack:
         server = stack.enter_context(serve_emulator(emulator))
-        settings = XeroSettings(
-            client_id=config.client_id,
-            client_secret=config.client_secret,
-            tenant_id=config.tenant_id,
-            webhook_key=config.webhook_key,
-            account_code="200",
-            currency_code=config.base_currency,
-            amount_type=AmountType.INCLUSIVE,
-            email_invoices=not demo_company,
-            api_url=server.base_url,
-            identity_url=server.base_url,
-        )
+        settings = XeroSettings.from_env(provider_environment(config, server.base_url))
         provider = stack.enter_context(XeroBillingService(settings))
         service = BillingService(provider)
         exchange = _Exchange(emulator)

@@ -25,28 +25,10 @@ from ams.billing.providers.xero.emulator import (
     EmulatorConfig,
     EmulatorServer,
     XeroEmulator,
+    provider_environment,
 )
 
-__all__ = ["emulator", "emulator_exports"]
-
-XERO_CLASS_PATH = "ams.billing.providers.xero.XeroBillingService"
-
-
-def emulator_exports(config: EmulatorConfig, base_url: str) -> dict[str, str]:
-    """The variables that point the Xero provider at an emulator serving at ``base_url``."""
-    return {
-        "AMS_BILLING_SERVICE_CLASS": XERO_CLASS_PATH,
-        "XERO_CLIENT_ID": config.client_id,
-        "XERO_CLIENT_SECRET": config.client_secret,
-        "XERO_TENANT_ID": config.tenant_id,
-        "XERO_WEBHOOK_KEY": config.webhook_key,
-        "XERO_ACCOUNT_CODE": "200",
-        "XERO_AMOUNT_TYPE": "INCLUSIVE",
-        "XERO_CURRENCY_CODE": config.base_currency,
-        "XERO_EMAIL_INVOICES": "False" if config.is_demo_company else "True",
-        "XERO_API_URL": base_url,
-        "XERO_IDENTITY_URL": base_url,
-    }
+__all__ = ["emulator"]
 
 
 @click.command()
@@ -114,7 +96,7 @@ def emulator(
     stop = threading.Event()
     previous = _on_sigterm(stop)
     try:
-        exports = emulator_exports(config, server.base_url)
+        exports = provider_environment(config, server.base_url)
         control = f"{server.base_url}/_emulator/calls"
         if as_json:
             document = {"ok": True, "base_url": server.base_url, "control_url": control}

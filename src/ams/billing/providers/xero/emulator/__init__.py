@@ -36,6 +36,7 @@ from .config import (
     TaxRateSpec,
     WebhookBehaviour,
 )
+from .exports import XERO_CLASS_PATH, provider_environment
 from .faults import FaultKind, FaultRule
 from .messages import EmulatorError
 from .server import EmulatorServer, serve_emulator
@@ -45,6 +46,7 @@ from .webhooks import IntentCheck, IntentToReceiveReport, WebhookDelivery, sign
 __all__ = [
     "BROAD_SCOPES",
     "GRANULAR_SCOPES",
+    "XERO_CLASS_PATH",
     "AccountSpec",
     "BooksSnapshot",
     "CallRecord",
@@ -63,6 +65,7 @@ __all__ = [
     "WebhookBehaviour",
     "WebhookDelivery",
     "XeroEmulator",
+    "provider_environment",
     "serve_emulator",
     "sign",
 ]

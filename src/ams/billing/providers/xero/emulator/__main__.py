@@ -14,6 +14,7 @@ import threading
 from .app import XeroEmulator
 from .clock import EmulatorClock
 from .config import BROAD_SCOPES, GRANULAR_SCOPES, EmulatorConfig
+from .exports import provider_environment
 from .server import EmulatorServer
 
 __all__ = ["main"]
@@ -59,16 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     with server:
         base = server.base_url
         print("# Xero emulator running; export these (fake credentials):")
-        print(f"export XERO_CLIENT_ID={config.client_id}")
-        print(f"export XERO_CLIENT_SECRET={config.client_secret}")
-        print(f"export XERO_TENANT_ID={config.tenant_id}")
-        print(f"export XERO_WEBHOOK_KEY={config.webhook_key}")
-        print("export XERO_ACCOUNT_CODE=200")
-        print("export XERO_AMOUNT_TYPE=INCLUSIVE")
-        print(f"export XERO_CURRENCY_CODE={config.base_currency}")
-        print(f"export XERO_EMAIL_INVOICES={'False' if args.demo_company else 'True'}")
-        print(f"export XERO_API_URL={base}")
-        print(f"export XERO_IDENTITY_URL={base}")
+        for name, value in provider_environment(config, base).items():
+            print(f"export {name}={value}")
         print(f"# control surface: {base}/_emulator/calls  (Ctrl-C to stop)", flush=True)
         try:
             threading.Event().wait()
