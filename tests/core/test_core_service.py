@@ -214,3 +214,29 @@ def test_a_create_retried_after_payment_still_tells_listeners_it_was_paid(
         assert response.delivery is not None
         service.process_webhook(response.delivery)
     assert [change.kind.value for change in recorder.changes] == ["paid"]
+
+
+def test_a_listener_that_fails_hears_the_change_again_on_the_next_read(
+    fake: FakeBillingService, invoice_request: InvoiceRequest
+) -> None:
+    class FlakyLedger(Recorder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.down = True
+
+        @hookimpl
+        def invoice_changed(self, change: InvoiceChange) -> None:
+            if self.down:
+                raise ConnectionError("the membership database is down")
+            self.changes.append(change)
+
+    ledger = FlakyLedger()
+    service = BillingService(fake, listeners=[ledger])
+    invoice = service.create_invoice(invoice_request, idempotency_key="i-1")
+    fake.record_payment(invoice.provider_id, invoice.total)
+    with pytest.raises(ConnectionError):
+        service.sync_invoices([invoice.provider_id])
+    ledger.down = False
+    service.sync_invoices([invoice.provider_id])
+    service.sync_invoices([invoice.provider_id])
+    assert [change.kind.value for change in ledger.changes] == ["paid"]

@@ -9,7 +9,7 @@ from decimal import Decimal
 import httpx
 from webhook_servers import Stack
 
-from ams.billing import ChangeKind, Contact, InvoiceRequest, LineItem
+from ams.billing import ChangeKind, Contact, InvoiceChange, InvoiceRequest, LineItem, hookimpl
 
 
 def make_paid_invoice(stack: Stack) -> str:
@@ -89,3 +89,27 @@ def test_duplicated_concurrent_deliveries_notify_once(stack: Stack) -> None:
     assert stack.service.get_invoice(stack.recorder.changes[0].invoice.provider_id).amount_due == (
         Decimal("0.00")
     )
+
+
+def test_a_failing_listener_does_not_stop_the_background_worker(stack: Stack) -> None:
+    calls: list[str] = []
+
+    class Broken:
+        @hookimpl
+        def invoice_changed(self, change: InvoiceChange) -> None:
+            calls.append(change.invoice.provider_id)
+            if len(calls) == 1:
+                raise RuntimeError("listener bug")
+
+    stack.service.add_listener(Broken())
+    make_paid_invoice(stack)
+    (delivery,) = stack.fake.take_webhook_deliveries()
+    for _ in range(2):
+        assert (
+            httpx.post(stack.url, content=delivery.body, headers=dict(delivery.headers)).status_code
+            == 200
+        )
+        assert stack.processor.drain(5)
+    assert stack.processor.failed == 1
+    assert len(calls) == 2, "the change is told again after the listener failed"
+    assert [change.kind for change in stack.recorder.changes] == [ChangeKind.PAID]

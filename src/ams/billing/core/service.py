@@ -254,10 +254,10 @@ class BillingService:
         return self._notify(self.get_invoices_changed_since(since))
 
     def _notify(self, invoices: Iterable[Invoice]) -> list[InvoiceChange]:
-        changes = self._tracker.observe(invoices)
-        for change in changes:
-            self._pm.hook.invoice_changed(change=change)
-        return changes
+        return self._tracker.observe(invoices, self._tell_listeners)
+
+    def _tell_listeners(self, change: InvoiceChange) -> None:
+        self._pm.hook.invoice_changed(change=change)
 
     def get_invoice(self, invoice_id: str) -> Invoice:
         """Read one invoice; raises NotFoundError when the provider has none with this id."""

@@ -10,7 +10,7 @@ implements the two-method store protocol over it; the in-memory store suits one 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
@@ -132,20 +132,43 @@ def detect_change(previous: InvoiceSnapshot | None, invoice: Invoice) -> Invoice
 
 
 class InvoiceTracker:
-    """Compares invoice reads with the last state seen and yields each real change once."""
+    """Compares invoice reads with the last state seen and reports each real change.
+
+    Listeners are told *before* the new state is stored: if one fails (its database is down),
+    the state stays as it was and the next webhook or sync tells it again. Delivery is
+    therefore at least once, never lost; listeners must be idempotent, as marking a
+    membership paid naturally is. Reads are observed one batch at a time per tracker, so two
+    threads never report the same change or report an older one after a newer.
+    """
 
     def __init__(self, store: InvoiceStateStore | None = None) -> None:
         self.store: InvoiceStateStore = store or InMemoryInvoiceStateStore()
+        self._lock = threading.RLock()
 
-    def observe(self, invoices: Iterable[Invoice]) -> list[InvoiceChange]:
-        """Record the reads and return the changes they reveal, oldest read first."""
+    def observe(
+        self,
+        invoices: Iterable[Invoice],
+        notify: Callable[[InvoiceChange], object] | None = None,
+    ) -> list[InvoiceChange]:
+        """Record the reads, oldest first, calling ``notify`` for each change before storing it.
+
+        Returns the changes. If ``notify`` raises, the invoice it was told about is not
+        stored and the exception propagates; invoices before it are stored.
+        """
         changes = []
-        for invoice in sorted(invoices, key=lambda item: item.updated_at):
-            try:
-                previous = self.store.put_if_newer(invoice.provider_id, InvoiceSnapshot.of(invoice))
-            except StaleRead:
-                continue
-            change = detect_change(previous, invoice)
-            if change is not None:
-                changes.append(change)
+        with self._lock:
+            for invoice in sorted(invoices, key=lambda item: item.updated_at):
+                snapshot = InvoiceSnapshot.of(invoice)
+                previous = self.store.get(invoice.provider_id)
+                if previous is not None and not _is_newer(snapshot, previous):
+                    continue
+                change = detect_change(previous, invoice)
+                if change is not None and notify is not None:
+                    notify(change)
+                try:
+                    self.store.put_if_newer(invoice.provider_id, snapshot)
+                except StaleRead:
+                    continue  # another process stored a newer read meanwhile
+                if change is not None:
+                    changes.append(change)
         return changes

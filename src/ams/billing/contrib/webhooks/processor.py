@@ -83,5 +83,10 @@ class BackgroundProcessor:
                 # Xero redelivers nothing we already acknowledged; the sync safety net will.
                 self.failed += 1
                 logger.warning("processing a webhook delivery failed: %s", type(error).__name__)
+            except Exception:
+                # A listener's own failure (its database, its bug) must not stop the worker;
+                # the invoice's state was not stored, so the next delivery or sync retries it.
+                self.failed += 1
+                logger.exception("a listener failed while processing a webhook delivery")
             finally:
                 self._queue.task_done()
