@@ -9,9 +9,11 @@ from decimal import Decimal
 from urllib.parse import parse_qsl
 
 import attrs
+import pytest
 from xero_rig import Rig
 
 from ams.billing import AmountType, InvoiceRequest, LineItem
+from ams.billing.providers.xero import invoices as xero_invoices
 from ams.billing.providers.xero.ledger import with_body_digest, xero_key
 
 TENANT = "e1e1e1e1-0000-4000-8000-00000000e4e0"
@@ -220,7 +222,10 @@ def test_get_invoices_reads_by_ids_in_chunks_of_fifty_with_lines(rig: Rig, membe
     assert all(len(str(r.path)) + len(r.query["IDs"]) < 2000 for r in reads)
 
 
-def test_changed_since_sends_if_modified_since_and_pages(rig: Rig, membership) -> None:
+def test_changed_since_sends_if_modified_since_and_pages(
+    rig: Rig, membership, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(xero_invoices, "PAGE_SIZE", 100)  # 1,000 in production
     rig.emulator.clock.advance(3600)
     for n in range(105):
         rig.emulator.clock.advance(1)
@@ -237,6 +242,20 @@ def test_changed_since_sends_if_modified_since_and_pages(rig: Rig, membership) -
     assert [r.query["page"] for r in reads] == ["1", "2"]
     assert all(r.headers["if-modified-since"] == "2026-01-15T10:00:03" for r in reads)
     assert all(r.query["where"] == 'Type=="ACCREC"' and r.query["pageSize"] == "100" for r in reads)
+
+
+def test_paging_stops_at_the_page_count_without_reading_an_empty_page(
+    rig: Rig, membership, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(xero_invoices, "PAGE_SIZE", 5)
+    for n in range(10):
+        rig.service.create_invoice(
+            attrs.evolve(membership, reference=f"R-{n}"), idempotency_key=f"invoice:{n}"
+        )
+    rig.transport.clear()
+    changed = rig.service.get_invoices_changed_since(datetime(2000, 1, 1, tzinfo=UTC))
+    assert len(changed) == 10
+    assert [r.query["page"] for r in rig.api("GET")] == ["1", "2"]
 
 
 def test_online_url_void_and_email_requests(rig: Rig, membership) -> None:
