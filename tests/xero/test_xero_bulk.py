@@ -156,3 +156,17 @@ def test_contacts_already_in_xero_are_found_and_updated(rig: Rig) -> None:
         [BatchItem(moved, "contact:known-1"), BatchItem(fresh, "contact:known-2")]
     )
     assert [r.outcome for r in again] == [BatchOutcome.EXISTING] * 2
+
+
+def test_a_name_already_taken_costs_one_more_call_not_two(rig: Rig) -> None:
+    first = [BatchItem(Contact(f"old-{i}", f"Member {i}"), f"contact:old-{i}") for i in range(5)]
+    rig.service.create_contacts(first)
+    rig.transport.clear()
+    clashing = [BatchItem(Contact(f"new-{i}", f"Member {i}"), f"contact:new-{i}") for i in range(5)]
+    results = rig.service.create_contacts(clashing)
+    assert [r.outcome for r in results] == [BatchOutcome.CREATED] * 5
+    posts = rig.api("POST", "/Contacts")
+    assert len(posts) == 1 + 5, "the batch, then each clashing contact once under its unique name"
+    names = [r.json()["Contacts"][0]["Name"] for r in posts[1:]]
+    assert names == [f"Member {i} (new-{i})" for i in range(5)]
+    assert [r.unwrap().name for r in results] == [f"Member {i}" for i in range(5)]

@@ -223,10 +223,14 @@ class XeroBatches:
         messages = list(element_messages(element))
         texts = " ".join(message for _, message in messages)
         number_taken = contact_id is None and NUMBER_TAKEN.search(texts)
-        if number_taken or NAME_TAKEN.search(texts) or "not found" in texts.lower():
-            # The single path knows how to find, rename or re-create it.
+        name_taken = bool(NAME_TAKEN.search(texts))
+        if number_taken or name_taken or "not found" in texts.lower():
+            # The single path knows how to find, rename or re-create it; a name Xero just
+            # refused is not sent again as it was.
             try:
-                record = self._contacts.save(contact, key, force=True)
+                record = self._contacts.save(
+                    contact, key, force=True, name_taken=name_taken and not number_taken
+                )
             except BillingError as error:
                 return error
             return record, contact_id is None and not number_taken

@@ -102,10 +102,13 @@ class XeroContacts:
         with self._lock:
             return self._by_id.get(contact_id)
 
-    def save(self, contact: Contact, caller_key: str, *, force: bool) -> ContactRecord:
+    def save(
+        self, contact: Contact, caller_key: str, *, force: bool, name_taken: bool = False
+    ) -> ContactRecord:
         """Create or update the contact keyed on its account reference.
 
         Without ``force`` an unchanged contact saved before by this instance is not sent again.
+        ``name_taken`` (Xero already refused the plain name) starts with the unique name.
         """
         with self._lock:
             cached = self._saved.get(contact.account_reference)
@@ -114,13 +117,15 @@ class XeroContacts:
         contact_id = cached[1].provider_id if cached is not None else None
         if contact_id is not None:
             try:
-                return self._save(contact, caller_key, contact_id)
+                return self._save(contact, caller_key, contact_id, name_taken)
             except NotFoundError:
                 self._forget(contact.account_reference)
-        return self._save(contact, caller_key, None)
+        return self._save(contact, caller_key, None, name_taken)
 
-    def _save(self, contact: Contact, caller_key: str, contact_id: str | None) -> ContactRecord:
-        name = contact.name
+    def _save(
+        self, contact: Contact, caller_key: str, contact_id: str | None, name_taken: bool = False
+    ) -> ContactRecord:
+        name = unique_name(contact.name, contact.account_reference) if name_taken else contact.name
         reactivate = False
         messages: list[tuple[str, str]] = []
         for _ in range(_MAX_SAVES):
