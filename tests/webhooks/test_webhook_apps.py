@@ -113,3 +113,52 @@ def test_a_failing_listener_does_not_stop_the_background_worker(stack: Stack) ->
     assert stack.processor.failed == 1
     assert len(calls) == 2, "the change is told again after the listener failed"
     assert [change.kind for change in stack.recorder.changes] == [ChangeKind.PAID]
+
+
+def test_deliveries_that_queue_up_are_read_together() -> None:
+    import threading
+    from datetime import date
+
+    from ams.billing import BillingService
+    from ams.billing.contrib.webhooks import BackgroundProcessor
+    from ams.billing.providers.fake import FakeBillingService
+
+    fake = FakeBillingService()
+    gate = threading.Event()
+
+    class SlowLedger:
+        @hookimpl
+        def invoice_changed(self, change: InvoiceChange) -> None:
+            gate.wait(5)  # holds the worker while more deliveries queue up
+
+    service = BillingService(fake, listeners=[SlowLedger()])
+    processor = BackgroundProcessor(service)
+    deliveries = []
+    for n in range(20):
+        invoice = service.create_invoice(
+            InvoiceRequest(
+                contact=Contact(f"acct-{n}", "Member"),
+                line_items=[LineItem("Membership", 1, "10.00")],
+                currency="NZD",
+                issue_date=date(2026, 7, 1),
+                due_date=date(2026, 7, 31),
+            ),
+            idempotency_key=f"i-{n}",
+        )
+        fake.take_webhook_deliveries()
+        fake.record_payment(invoice.provider_id, invoice.total)
+        (signed,) = fake.take_webhook_deliveries()
+        deliveries.append(service.handle_webhook(signed.body, signed.headers).delivery)
+    fake.calls.clear()
+    try:
+        for delivery in deliveries:
+            assert delivery is not None
+            assert processor.submit(delivery)
+        gate.set()
+        assert processor.drain(10)
+    finally:
+        processor.close()
+    assert processor.processed == 20
+    # The worker may take the first delivery alone before the rest are queued: two reads at
+    # most, where one read per delivery would be twenty.
+    assert fake.calls.count("get_invoices") <= 2
