@@ -94,3 +94,26 @@ def docs(session: nox.Session) -> None:
     session.run(
         "mkdocs", "build", "--strict", "--site-dir", str(Path(session.create_tmp()) / "site")
     )
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Benchmarks against the Xero emulator on loopback; writes BENCHMARKS.md (not a test).
+
+    Takes several minutes; ``nox -s bench -- --quick`` is a smoke run. Not in the default
+    sessions: speed goals are reported, never asserted as tests.
+    """
+    session.install(".", "xero-python", "pyxero", "uvicorn")
+    session.run("python", "benchmarks/run_all.py", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def soak(session: nox.Session) -> None:
+    """The fault soak: 10,000 operations per provider and seed under every fault, then an audit.
+
+    Bounded and reproducible: a virtual clock, seeded faults; exits 1 on any duplicate or loss.
+    ``nox -s soak -- --operations 50000 --seed 1 2 3`` to change the size or the seeds.
+    """
+    session.install(".")
+    args = session.posargs or ["--operations", "10000", "--seed", "7", "8", "9"]
+    session.run("python", "soak/soak.py", *args)
