@@ -34,6 +34,7 @@ from ams.billing.core.errors import (
     IdempotencyConflictError,
     NotFoundError,
     ProviderUnavailableError,
+    ValidationError,
 )
 from ams.billing.core.models import Contact, ContactRecord, Invoice, InvoiceRequest
 from ams.billing.providers.xero import wire
@@ -384,7 +385,10 @@ class XeroBatches:
                 )
         except BillingError as error:
             for index, key in zip(chunk, keys, strict=True):
-                if not isinstance(error, ProviderUnavailableError):
+                # Only a refusal of the request itself proves nothing was created; after a
+                # rate limit or an outage an earlier attempt may have been applied, so the
+                # keys stay pending and the next try looks the invoices up.
+                if isinstance(error, ValidationError):
                     self._ledger.delete(key)
                 results[index] = _failed(index, key, error)
             return error

@@ -138,7 +138,9 @@ class XeroEmails:
             )
             try:
                 self._post(invoice, idempotency_key)
-            except ProviderUnavailableError:
+            except (ProviderUnavailableError, RateLimitedError):
+                # A 429 refuses this attempt only: an earlier one of the same call may have
+                # been applied (a lost answer), so the key stays pending and is checked first.
                 raise
             except BillingError:
                 self._ledger.delete(idempotency_key)

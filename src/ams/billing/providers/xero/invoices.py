@@ -33,7 +33,6 @@ from urllib.parse import quote
 import attrs
 
 from ams.billing.core.errors import (
-    BillingError,
     FieldError,
     IdempotencyConflictError,
     InvalidStateError,
@@ -112,11 +111,13 @@ class XeroInvoices:
             )
             try:
                 invoice = self._put(request, contact, idempotency_key)
-            except ProviderUnavailableError:
-                raise
-            except BillingError:
+            except ValidationError:
+                # Xero answered this request and refused it: nothing was created, and the
+                # caller may correct the request and reuse the key.
                 self._ledger.delete(idempotency_key)
                 raise
+            # Any other failure (unreachable, rate limited after a retry, auth) may follow an
+            # attempt Xero applied: the record stays pending, so the next try looks it up.
             self._done(idempotency_key, print_, invoice)
             return invoice
 
