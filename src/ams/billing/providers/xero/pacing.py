@@ -55,6 +55,10 @@ _DAY_WARNING = 100
 logger = logging.getLogger("ams.billing.xero")
 
 
+_MIN_WAIT = 0.001
+"""The shortest wait the pacer sleeps, in Xero seconds."""
+
+
 class Pacer:
     """Admits calls within ``concurrent`` in flight and ``per_minute``/``per_day`` windows.
 
@@ -153,7 +157,9 @@ class Pacer:
             if limit != "minute":  # a minute window turns soon enough to wait for, always
                 self._check(wait, limit)
             logger.debug("pacing: waiting %.1f s to stay within Xero's %s limit", wait, limit)
-            self._sleep(wait)
+            # A wait of a few picoseconds (float rounding at the window's edge) would not move a
+            # virtual clock at all and the loop would spin; a millisecond always does.
+            self._sleep(max(wait, _MIN_WAIT / self.time_scale))
 
     def _check(self, wait: float, limit: str | None) -> None:
         seconds = wait * self.time_scale
