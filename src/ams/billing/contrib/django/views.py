@@ -22,7 +22,10 @@ def xero_webhook(request: HttpRequest) -> HttpResponse:
         response = HttpResponse(status=405)
         response["Allow"] = "POST"
         return response
-    length = int(request.META.get("CONTENT_LENGTH") or 0)
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:  # a malformed Content-Length: refuse it as the WSGI app does
+        return HttpResponse(status=411)
     if length > DEFAULT_MAX_BODY_BYTES:
         return HttpResponse(status=413)
     verdict = get_billing_service().handle_webhook(request.body, request.headers)

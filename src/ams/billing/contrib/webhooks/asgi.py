@@ -52,10 +52,12 @@ class WebhookASGIApp:
                 return 413
             chunks.append(chunk)
             more = message.get("more_body", False)
-        headers = {
-            name.decode("latin-1").lower(): value.decode("latin-1")
-            for name, value in scope.get("headers", [])
-        }
+        # A header sent twice is joined with a comma, as WSGI servers do (a doubled signature
+        # then fails verification whichever copy comes last).
+        headers: dict[str, str] = {}
+        for raw_name, raw_value in scope.get("headers", []):
+            name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
         return self.endpoint.answer(scope["method"], scope["path"], b"".join(chunks), headers)
 
 

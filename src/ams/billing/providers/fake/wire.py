@@ -33,7 +33,7 @@ def decode_delivery(raw: bytes) -> FakeDeliveryBody:
     """Parse a delivery body; raises ValidationError for anything that is not one."""
     try:
         data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
         raise ValidationError([FieldError("body", f"is not JSON ({error})")]) from None
     try:
         body = converter.structure(data, FakeDeliveryBody)

@@ -56,7 +56,8 @@ def parse_delivery(body: bytes, tenant_id: str | None) -> WebhookDelivery:
         if not isinstance(data, dict) or not isinstance(data.get("events"), list):
             raise TypeError("no events array")
         payload = wire.structure(data, wire.WebhookPayload)
-    except (ValueError, TypeError, KeyError, cattrs.BaseValidationError) as error:
+    # RecursionError: a signed but absurdly nested body (json recurses per level).
+    except (ValueError, TypeError, KeyError, RecursionError, cattrs.BaseValidationError) as error:
         raise ValidationError(
             [FieldError("body", f"is not a Xero webhook delivery ({type(error).__name__})")]
         ) from None

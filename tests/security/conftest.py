@@ -1,0 +1,11 @@
+"""Shared helpers for the security tests: the webhook servers and the Django settings."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parents[1]
+for folder in ("webhooks", "djangoapp"):
+    if str(TESTS / folder) not in sys.path:
+        sys.path.insert(0, str(TESTS / folder))
