@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
@@ -25,6 +25,7 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
+from ams.billing.core import exactjson
 from ams.billing.core.errors import ProviderUnavailableError
 
 __all__ = [
@@ -212,39 +213,8 @@ def loads(body: bytes) -> Any:
 
 
 def dumps(value: Any) -> bytes:
-    """Serialise to compact JSON, writing each ``Decimal`` as its exact digits."""
-    out: list[str] = []
-    _encode(value, out)
-    return "".join(out).encode("utf-8")
-
-
-def _encode(value: Any, out: list[str]) -> None:
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError("a non-finite amount cannot be sent to Xero")
-        out.append(format(value, "f"))
-    elif isinstance(value, float):
-        raise TypeError("floats are not sent to Xero: use Decimal")
-    elif value is None or isinstance(value, bool | int | str):
-        out.append(json.dumps(value))
-    elif isinstance(value, Mapping):
-        out.append("{")
-        for index, (key, item) in enumerate(value.items()):
-            if index:
-                out.append(",")
-            out.append(json.dumps(str(key)))
-            out.append(":")
-            _encode(item, out)
-        out.append("}")
-    elif isinstance(value, Sequence):
-        out.append("[")
-        for index, item in enumerate(value):
-            if index:
-                out.append(",")
-            _encode(item, out)
-        out.append("]")
-    else:
-        raise TypeError(f"cannot send a {type(value).__name__} as JSON")
+    """Serialise to compact JSON, writing each ``Decimal`` as its exact digits (no floats)."""
+    return exactjson.dumps(value)
 
 
 # -- Accounting API objects --------------------------------------------------------------

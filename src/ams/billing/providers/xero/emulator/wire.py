@@ -13,6 +13,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from ams.billing.core import exactjson
+
 __all__ = [
     "TWO_DP",
     "date_string",
@@ -35,56 +37,9 @@ _MS_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
 
 
-def _encode(value: Any, out: list[str]) -> None:
-    if value is None:
-        out.append("null")
-    elif value is True:
-        out.append("true")
-    elif value is False:
-        out.append("false")
-    elif isinstance(value, str):
-        out.append(json.dumps(value))
-    elif isinstance(value, Decimal):
-        out.append(_decimal_text(value))
-    elif isinstance(value, int):
-        out.append(str(value))
-    elif isinstance(value, float):
-        out.append(json.dumps(value))
-    elif isinstance(value, Mapping):
-        out.append("{")
-        first = True
-        for key, item in value.items():
-            if not first:
-                out.append(",")
-            first = False
-            out.append(json.dumps(str(key)))
-            out.append(":")
-            _encode(item, out)
-        out.append("}")
-    elif isinstance(value, Sequence):
-        out.append("[")
-        for index, item in enumerate(value):
-            if index:
-                out.append(",")
-            _encode(item, out)
-        out.append("]")
-    else:
-        raise TypeError(f"cannot encode {type(value).__name__} as JSON")
-
-
-def _decimal_text(value: Decimal) -> str:
-    if not value.is_finite():
-        raise ValueError("non-finite decimals cannot be sent as JSON")
-    if value.is_zero():
-        value = abs(value)
-    return format(value, "f")
-
-
 def dumps(value: Any) -> bytes:
-    """Serialise ``value`` to compact UTF-8 JSON, writing ``Decimal`` as an exact number."""
-    out: list[str] = []
-    _encode(value, out)
-    return "".join(out).encode()
+    """Serialise to compact JSON with exact decimals (floats allowed: tests send them)."""
+    return exactjson.dumps(value, allow_float=True)
 
 
 def loads(body: bytes) -> Any:
