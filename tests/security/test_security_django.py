@@ -4,29 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import django
 import pytest
-from django.conf import settings
-
-if not settings.configured:  # the same settings as tests/djangoapp/conftest.py
-    settings.configure(
-        DEBUG=False,
-        SECRET_KEY="tests-only-not-a-secret",
-        ALLOWED_HOSTS=["*"],
-        INSTALLED_APPS=["ams.billing.contrib.django"],
-        MIDDLEWARE=[
-            "django.middleware.common.CommonMiddleware",
-            "django.middleware.csrf.CsrfViewMiddleware",
-        ],
-        ROOT_URLCONF="djangoapp_urls",
-        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
-        USE_TZ=True,
-        STATIC_URL="/static/",
-        AMS_BILLING_SERVICE_CLASS="fake",
-        AMS_BILLING_FAKE_WEBHOOK_KEY="django-test-webhook-key",
-    )
-    django.setup()
-
 from django.test import Client
 
 from ams.billing.contrib.django.service import reset_billing_service
