@@ -55,6 +55,7 @@ def test_line_item_accepts_strings_and_four_decimal_places() -> None:
     [
         ({"currency": "nzd"}, "currency"),
         ({"currency": "NZDX"}, "currency"),
+        ({"currency": "XYZ"}, "currency"),
         ({"due_date": date(2026, 6, 30)}, "due_date"),
         ({"line_items": []}, "line_items"),
         ({"line_items": [LineItem("Refund", 1, "-5")]}, "line_items"),

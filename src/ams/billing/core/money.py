@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from ams.billing.core.errors import ValidationError
 
 __all__ = [
+    "ISO_4217_CODES",
     "QUANTITY_PLACES",
     "UNIT_AMOUNT_PLACES",
     "currency_places",
@@ -39,14 +40,34 @@ _MINOR_UNITS: dict[str, int] = {
 
 _CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 
+# ISO 4217 codes in use (the standard's list one, 2024), funds and metals included.
+_ISO_4217_TABLE = """
+AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD BTN BWP
+BYN BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB
+EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY
+KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR
+MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB
+RWF SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD
+TWD TZS UAH UGX USD USN UYI UYU UYW UZS VED VES VND VUV WST XAF XAG XAU XBA XBB XBC XBD XCD XCG
+XDR XOF XPD XPF XPT XSU XTS XUA XXX YER ZAR ZMW ZWG ZWL
+"""
+ISO_4217_CODES = frozenset(_ISO_4217_TABLE.split())
+"""Every currency code ISO 4217 lists; a code outside it is refused before any call."""
+
 
 def validate_currency_code(code: str, field: str = "currency") -> str:
-    """Return ``code`` if it is a three-letter upper-case ISO 4217 code, else raise."""
+    """Return ``code`` if it is an ISO 4217 currency code (upper case), else raise."""
     if not isinstance(code, str) or not _CURRENCY_CODE.fullmatch(code):
         raise ValidationError.for_field(
             field,
             f"{code!r} is not a currency code",
             "use a three-letter ISO 4217 code in capitals, such as NZD, AUD or USD",
+        )
+    if code not in ISO_4217_CODES:
+        raise ValidationError.for_field(
+            field,
+            f"{code} is not an ISO 4217 currency",
+            "use a currency your accounting system has enabled, such as NZD, AUD or USD",
         )
     return code
 
