@@ -28,7 +28,6 @@ import attrs
 
 from ams.billing.core.errors import (
     BillingError,
-    IdempotencyConflictError,
     NotFoundError,
     ProviderUnavailableError,
 )
@@ -41,6 +40,7 @@ from ams.billing.providers.xero.ledger import (
     KeyLocks,
     RecordState,
     fingerprint,
+    same_request,
     xero_key,
 )
 from ams.billing.providers.xero.mapping import contact_payload, to_contact_record, unique_name
@@ -71,12 +71,11 @@ class XeroContacts:
         """The ``create_contact`` operation: the caller's key guards against repeats."""
         with self._locks.hold(idempotency_key):
             print_ = fingerprint(_OPERATION, contact)
-            record = self._ledger.get(idempotency_key)
-            if record is not None:
-                if record.operation != _OPERATION or record.fingerprint != print_:
-                    raise IdempotencyConflictError(idempotency_key, f" ({record.operation})")
-                if record.state is RecordState.DONE and record.result:
-                    return self._replay(record.result)
+            record = same_request(
+                self._ledger.get(idempotency_key), _OPERATION, print_, idempotency_key
+            )
+            if record is not None and record.state is RecordState.DONE and record.result:
+                return self._replay(record.result)
             self._ledger.put(
                 idempotency_key, IdempotencyRecord(_OPERATION, print_, RecordState.PENDING)
             )

@@ -29,7 +29,6 @@ import attrs
 from ams.billing.core.errors import (
     AuthenticationError,
     BillingError,
-    IdempotencyConflictError,
     InvalidStateError,
     ProviderUnavailableError,
     RateLimitedError,
@@ -50,6 +49,7 @@ from ams.billing.providers.xero.ledger import (
     KeyLocks,
     RecordState,
     fingerprint,
+    same_request,
     xero_key,
 )
 from ams.billing.providers.xero.settings import XeroSettings
@@ -117,10 +117,10 @@ class XeroEmails:
             raise _demo_error()
         with self._locks.hold(idempotency_key):
             print_ = fingerprint(_OPERATION, invoice.provider_id)
-            record = self._ledger.get(idempotency_key)
+            record = same_request(
+                self._ledger.get(idempotency_key), _OPERATION, print_, idempotency_key
+            )
             if record is not None:
-                if record.operation != _OPERATION or record.fingerprint != print_:
-                    raise IdempotencyConflictError(idempotency_key, f" ({record.operation})")
                 if record.state is RecordState.DONE:
                     return _result(invoice.provider_id, record)
                 if self._sent_to_contact(invoice.provider_id):

@@ -50,6 +50,7 @@ from ams.billing.providers.xero.ledger import (
     KeyLocks,
     RecordState,
     fingerprint,
+    same_request,
     xero_key,
 )
 from ams.billing.providers.xero.mapping import invoice_payload, needs_unitdp4, to_invoice
@@ -91,12 +92,11 @@ class XeroInvoices:
         """Raise an AUTHORISED invoice for ``request`` once per ``idempotency_key``."""
         with self._locks.hold(idempotency_key):
             print_ = fingerprint(_OPERATION, request)
-            record = self._ledger.get(idempotency_key)
-            if record is not None:
-                if record.operation != _OPERATION or record.fingerprint != print_:
-                    raise IdempotencyConflictError(idempotency_key, f" ({record.operation})")
-                if record.state is RecordState.DONE and record.result:
-                    return self.get_one(record.result)
+            record = same_request(
+                self._ledger.get(idempotency_key), _OPERATION, print_, idempotency_key
+            )
+            if record is not None and record.state is RecordState.DONE and record.result:
+                return self.get_one(record.result)
             contact = self._contacts.resolve(request.contact, f"invoice:{idempotency_key}")
             if record is not None and record.state is RecordState.PENDING:
                 found = self._find_created(request, contact)

@@ -30,6 +30,7 @@ from typing import Protocol
 import attrs
 
 from ams.billing.core.convert import unstructure
+from ams.billing.core.errors import IdempotencyConflictError
 
 __all__ = [
     "IdempotencyRecord",
@@ -38,6 +39,7 @@ __all__ = [
     "KeyLocks",
     "RecordState",
     "fingerprint",
+    "same_request",
     "with_body_digest",
     "xero_key",
 ]
@@ -111,6 +113,15 @@ class InMemoryIdempotencyStore:
         """The records whose outcome is still unknown (for tests and diagnostics)."""
         with self._lock:
             return {k: r for k, r in self._records.items() if r.state is RecordState.PENDING}
+
+
+def same_request(
+    record: IdempotencyRecord | None, operation: str, print_: str, key: str
+) -> IdempotencyRecord | None:
+    """Return ``record`` if it was made for this operation and request; raise if for another."""
+    if record is not None and (record.operation != operation or record.fingerprint != print_):
+        raise IdempotencyConflictError(key, f" ({record.operation})")
+    return record
 
 
 def fingerprint(operation: str, request: object) -> str:
