@@ -54,7 +54,7 @@ def contracts(session: nox.Session, provider: str) -> None:
     session.install(".[contracts]")
     session.chdir(session.create_tmp())
     session.run(
-        "pytest", "--pyargs", "ams.billing.contracts", f"--billing-provider={provider}",
+        "pytest", "--pyargs", "ams_billing.contracts", f"--billing-provider={provider}",
         "-p", "no:cacheprovider", *session.posargs,
     )  # fmt: skip
 
@@ -82,7 +82,7 @@ def example(session: nox.Session) -> None:
     session.run("pytest", "-p", "no:cacheprovider", *session.posargs)
     session.chdir(session.create_tmp())
     session.run(
-        "pytest", "--pyargs", "ams.billing.contracts", "--billing-provider=sqlite",
+        "pytest", "--pyargs", "ams_billing.contracts", "--billing-provider=sqlite",
         "-p", "no:cacheprovider",
     )  # fmt: skip
 

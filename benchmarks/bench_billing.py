@@ -49,8 +49,8 @@ from _common import (
     write_result,
 )
 
-from ams.billing import BatchOutcome
-from ams.billing.providers.xero.emulator import XeroEmulator
+from ams_billing import BatchOutcome
+from ams_billing.providers.xero.emulator import XeroEmulator
 
 
 def _summary(emulator: XeroEmulator, members: int, seconds: float, scale: float) -> dict[str, Any]:

@@ -40,12 +40,12 @@ from _common import (
     write_result,
 )
 
-from ams.billing import BillingService, InvoiceChange, hookimpl
-from ams.billing.contrib.webhooks import BackgroundProcessor, WebhookEndpoint, WebhookWSGIApp
-from ams.billing.contrib.webhooks.server import serve_wsgi
-from ams.billing.providers.xero import XeroBillingService
-from ams.billing.providers.xero.emulator import XeroEmulator
-from ams.billing.providers.xero.testing import EMULATOR_BASE_URL, emulator_settings
+from ams_billing import BillingService, InvoiceChange, hookimpl
+from ams_billing.contrib.webhooks import BackgroundProcessor, WebhookEndpoint, WebhookWSGIApp
+from ams_billing.contrib.webhooks.server import serve_wsgi
+from ams_billing.providers.xero import XeroBillingService
+from ams_billing.providers.xero.emulator import XeroEmulator
+from ams_billing.providers.xero.testing import EMULATOR_BASE_URL, emulator_settings
 
 PATH = "/billing/xero/webhooks/"
 

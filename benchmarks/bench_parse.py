@@ -23,10 +23,10 @@ from typing import Any
 import httpx
 from _common import batch_items, member_requests, spread, write_result
 
-from ams.billing.providers.xero import wire
-from ams.billing.providers.xero.emulator import EmulatorConfig
-from ams.billing.providers.xero.mapping import to_invoice
-from ams.billing.providers.xero.testing import (
+from ams_billing.providers.xero import wire
+from ams_billing.providers.xero.emulator import EmulatorConfig
+from ams_billing.providers.xero.mapping import to_invoice
+from ams_billing.providers.xero.testing import (
     EMULATOR_BASE_URL,
     XeroTestDriver,
     in_process_harness,

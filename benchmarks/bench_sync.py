@@ -34,11 +34,11 @@ from _common import (
     write_result,
 )
 
-from ams.billing import BillingService
-from ams.billing.providers.xero import XeroBillingService
-from ams.billing.providers.xero import invoices as xero_invoices
-from ams.billing.providers.xero.emulator import XeroEmulator
-from ams.billing.providers.xero.testing import EMULATOR_BASE_URL, emulator_settings
+from ams_billing import BillingService
+from ams_billing.providers.xero import XeroBillingService
+from ams_billing.providers.xero import invoices as xero_invoices
+from ams_billing.providers.xero.emulator import XeroEmulator
+from ams_billing.providers.xero.testing import EMULATOR_BASE_URL, emulator_settings
 
 
 def seed(emulator: XeroEmulator, count: int, scale: float) -> list[str]:

@@ -35,12 +35,12 @@ from typing import Any
 import httpx
 from _common import percentile, spread, write_result
 
-from ams.billing import BillingService
-from ams.billing.contrib.webhooks import WebhookASGIApp, WebhookEndpoint, WebhookWSGIApp
-from ams.billing.contrib.webhooks.server import serve_wsgi
-from ams.billing.providers.xero import XeroBillingService
-from ams.billing.providers.xero.emulator import EmulatorConfig, XeroEmulator
-from ams.billing.providers.xero.testing import EMULATOR_BASE_URL, emulator_settings
+from ams_billing import BillingService
+from ams_billing.contrib.webhooks import WebhookASGIApp, WebhookEndpoint, WebhookWSGIApp
+from ams_billing.contrib.webhooks.server import serve_wsgi
+from ams_billing.providers.xero import XeroBillingService
+from ams_billing.providers.xero.emulator import EmulatorConfig, XeroEmulator
+from ams_billing.providers.xero.testing import EMULATOR_BASE_URL, emulator_settings
 
 PATH = "/billing/xero/webhooks/"
 

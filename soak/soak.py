@@ -51,7 +51,7 @@ from typing import Any
 
 import httpx
 
-from ams.billing import (
+from ams_billing import (
     AuthenticationError,
     BillingError,
     BillingService,
@@ -65,10 +65,10 @@ from ams.billing import (
     RateLimitedError,
     hookimpl,
 )
-from ams.billing.contracts.harness import SignedDelivery
-from ams.billing.providers.fake import FakeBillingService
-from ams.billing.providers.xero import XeroBillingService
-from ams.billing.providers.xero.emulator import (
+from ams_billing.contracts.harness import SignedDelivery
+from ams_billing.providers.fake import FakeBillingService
+from ams_billing.providers.xero import XeroBillingService
+from ams_billing.providers.xero.emulator import (
     EmulatorClock,
     EmulatorConfig,
     FaultKind,
@@ -77,7 +77,7 @@ from ams.billing.providers.xero.emulator import (
     WebhookBehaviour,
     XeroEmulator,
 )
-from ams.billing.providers.xero.testing import EMULATOR_BASE_URL, emulator_settings
+from ams_billing.providers.xero.testing import EMULATOR_BASE_URL, emulator_settings
 
 __all__ = ["SoakReport", "main", "run_soak"]
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import HealthCheck, settings
 
-from ams.billing import Contact, InvoiceRequest, LineItem
+from ams_billing import Contact, InvoiceRequest, LineItem
 
 settings.register_profile(
     "ci",

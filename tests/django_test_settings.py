@@ -16,7 +16,7 @@ def configure() -> None:
         DEBUG=False,
         SECRET_KEY="tests-only-not-a-secret",
         ALLOWED_HOSTS=["*"],
-        INSTALLED_APPS=["ams.billing.contrib.django"],
+        INSTALLED_APPS=["ams_billing.contrib.django"],
         MIDDLEWARE=[
             "django.middleware.common.CommonMiddleware",
             "django.middleware.csrf.CsrfViewMiddleware",

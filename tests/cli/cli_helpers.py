@@ -11,15 +11,15 @@ from typing import Any
 import attrs
 from click.testing import CliRunner, Result
 
-from ams.billing import BillingService, InvoiceChange, hookimpl
-from ams.billing.cli import CliContext, main
-from ams.billing.contrib.webhooks.request import WebhookEndpoint
-from ams.billing.contrib.webhooks.server import serve_wsgi
-from ams.billing.contrib.webhooks.wsgi import WebhookWSGIApp
-from ams.billing.core.models import WebhookDelivery
-from ams.billing.providers.fake import FakeBillingService
-from ams.billing.providers.xero import XeroBillingService, XeroSettings
-from ams.billing.providers.xero.emulator import (
+from ams_billing import BillingService, InvoiceChange, hookimpl
+from ams_billing.cli import CliContext, main
+from ams_billing.contrib.webhooks.request import WebhookEndpoint
+from ams_billing.contrib.webhooks.server import serve_wsgi
+from ams_billing.contrib.webhooks.wsgi import WebhookWSGIApp
+from ams_billing.core.models import WebhookDelivery
+from ams_billing.providers.fake import FakeBillingService
+from ams_billing.providers.xero import XeroBillingService, XeroSettings
+from ams_billing.providers.xero.emulator import (
     EmulatorClock,
     EmulatorConfig,
     EmulatorServer,
@@ -27,7 +27,7 @@ from ams.billing.providers.xero.emulator import (
     provider_environment,
     serve_emulator,
 )
-from ams.billing.providers.xero.emulator.messages import EmulatorRequest, EmulatorResponse
+from ams_billing.providers.xero.emulator.messages import EmulatorRequest, EmulatorResponse
 
 WIDE = {"COLUMNS": "250", "NO_COLOR": "1"}
 WEBHOOK_PATH = "/billing/xero/webhooks/"

@@ -18,9 +18,9 @@ from cli_helpers import (
     write_env,
 )
 
-from ams.billing.cli import CliContext
-from ams.billing.contrib.webhooks.server import serve_wsgi
-from ams.billing.providers.xero.emulator import EmulatorConfig
+from ams_billing.cli import CliContext
+from ams_billing.contrib.webhooks.server import serve_wsgi
+from ams_billing.providers.xero.emulator import EmulatorConfig
 
 ALL_CHECKS = [
     "variables", "provider", "credentials", "tenant", "scopes", "settings-scope",

@@ -7,11 +7,11 @@ from contextlib import contextmanager
 import pytest
 from click.testing import CliRunner
 
-from ams.billing import BillingService
-from ams.billing.cli import ENVIRONMENTS, main
-from ams.billing.contracts import SignedDelivery
-from ams.billing.demo import DemoEnvironment, handled_in_process, run_demo
-from ams.billing.providers.fake import FakeBillingService
+from ams_billing import BillingService
+from ams_billing.cli import ENVIRONMENTS, main
+from ams_billing.contracts import SignedDelivery
+from ams_billing.demo import DemoEnvironment, handled_in_process, run_demo
+from ams_billing.providers.fake import FakeBillingService
 
 
 def steps_of(output: str) -> list[str]:

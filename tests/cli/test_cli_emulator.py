@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 from cli_helpers import invoke, json_of, write_env
 
-from ams.billing.providers.xero.emulator import EmulatorConfig
+from ams_billing.providers.xero.emulator import EmulatorConfig
 
 STARTUP = 30.0
 KNOWN_SECRET = "Env-Client-Secret-7d41c9a2"
@@ -52,7 +52,7 @@ class Served:
 @contextmanager
 def emulator_process(*options: str) -> Iterator[Served]:
     env = {**os.environ, "XERO_CLIENT_SECRET": KNOWN_SECRET, "PYTHONUNBUFFERED": "1"}
-    command = [sys.executable, "-m", "ams.billing.cli", "emulator", "--no-rate-limits", *options]
+    command = [sys.executable, "-m", "ams_billing.cli", "emulator", "--no-rate-limits", *options]
     with subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     ) as process:

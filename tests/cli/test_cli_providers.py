@@ -6,7 +6,7 @@ from pathlib import Path
 
 from cli_helpers import invoke, json_of, running_emulator, write_env
 
-from ams.billing.providers.xero.emulator import EmulatorConfig
+from ams_billing.providers.xero.emulator import EmulatorConfig
 
 EVERYTHING = ["changed_since", "online_invoice_url", "send_invoice", "void_invoice", "webhooks"]
 
@@ -15,7 +15,7 @@ def test_the_table_lists_the_installed_providers(tmp_path: Path) -> None:
     result = invoke(["providers", "--env-file", str(write_env(tmp_path / "e.env", {}))])
     assert result.exit_code == 0, result.output
     fake = next(line for line in result.stdout.splitlines() if " fake " in line)
-    assert "ams.billing.providers.fake:FakeBillingService" in fake
+    assert "ams_billing.providers.fake:FakeBillingService" in fake
     assert "send_invoice" in fake
     xero = next(line for line in result.stdout.splitlines() if " xero " in line)
     assert "not configured here" in xero
@@ -29,7 +29,7 @@ def test_json_builds_only_what_the_environment_configures(tmp_path: Path) -> Non
     assert list(document) == ["ok", "exit_code", "selected", "selection_error", "providers"]
     rows = {row["name"]: row for row in document["providers"]}
     assert rows["fake"] == {
-        "name": "fake", "target": "ams.billing.providers.fake:FakeBillingService",
+        "name": "fake", "target": "ams_billing.providers.fake:FakeBillingService",
         "selected": True, "built": True, "capabilities": EVERYTHING, "reason": None,
     }  # fmt: skip
     assert rows["xero"]["built"] is False
@@ -50,7 +50,7 @@ def test_the_xero_provider_is_built_against_the_emulator(tmp_path: Path) -> None
 
 
 def test_a_class_path_of_an_entry_point_selects_it(tmp_path: Path) -> None:
-    path = "ams.billing.providers.fake.provider.FakeBillingService"
+    path = "ams_billing.providers.fake.provider.FakeBillingService"
     env = write_env(tmp_path / "e.env", {"AMS_BILLING_SERVICE_CLASS": path})
     rows = json_of(invoke(["providers", "--env-file", str(env), "--json"]))["providers"]
     assert [row["name"] for row in rows if row["selected"]] == ["fake"]

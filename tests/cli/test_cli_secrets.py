@@ -7,8 +7,8 @@ from pathlib import Path
 
 from cli_helpers import invoke, running_emulator, webhook_receiver, write_env
 
-from ams.billing.core.signing import sign_body
-from ams.billing.providers.xero.emulator import EmulatorConfig
+from ams_billing.core.signing import sign_body
+from ams_billing.providers.xero.emulator import EmulatorConfig
 
 CLIENT_SECRET = "cS9f2Kq7ZxWm4Rt8vLpYb3Hn"
 WEBHOOK_KEY = "wK5d8Jr2TqXe7Nb4MzUa6Gc1"
@@ -76,7 +76,7 @@ def test_no_command_shows_a_secret(tmp_path: Path) -> None:
 
 
 def test_redaction_backs_up_a_secret_that_reached_a_message() -> None:
-    from ams.billing.cli.output import Output
+    from ams_billing.cli.output import Output
 
     output = Output(json_mode=True, secrets=[CLIENT_SECRET, "short"])
     assert output.redact(f"oops {CLIENT_SECRET}!") == "oops [redacted]!"

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from cli_helpers import RecordingListener, invoke, json_of, running_emulator, write_env
 
-from ams.billing import (
+from ams_billing import (
     BillingService,
     Contact,
     InMemoryInvoiceStateStore,
@@ -23,8 +23,8 @@ from ams.billing import (
     ProviderUnavailableError,
     hookimpl,
 )
-from ams.billing.cli import CliContext
-from ams.billing.providers.fake import FakeBillingService
+from ams_billing.cli import CliContext
+from ams_billing.providers.fake import FakeBillingService
 
 LONG_AGO = "2000-01-01T00:00:00Z"
 

@@ -16,9 +16,9 @@ from cli_helpers import (
     write_env,
 )
 
-from ams.billing.contrib.webhooks.server import serve_wsgi
-from ams.billing.core.signing import sign_body
-from ams.billing.providers.xero.emulator import EmulatorConfig
+from ams_billing.contrib.webhooks.server import serve_wsgi
+from ams_billing.core.signing import sign_body
+from ams_billing.providers.xero.emulator import EmulatorConfig
 
 KEY = "emulator-webhook-key-NOT-A-SECRET"
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import attrs
 
-from ams.billing import (
+from ams_billing import (
     AmountType,
     Invoice,
     InvoiceRequest,
@@ -22,9 +22,9 @@ from ams.billing import (
     WebhookVerificationError,
     hookimpl,
 )
-from ams.billing.core.money import quantize
-from ams.billing.providers.fake import FakeBillingService
-from ams.billing.providers.fake.wire import decode_delivery
+from ams_billing.core.money import quantize
+from ams_billing.providers.fake import FakeBillingService
+from ams_billing.providers.fake.wire import decode_delivery
 
 
 class DuplicatesOnRetry(FakeBillingService):

@@ -8,11 +8,11 @@ from decimal import Decimal
 import pytest
 from contract_runs import INLINE
 
-from ams.billing import BillingService, Capability
-from ams.billing.contracts import ContractHarness, ProviderContract
-from ams.billing.contracts.base import FaultContract
-from ams.billing.contracts.capabilities import PROBES
-from ams.billing.providers.fake import FakeBillingService
+from ams_billing import BillingService, Capability
+from ams_billing.contracts import ContractHarness, ProviderContract
+from ams_billing.contracts.base import FaultContract
+from ams_billing.contracts.capabilities import PROBES
+from ams_billing.providers.fake import FakeBillingService
 
 pytest_plugins = ["pytester"]
 
@@ -60,9 +60,9 @@ def test_every_capability_has_a_probe() -> None:
 # -- capabilities the provider lacks, and drivers without fault injection ---------------------
 
 LIMITED = """
-from ams.billing import BillingService
-from ams.billing.contracts import ContractHarness, ProviderContract
-from ams.billing.providers.fake import FakeBillingService
+from ams_billing import BillingService
+from ams_billing.contracts import ContractHarness, ProviderContract
+from ams_billing.providers.fake import FakeBillingService
 
 
 class PaymentsOnly:
@@ -113,13 +113,13 @@ def test_absent_capability_and_fault_injection_skip_with_reasons(
 
 def zero_code(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     return pytester.runpytest_subprocess(
-        "--pyargs", "ams.billing.contracts", "-p", "no:cacheprovider", "--strict-markers",
+        "--pyargs", "ams_billing.contracts", "-p", "no:cacheprovider", "--strict-markers",
         "-W", "error", *args,
     )  # fmt: skip
 
 
 @pytest.mark.parametrize(
-    "provider", ["fake", "ams.billing.providers.fake.FakeBillingService"], ids=["name", "path"]
+    "provider", ["fake", "ams_billing.providers.fake.FakeBillingService"], ids=["name", "path"]
 )
 def test_zero_code_run_passes_for_the_fake(pytester: pytest.Pytester, provider: str) -> None:
     result = zero_code(pytester, f"--billing-provider={provider}", "-v")
@@ -149,14 +149,14 @@ def test_zero_code_run_with_an_unknown_provider_is_a_usage_error(
 
 
 def test_zero_code_run_needs_a_contract_harness(pytester: pytest.Pytester) -> None:
-    result = zero_code(pytester, "--billing-provider=ams.billing.BillingService")
+    result = zero_code(pytester, "--billing-provider=ams_billing.BillingService")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*BillingService has no contract_harness() class method*"])
 
 
 def test_zero_code_run_does_not_clash_with_a_billing_package(pytester: pytest.Pytester) -> None:
     # An AMS with its own top-level ``billing`` app, imported before collection: the suite's
-    # modules are imported as ams.billing.contracts.*, never as billing.contracts.*.
+    # modules are imported as ams_billing.contracts.*, never as billing.contracts.*.
     pytester.mkpydir("billing")
     pytester.makeconftest("import billing")
     result = zero_code(pytester, "--billing-provider=fake", "-k", "contacts")
@@ -175,7 +175,7 @@ def test_plugin_is_inert_without_the_option(pytester: pytest.Pytester) -> None:
         def test_nothing_of_ams_billing_was_added(request):
             assert "harness" not in request.fixturenames
             assert not any(name.startswith("billing") for name in sys.modules)
-            assert "ams.billing.contracts.case" not in sys.modules
+            assert "ams_billing.contracts.case" not in sys.modules
         """
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--strict-markers")

@@ -10,9 +10,9 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from ams.billing import InvoiceRequest
-from ams.billing.contracts import strategies
-from ams.billing.core.money import decimal_places
+from ams_billing import InvoiceRequest
+from ams_billing.contracts import strategies
+from ams_billing.core.money import decimal_places
 
 CHECK = settings(max_examples=60, database=None, derandomize=True, deadline=None)
 # Generation only: no shrinking, nothing to fail; the survey counts what was reached.

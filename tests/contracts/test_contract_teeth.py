@@ -15,8 +15,8 @@ HERE = Path(__file__).parent
 SUITE = """
 from hypothesis import Phase, settings
 
-from ams.billing.contracts import ProviderContract
-from ams.billing.contracts.case import STATEFUL
+from ams_billing.contracts import ProviderContract
+from ams_billing.contracts.case import STATEFUL
 from contract_broken import {name} as Provider
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ams.billing import (
+from ams_billing import (
     BatchItem,
     BatchOutcome,
     BillingService,
@@ -20,8 +20,8 @@ from ams.billing import (
     ProviderUnavailableError,
     ValidationError,
 )
-from ams.billing.core.hookspecs import OPERATION_HOOKS, OPTIONAL_OPERATION_HOOKS
-from ams.billing.providers.fake import FakeBillingService
+from ams_billing.core.hookspecs import OPERATION_HOOKS, OPTIONAL_OPERATION_HOOKS
+from ams_billing.providers.fake import FakeBillingService
 
 
 class SingleOnlyFake(FakeBillingService):
@@ -122,7 +122,7 @@ def test_listeners_hear_of_bulk_invoices() -> None:
     heard: list[str] = []
 
     class Listener:
-        from ams.billing import hookimpl
+        from ams_billing import hookimpl
 
         @hookimpl
         def invoice_changed(self, change: Any) -> None:

@@ -4,8 +4,8 @@ import inspect
 
 import pytest
 
-import ams.billing as billing
-from ams.billing import (
+import ams_billing as billing
+from ams_billing import (
     BillingError,
     ConfigurationError,
     FieldError,
@@ -14,7 +14,7 @@ from ams.billing import (
     RateLimitedError,
     ValidationError,
 )
-from ams.billing.core import errors
+from ams_billing.core import errors
 
 
 def test_every_error_class_is_a_billing_error_and_is_drawn_in_the_docstring() -> None:

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ams.billing.core.exactjson import dumps
+from ams_billing.core.exactjson import dumps
 
 
 def test_decimals_keep_every_digit() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from stevedore import ExtensionManager
 
-from ams.billing import (
+from ams_billing import (
     BillingService,
     ConfigurationError,
     ProviderNotFoundError,
@@ -14,11 +14,11 @@ from ams.billing import (
     load_service,
     resolve_provider_class,
 )
-from ams.billing.providers.fake import FakeBillingService
+from ams_billing.providers.fake import FakeBillingService
 
 
 def test_fake_is_registered_as_an_entry_point() -> None:
-    assert available_providers()["fake"] == "ams.billing.providers.fake:FakeBillingService"
+    assert available_providers()["fake"] == "ams_billing.providers.fake:FakeBillingService"
 
 
 @pytest.mark.parametrize(
@@ -26,8 +26,8 @@ def test_fake_is_registered_as_an_entry_point() -> None:
     [
         "fake",
         " fake ",
-        "ams.billing.providers.fake.FakeBillingService",
-        "ams.billing.providers.fake:FakeBillingService",
+        "ams_billing.providers.fake.FakeBillingService",
+        "ams_billing.providers.fake:FakeBillingService",
     ],
 )
 def test_a_provider_resolves_by_name_or_by_path(value: str) -> None:
@@ -59,9 +59,9 @@ def test_provider_kwargs_go_to_the_constructor() -> None:
     [
         ("stripe", "no provider is installed under that name"),
         ("nowhere.module.Provider", "cannot be imported"),
-        ("ams.billing.providers.fake.Missing", "has no attribute 'Missing'"),
-        ("ams.billing.providers.fake.SIGNATURE_HEADER", "not a class"),
-        ("ams.billing.", "not a module and class path"),
+        ("ams_billing.providers.fake.Missing", "has no attribute 'Missing'"),
+        ("ams_billing.providers.fake.SIGNATURE_HEADER", "not a class"),
+        ("ams_billing.", "not a module and class path"),
     ],
 )
 def test_a_wrong_value_raises_one_error_listing_what_is_installed(value: str, reason: str) -> None:
@@ -100,7 +100,7 @@ def test_a_provider_whose_entry_point_fails_to_import_is_reported(
     (dist / "entry_points.txt").write_text(
         textwrap.dedent(
             """
-            [ams.billing.providers]
+            [ams_billing.providers]
             broken = broken_provider:Provider
             """
         )
@@ -141,3 +141,77 @@ def test_provider_kwargs_reach_from_env_with_the_given_environment() -> None:
     assert service.provider.tenant_id == "t-2"  # type: ignore[attr-defined]
     reference = FakeBillingService(webhook_key="k" * 32).sign_delivery(b"{}")
     assert service.provider.sign_delivery(b"{}").headers == reference.headers  # type: ignore[attr-defined]
+
+
+GUIDE_PATH = "ams.billing.providers.xero.XeroBillingService"
+
+
+def test_the_guides_class_path_is_the_xero_provider_where_the_ams_is_absent(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from ams_billing.core import loading
+    from ams_billing.providers.xero import XeroBillingService
+
+    loading._aliases_logged.clear()
+    with caplog.at_level("INFO", logger="ams_billing"):
+        assert resolve_provider_class(GUIDE_PATH) is XeroBillingService
+        assert resolve_provider_class(GUIDE_PATH) is XeroBillingService
+    said = [r.getMessage() for r in caplog.records if GUIDE_PATH in r.getMessage()]
+    assert len(said) == 1, said
+    assert "'xero'" in said[0]
+
+
+def test_only_the_guides_exact_path_is_aliased() -> None:
+    with pytest.raises(ProviderNotFoundError, match="cannot be imported"):
+        resolve_provider_class("ams.billing.providers.xero.SomethingElse")
+
+
+def _write_module(root: Path, dotted: str, source: str) -> None:
+    *packages, module = dotted.split(".")
+    folder = root
+    for package in packages:
+        folder = folder / package
+        folder.mkdir(exist_ok=True)
+        (folder / "__init__.py").touch()
+    (folder / f"{module}.py").write_text(textwrap.dedent(source))
+
+
+def test_inside_the_ams_the_guides_path_runs_on_the_provider_its_class_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After the AMS's migration its module re-exports an integration naming its provider."""
+    import sys
+
+    from ams_billing.providers.xero import XeroBillingService
+
+    _write_module(
+        tmp_path,
+        "ams.billing.providers.xero",
+        """
+        class XeroBillingService:
+            ams_billing_provider = "xero"
+        """,
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in [m for m in sys.modules if m == "ams" or m.startswith("ams.")]:
+        monkeypatch.delitem(sys.modules, name)
+    try:
+        assert resolve_provider_class(GUIDE_PATH) is XeroBillingService
+    finally:
+        for name in [m for m in sys.modules if m == "ams" or m.startswith("ams.")]:
+            del sys.modules[name]
+
+
+def test_a_missing_dependency_of_the_ams_module_is_not_mistaken_for_its_absence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    _write_module(tmp_path, "ams.billing.providers.xero", "import xero_python_not_installed\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        with pytest.raises(ProviderNotFoundError, match="xero_python_not_installed"):
+            resolve_provider_class(GUIDE_PATH)
+    finally:
+        for name in [m for m in sys.modules if m == "ams" or m.startswith("ams.")]:
+            del sys.modules[name]

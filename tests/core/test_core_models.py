@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ams.billing import AmountType, Contact, InvoiceRequest, LineItem, ValidationError
-from ams.billing.core.convert import structure, unstructure
+from ams_billing import AmountType, Contact, InvoiceRequest, LineItem, ValidationError
+from ams_billing.core.convert import structure, unstructure
 
 
 def field_of(excinfo: pytest.ExceptionInfo[ValidationError]) -> tuple[str, ...]:

@@ -1,10 +1,12 @@
-"""The public API is what ``ams.billing`` exports; pin it so changes are deliberate."""
+"""The public API is what ``ams_billing`` exports; pin it so changes are deliberate."""
 
 from __future__ import annotations
 
 import inspect
 
-import ams.billing
+import pytest
+
+import ams_billing
 
 EXPECTED = {
     "ENTRY_POINT_GROUP", "AmountType", "AuditLogPolicy", "AuthenticationError", "BatchItem",
@@ -23,24 +25,31 @@ EXPECTED = {
 
 
 def test_all_is_pinned() -> None:
-    assert set(ams.billing.__all__) == EXPECTED
-    assert len(ams.billing.__all__) == len(EXPECTED), "duplicates in __all__"
+    assert set(ams_billing.__all__) == EXPECTED
+    assert len(ams_billing.__all__) == len(EXPECTED), "duplicates in __all__"
 
 
 def test_every_exported_name_exists_and_is_documented() -> None:
-    for name in ams.billing.__all__:
-        value = getattr(ams.billing, name)
+    for name in ams_billing.__all__:
+        value = getattr(ams_billing, name)
         if inspect.isclass(value) or inspect.isfunction(value):
             assert inspect.getdoc(value), f"{name} has no docstring"
 
 
-def test_ams_is_a_namespace_package() -> None:
-    import ams
+def test_the_distribution_ships_no_top_level_ams_package() -> None:
+    """The AMS owns the name ``ams``; every file we install lives under ``ams_billing``."""
+    from importlib.metadata import distribution
 
-    assert getattr(ams, "__file__", None) is None, "ams must not have an __init__.py"
+    files = distribution("ams-billing").files or []
+    tops = {f.parts[0] for f in files if f.suffix == ".py" or f.name == "py.typed"}
+    if not tops:
+        pytest.skip("an editable install lists no files; nox runs this on the wheel")
+    assert tops == {"ams_billing"}, tops
+    with pytest.raises(ModuleNotFoundError):
+        __import__("ams")
 
 
 def test_package_ships_py_typed() -> None:
     from importlib.resources import files
 
-    assert files("ams.billing").joinpath("py.typed").is_file()
+    assert files("ams_billing").joinpath("py.typed").is_file()

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from ams.billing import (
+from ams_billing import (
     AuditLogPolicy,
     BillingService,
     ConfigurationError,
@@ -19,7 +19,7 @@ from ams.billing import (
     ValidationError,
     hookimpl,
 )
-from ams.billing.providers.fake import FakeBillingService
+from ams_billing.providers.fake import FakeBillingService
 
 
 class Recorder:
@@ -181,7 +181,7 @@ def test_void_notifies_listeners(fake: FakeBillingService, invoice_request: Invo
 
 @pytest.fixture
 def audit_records(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    with caplog.at_level(logging.DEBUG, logger="ams.billing.audit"):
+    with caplog.at_level(logging.DEBUG, logger="ams_billing.audit"):
         yield caplog
 
 

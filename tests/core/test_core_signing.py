@@ -7,7 +7,7 @@ import hmac
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ams.billing.core.signing import header_value, sign_body, signature_matches
+from ams_billing.core.signing import header_value, sign_body, signature_matches
 
 
 def test_signature_is_base64_hmac_sha256_of_the_raw_body() -> None:

@@ -5,8 +5,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ams.billing import AmountType, LineItem
-from ams.billing.core.totals import compute_line, compute_totals
+from ams_billing import AmountType, LineItem
+from ams_billing.core.totals import compute_line, compute_totals
 
 RATE = Decimal("0.15")
 

@@ -8,7 +8,7 @@ import attrs
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ams.billing import (
+from ams_billing import (
     AmountType,
     ChangeKind,
     ContactRecord,
@@ -17,7 +17,7 @@ from ams.billing import (
     InvoiceSnapshot,
     InvoiceStatus,
 )
-from ams.billing.core.tracking import InvoiceTracker
+from ams_billing.core.tracking import InvoiceTracker
 
 T0 = datetime(2026, 7, 1, tzinfo=UTC)
 

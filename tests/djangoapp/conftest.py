@@ -13,7 +13,7 @@ configure()
 
 @pytest.fixture(autouse=True)
 def fresh_service() -> Iterator[None]:
-    from ams.billing.contrib.django.service import reset_billing_service
+    from ams_billing.contrib.django.service import reset_billing_service
 
     reset_billing_service()
     yield

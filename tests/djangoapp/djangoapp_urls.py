@@ -1,3 +1,3 @@
 from django.urls import include, path
 
-urlpatterns = [path("", include("ams.billing.contrib.django.urls"))]
+urlpatterns = [path("", include("ams_billing.contrib.django.urls"))]

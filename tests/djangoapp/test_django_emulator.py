@@ -9,14 +9,14 @@ from decimal import Decimal
 import pytest
 from django.test import override_settings
 
-from ams.billing import ChangeKind, Contact, InvoiceChange, InvoiceRequest, LineItem
-from ams.billing.contrib.django.service import (
+from ams_billing import ChangeKind, Contact, InvoiceChange, InvoiceRequest, LineItem
+from ams_billing.contrib.django.service import (
     get_billing_service,
     get_processor,
     reset_billing_service,
 )
-from ams.billing.contrib.django.signals import invoice_changed
-from ams.billing.providers.xero.emulator import (
+from ams_billing.contrib.django.signals import invoice_changed
+from ams_billing.providers.xero.emulator import (
     EmulatorClock,
     EmulatorConfig,
     EmulatorServer,

@@ -8,11 +8,11 @@ import httpx
 import pytest
 from django.test import Client, override_settings
 
-from ams.billing import ChangeKind, Contact, InvoiceChange, InvoiceRequest, LineItem
-from ams.billing.contracts import SignedDelivery
-from ams.billing.contrib.django.service import get_billing_service, get_processor
-from ams.billing.contrib.django.signals import invoice_changed
-from ams.billing.providers.fake import FakeBillingService
+from ams_billing import ChangeKind, Contact, InvoiceChange, InvoiceRequest, LineItem
+from ams_billing.contracts import SignedDelivery
+from ams_billing.contrib.django.service import get_billing_service, get_processor
+from ams_billing.contrib.django.signals import invoice_changed
+from ams_billing.providers.fake import FakeBillingService
 
 URL = "/billing/xero/webhooks/"
 
@@ -87,8 +87,8 @@ def test_only_post_is_allowed() -> None:
 
 def test_settings_override_the_environment() -> None:
     with override_settings(AMS_BILLING_SERVICE_CLASS="no-such-provider"):
-        from ams.billing import ProviderNotFoundError
-        from ams.billing.contrib.django.service import reset_billing_service
+        from ams_billing import ProviderNotFoundError
+        from ams_billing.contrib.django.service import reset_billing_service
 
         reset_billing_service()
         with pytest.raises(ProviderNotFoundError):

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from emulator_helpers import API, decimal_json, messages
 
-from ams.billing.providers.xero.emulator import EmulatorError
+from ams_billing.providers.xero.emulator import EmulatorError
 
 D = Decimal
 

@@ -8,12 +8,12 @@ import json
 import httpx
 from emulator_helpers import API
 
-from ams.billing.providers.xero.emulator import (
+from ams_billing.providers.xero.emulator import (
     EmulatorConfig,
     WebhookBehaviour,
     XeroEmulator,
 )
-from ams.billing.providers.xero.emulator.testing import authorised_client
+from ams_billing.providers.xero.emulator.testing import authorised_client
 
 
 class Receiver:

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from ams.billing import (
+from ams_billing import (
     BillingService,
     Contact,
     IdempotencyConflictError,
@@ -17,8 +17,8 @@ from ams.billing import (
     RateLimitedError,
     ValidationError,
 )
-from ams.billing.contracts import FaultInjector, ProviderTestDriver
-from ams.billing.providers.fake import FakeBillingService
+from ams_billing.contracts import FaultInjector, ProviderTestDriver
+from ams_billing.providers.fake import FakeBillingService
 
 
 @pytest.fixture

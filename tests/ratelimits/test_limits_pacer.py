@@ -7,11 +7,11 @@ import threading
 
 import pytest
 
-from ams.billing import RateLimitedError
-from ams.billing.providers.xero import XeroBillingService
-from ams.billing.providers.xero.emulator import EmulatorConfig, RateLimits
-from ams.billing.providers.xero.pacing import Pacer
-from ams.billing.providers.xero.testing import XeroTestDriver, in_process_harness
+from ams_billing import RateLimitedError
+from ams_billing.providers.xero import XeroBillingService
+from ams_billing.providers.xero.emulator import EmulatorConfig, RateLimits
+from ams_billing.providers.xero.pacing import Pacer
+from ams_billing.providers.xero.testing import XeroTestDriver, in_process_harness
 
 
 class VirtualTime:

@@ -9,9 +9,9 @@ from collections.abc import Callable
 
 import pytest
 
-from ams.billing import RateLimitedError
-from ams.billing.providers.xero.budget import RedisBudget
-from ams.billing.providers.xero.pacing import Pacer
+from ams_billing import RateLimitedError
+from ams_billing.providers.xero.budget import RedisBudget
+from ams_billing.providers.xero.pacing import Pacer
 
 BudgetFactory = Callable[..., RedisBudget]
 
@@ -126,8 +126,8 @@ def test_a_crashed_process_frees_its_slot_when_the_lock_expires(
 def test_an_unreachable_redis_is_reported_as_the_provider_unavailable() -> None:
     import socket
 
-    from ams.billing import ProviderUnavailableError
-    from ams.billing.providers.xero.budget import RedisBudget
+    from ams_billing import ProviderUnavailableError
+    from ams_billing.providers.xero.budget import RedisBudget
 
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))

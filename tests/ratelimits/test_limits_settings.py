@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from ams.billing import ConfigurationError
-from ams.billing.providers.xero import XeroBillingService
-from ams.billing.providers.xero.budget import LocalBudget, RedisBudget
-from ams.billing.providers.xero.settings import XeroSettings
+from ams_billing import ConfigurationError
+from ams_billing.providers.xero import XeroBillingService
+from ams_billing.providers.xero.budget import LocalBudget, RedisBudget
+from ams_billing.providers.xero.settings import XeroSettings
 
 ENV = {
     "XERO_CLIENT_ID": "client",

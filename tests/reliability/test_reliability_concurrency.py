@@ -7,14 +7,14 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from decimal import Decimal
 
-from ams.billing import BillingService, Contact, InvoiceRequest, LineItem
-from ams.billing.providers.xero import XeroBillingService
-from ams.billing.providers.xero.emulator import (
+from ams_billing import BillingService, Contact, InvoiceRequest, LineItem
+from ams_billing.providers.xero import XeroBillingService
+from ams_billing.providers.xero.emulator import (
     EmulatorClock,
     EmulatorConfig,
     XeroEmulator,
 )
-from ams.billing.providers.xero.testing import EMULATOR_BASE_URL, emulator_settings
+from ams_billing.providers.xero.testing import EMULATOR_BASE_URL, emulator_settings
 
 THREADS = 16
 

@@ -13,16 +13,16 @@ from decimal import Decimal
 
 import pytest
 
-from ams.billing import BillingService, Contact, InvoiceRequest, LineItem, RateLimitedError
-from ams.billing.providers.xero import XeroBillingService
-from ams.billing.providers.xero.emulator import (
+from ams_billing import BillingService, Contact, InvoiceRequest, LineItem, RateLimitedError
+from ams_billing.providers.xero import XeroBillingService
+from ams_billing.providers.xero.emulator import (
     EmulatorClock,
     EmulatorConfig,
     FaultKind,
     FaultRule,
     XeroEmulator,
 )
-from ams.billing.providers.xero.testing import EMULATOR_BASE_URL, emulator_settings
+from ams_billing.providers.xero.testing import EMULATOR_BASE_URL, emulator_settings
 
 REQUEST = InvoiceRequest(
     contact=Contact("acct-1", "Ada Lovelace", "ada@example.org"),

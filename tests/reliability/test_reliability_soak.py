@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import pytest
 import soak as soak_runner
 
-from ams.billing.providers.fake import FakeBillingService
-from ams.billing.providers.xero.emulator import FaultKind
+from ams_billing.providers.fake import FakeBillingService
+from ams_billing.providers.xero.emulator import FaultKind
 
 OPERATIONS = 1000
 SEEDS = (1, 2)
@@ -22,9 +22,9 @@ SEEDS = (1, 2)
 @pytest.fixture(autouse=True)
 def quiet_retries() -> Iterator[None]:
     # Thousands of "retrying" warnings are expected here; keep pytest's log capture small.
-    logging.getLogger("ams.billing").setLevel(logging.ERROR)
+    logging.getLogger("ams_billing").setLevel(logging.ERROR)
     yield
-    logging.getLogger("ams.billing").setLevel(logging.NOTSET)
+    logging.getLogger("ams_billing").setLevel(logging.NOTSET)
 
 
 def assert_clean(report: soak_runner.SoakReport) -> None:

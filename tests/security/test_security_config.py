@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from ams.billing import (
+from ams_billing import (
     ConfigurationError,
     Contact,
     InvoiceRequest,
@@ -15,8 +15,8 @@ from ams.billing import (
     ValidationError,
     load_service,
 )
-from ams.billing.providers.xero.emulator import EmulatorClock, EmulatorConfig, XeroEmulator
-from ams.billing.providers.xero.testing import EMULATOR_BASE_URL
+from ams_billing.providers.xero.emulator import EmulatorClock, EmulatorConfig, XeroEmulator
+from ams_billing.providers.xero.testing import EMULATOR_BASE_URL
 
 GOOD = {
     "AMS_BILLING_SERVICE_CLASS": "ams.billing.providers.xero.XeroBillingService",

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 from django.test import Client
 
-from ams.billing.contrib.django.service import reset_billing_service
-from ams.billing.core.signing import sign_body
+from ams_billing.contrib.django.service import reset_billing_service
+from ams_billing.core.signing import sign_body
 
 URL = "/billing/xero/webhooks/"
 KEY = "django-test-webhook-key"

@@ -14,7 +14,7 @@ from decimal import Decimal
 import pytest
 from click.testing import CliRunner
 
-from ams.billing import (
+from ams_billing import (
     BillingError,
     BillingService,
     ConfigurationError,
@@ -23,10 +23,10 @@ from ams.billing import (
     LineItem,
     RateLimitedError,
 )
-from ams.billing.cli import main
-from ams.billing.core.signing import sign_body
-from ams.billing.providers.xero import XeroBillingService, XeroSettings
-from ams.billing.providers.xero.emulator import (
+from ams_billing.cli import main
+from ams_billing.core.signing import sign_body
+from ams_billing.providers.xero import XeroBillingService, XeroSettings
+from ams_billing.providers.xero.emulator import (
     EmulatorClock,
     EmulatorConfig,
     FaultKind,
@@ -34,7 +34,7 @@ from ams.billing.providers.xero.emulator import (
     XeroEmulator,
     identity,
 )
-from ams.billing.providers.xero.testing import EMULATOR_BASE_URL, emulator_settings
+from ams_billing.providers.xero.testing import EMULATOR_BASE_URL, emulator_settings
 
 CLIENT_ID = "SECURITYTESTCLIENTID000000000000"
 CLIENT_SECRET = "k9-Client-Secret-Sentinel-7f3a"
@@ -87,7 +87,7 @@ def test_xero_flows_and_failures_leak_no_secret(
     caplog: pytest.LogCaptureFixture, minted: list[str]
 ) -> None:
     caplog.set_level(logging.DEBUG)  # the root logger: every logger, every level
-    for name in ("ams", "ams.billing", "ams.billing.xero", "httpx", "httpcore"):
+    for name in ("ams_billing", "ams_billing.xero", "httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.DEBUG)
     config = EmulatorConfig(client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
                             webhook_key=WEBHOOK_KEY, token_lifetime=1800)  # fmt: skip

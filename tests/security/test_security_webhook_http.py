@@ -17,10 +17,10 @@ import httpx
 import pytest
 from webhook_servers import Stack, serve_asgi_stack, serve_wsgi_stack
 
-from ams.billing import BillingService
-from ams.billing.contrib.webhooks import WebhookASGIApp, WebhookEndpoint, WebhookWSGIApp
-from ams.billing.core.signing import sign_body
-from ams.billing.providers.fake import FakeBillingService
+from ams_billing import BillingService
+from ams_billing.contrib.webhooks import WebhookASGIApp, WebhookEndpoint, WebhookWSGIApp
+from ams_billing.core.signing import sign_body
+from ams_billing.providers.fake import FakeBillingService
 
 KEY = "stack-key"
 PATH = "/billing/xero/webhooks/"

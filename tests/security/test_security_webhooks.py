@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ams.billing import (
+from ams_billing import (
     BillingService,
     ChangeKind,
     Contact,
@@ -26,11 +26,11 @@ from ams.billing import (
     LineItem,
     hookimpl,
 )
-from ams.billing.core.signing import sign_body
-from ams.billing.providers.fake import FakeBillingService
-from ams.billing.providers.xero import XeroBillingService, wire
-from ams.billing.providers.xero.emulator import EmulatorClock, EmulatorConfig, XeroEmulator
-from ams.billing.providers.xero.testing import EMULATOR_BASE_URL, emulator_settings
+from ams_billing.core.signing import sign_body
+from ams_billing.providers.fake import FakeBillingService
+from ams_billing.providers.xero import XeroBillingService, wire
+from ams_billing.providers.xero.emulator import EmulatorClock, EmulatorConfig, XeroEmulator
+from ams_billing.providers.xero.testing import EMULATOR_BASE_URL, emulator_settings
 
 KEY = "hostile-webhook-test-key"
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -9,7 +9,7 @@ from decimal import Decimal
 import httpx
 from webhook_servers import Stack
 
-from ams.billing import ChangeKind, Contact, InvoiceChange, InvoiceRequest, LineItem, hookimpl
+from ams_billing import ChangeKind, Contact, InvoiceChange, InvoiceRequest, LineItem, hookimpl
 
 
 def make_paid_invoice(stack: Stack) -> str:
@@ -119,9 +119,9 @@ def test_deliveries_that_queue_up_are_read_together() -> None:
     import threading
     from datetime import date
 
-    from ams.billing import BillingService
-    from ams.billing.contrib.webhooks import BackgroundProcessor
-    from ams.billing.providers.fake import FakeBillingService
+    from ams_billing import BillingService
+    from ams_billing.contrib.webhooks import BackgroundProcessor
+    from ams_billing.providers.fake import FakeBillingService
 
     fake = FakeBillingService()
     gate = threading.Event()

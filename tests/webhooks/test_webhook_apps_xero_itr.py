@@ -8,10 +8,10 @@ from contextlib import AbstractContextManager
 import pytest
 from webhook_servers import serve_asgi_stack, serve_wsgi_stack
 
-from ams.billing import BillingService
-from ams.billing.contrib.webhooks import WebhookEndpoint
-from ams.billing.providers.xero import XeroBillingService, XeroSettings
-from ams.billing.providers.xero.emulator import EmulatorClock, EmulatorConfig, XeroEmulator
+from ams_billing import BillingService
+from ams_billing.contrib.webhooks import WebhookEndpoint
+from ams_billing.providers.xero import XeroBillingService, XeroSettings
+from ams_billing.providers.xero.emulator import EmulatorClock, EmulatorConfig, XeroEmulator
 
 
 class XeroStack:
@@ -56,7 +56,7 @@ def test_the_endpoint_passes_intent_to_receive(
 
 
 def test_an_endpoint_that_accepts_everything_fails_it(emulator: XeroEmulator) -> None:
-    from ams.billing.contrib.webhooks.server import serve_wsgi
+    from ams_billing.contrib.webhooks.server import serve_wsgi
 
     def yes_to_everything(
         environ: dict[str, object], start_response: Callable[..., object]

@@ -9,15 +9,15 @@ from contextlib import contextmanager
 
 import uvicorn
 
-from ams.billing import BillingService, InvoiceChange, hookimpl
-from ams.billing.contrib.webhooks import (
+from ams_billing import BillingService, InvoiceChange, hookimpl
+from ams_billing.contrib.webhooks import (
     BackgroundProcessor,
     WebhookASGIApp,
     WebhookEndpoint,
     WebhookWSGIApp,
 )
-from ams.billing.contrib.webhooks.server import serve_wsgi
-from ams.billing.providers.fake import FakeBillingService
+from ams_billing.contrib.webhooks.server import serve_wsgi
+from ams_billing.providers.fake import FakeBillingService
 
 
 class Recorder:

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from xero_rig import Rig, build_rig
 
-from ams.billing import Contact, InvoiceRequest, LineItem
-from ams.billing.providers.xero.emulator import EmulatorConfig
+from ams_billing import Contact, InvoiceRequest, LineItem
+from ams_billing.providers.xero.emulator import EmulatorConfig
 
 
 @pytest.fixture

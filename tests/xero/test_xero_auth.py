@@ -7,9 +7,9 @@ import threading
 import pytest
 from xero_rig import Rig
 
-from ams.billing import AuthenticationError
-from ams.billing.providers.xero.auth import RENEW_BEFORE, MintedToken, TokenCache
-from ams.billing.providers.xero.testing import TestTransport
+from ams_billing import AuthenticationError
+from ams_billing.providers.xero.auth import RENEW_BEFORE, MintedToken, TokenCache
+from ams_billing.providers.xero.testing import TestTransport
 
 TOKEN = "POST /connect/token"
 
@@ -110,7 +110,7 @@ def test_many_threads_through_the_provider_mint_one_token(rig: Rig, membership) 
 
 
 def test_providers_of_one_connection_share_its_token_and_pacing() -> None:
-    from ams.billing.providers.xero import XeroBillingService, XeroSettings
+    from ams_billing.providers.xero import XeroBillingService, XeroSettings
 
     fields = {
         "client_id": "shared-client",

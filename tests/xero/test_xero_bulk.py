@@ -12,7 +12,7 @@ import attrs
 import pytest
 from xero_rig import Rig
 
-from ams.billing import (
+from ams_billing import (
     BatchItem,
     BatchOutcome,
     Contact,
@@ -21,7 +21,7 @@ from ams.billing import (
     ProviderUnavailableError,
     ValidationError,
 )
-from ams.billing.providers.xero.emulator import FaultKind, FaultRule
+from ams_billing.providers.xero.emulator import FaultKind, FaultRule
 
 
 def _requests(count: int, prefix: str = "acct") -> list[InvoiceRequest]:

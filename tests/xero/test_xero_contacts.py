@@ -6,8 +6,8 @@ import attrs
 import pytest
 from xero_rig import Rig
 
-from ams.billing import BillingService, Contact, IdempotencyConflictError, ValidationError
-from ams.billing.providers.xero.emulator.testing import authorised_client
+from ams_billing import BillingService, Contact, IdempotencyConflictError, ValidationError
+from ams_billing.providers.xero.emulator.testing import authorised_client
 
 
 def _seed_contact(rig: Rig, **fields: object) -> str:

@@ -3,9 +3,9 @@ through the emulator's in-process transport, and over real HTTP on loopback."""
 
 from __future__ import annotations
 
-from ams.billing.contracts import ContractHarness, ProviderContract
-from ams.billing.providers.xero import XeroBillingService
-from ams.billing.providers.xero.testing import loopback_harness
+from ams_billing.contracts import ContractHarness, ProviderContract
+from ams_billing.providers.xero import XeroBillingService
+from ams_billing.providers.xero.testing import loopback_harness
 
 
 class TestXeroInProcess(ProviderContract):

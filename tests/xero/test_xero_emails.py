@@ -6,7 +6,7 @@ import attrs
 import pytest
 from xero_rig import Rig
 
-from ams.billing import (
+from ams_billing import (
     Capability,
     EmailSkipReason,
     IdempotencyConflictError,
@@ -15,8 +15,8 @@ from ams.billing import (
     UnsupportedOperationError,
     load_service,
 )
-from ams.billing.providers.xero.emulator import BROAD_SCOPES, EmulatorConfig, XeroEmulator
-from ams.billing.providers.xero.testing import EMULATOR_BASE_URL
+from ams_billing.providers.xero.emulator import BROAD_SCOPES, EmulatorConfig, XeroEmulator
+from ams_billing.providers.xero.testing import EMULATOR_BASE_URL
 
 EMAIL = "POST /Invoices/{id}/Email"
 

@@ -8,13 +8,13 @@ import attrs
 import pytest
 from xero_rig import Rig
 
-from ams.billing import (
+from ams_billing import (
     InvalidStateError,
     InvoiceStatus,
     ProviderUnavailableError,
 )
-from ams.billing.providers.xero import RecordState
-from ams.billing.providers.xero.emulator import FaultKind, FaultRule
+from ams_billing.providers.xero import RecordState
+from ams_billing.providers.xero.emulator import FaultKind, FaultRule
 
 PUT = "PUT /Invoices"
 HAS_PAYMENTS = "This document cannot be edited as it has a payment or credit note allocated to it."

@@ -19,9 +19,9 @@ import sys
 import pytest
 from hypothesis import settings
 
-from ams.billing.contracts import ContractHarness, ProviderContract, builders
-from ams.billing.contracts.case import STATEFUL
-from ams.billing.providers.xero.live import (
+from ams_billing.contracts import ContractHarness, ProviderContract, builders
+from ams_billing.contracts.case import STATEFUL
+from ams_billing.providers.xero.live import (
     LIVE_FLAG,
     LIVE_PREFIX,
     live_harness,
@@ -64,7 +64,7 @@ class TestXeroLive(ProviderContract):
         for module in list(sys.modules.values()):
             name = getattr(module, "__name__", "")
             if (
-                name.startswith("ams.billing.contracts")
+                name.startswith("ams_billing.contracts")
                 and getattr(module, "unique", None) is _UNIQUE
             ):
                 monkeypatch.setattr(module, "unique", _prefixed)

@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from ams.billing import ChangeKind, InvoiceChange, ProviderUnavailableError, hookimpl
-from ams.billing.contracts import ContractHarness
-from ams.billing.providers.xero import XeroBillingService
-from ams.billing.providers.xero.emulator import (
+from ams_billing import ChangeKind, InvoiceChange, ProviderUnavailableError, hookimpl
+from ams_billing.contracts import ContractHarness
+from ams_billing.providers.xero import XeroBillingService
+from ams_billing.providers.xero.emulator import (
     EmulatorClock,
     EmulatorConfig,
     FaultKind,
@@ -18,8 +18,8 @@ from ams.billing.providers.xero.emulator import (
     XeroEmulator,
     serve_emulator,
 )
-from ams.billing.providers.xero.live import live_harness
-from ams.billing.providers.xero.testing import XeroTestDriver, loopback_harness
+from ams_billing.providers.xero.live import live_harness
+from ams_billing.providers.xero.testing import XeroTestDriver, loopback_harness
 
 
 class Listener:

@@ -12,9 +12,9 @@ import attrs
 import pytest
 from xero_rig import Rig
 
-from ams.billing import AmountType, InvoiceRequest, LineItem
-from ams.billing.providers.xero import invoices as xero_invoices
-from ams.billing.providers.xero.ledger import with_body_digest, xero_key
+from ams_billing import AmountType, InvoiceRequest, LineItem
+from ams_billing.providers.xero import invoices as xero_invoices
+from ams_billing.providers.xero.ledger import with_body_digest, xero_key
 
 TENANT = "e1e1e1e1-0000-4000-8000-00000000e4e0"
 
@@ -39,9 +39,9 @@ def test_the_token_request_sends_the_scopes_asked_for(make_rig, member) -> None:
 
 
 def test_basic_auth_carries_the_client_credentials() -> None:
-    from ams.billing.providers.xero.auth import basic_auth
-    from ams.billing.providers.xero.emulator import XeroEmulator
-    from ams.billing.providers.xero.testing import emulator_settings
+    from ams_billing.providers.xero.auth import basic_auth
+    from ams_billing.providers.xero.emulator import XeroEmulator
+    from ams_billing.providers.xero.testing import emulator_settings
 
     emulator = XeroEmulator()
     header = basic_auth(emulator_settings(emulator, "http://x.invalid"))

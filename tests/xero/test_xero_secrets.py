@@ -9,22 +9,22 @@ import attrs
 import httpx
 import pytest
 
-from ams.billing import (
+from ams_billing import (
     AuthenticationError,
     BillingService,
     ConfigurationError,
     ValidationError,
     WebhookVerificationError,
 )
-from ams.billing.providers.xero import XeroBillingService, XeroSettings
-from ams.billing.providers.xero.emulator import (
+from ams_billing.providers.xero import XeroBillingService, XeroSettings
+from ams_billing.providers.xero.emulator import (
     EmulatorClock,
     EmulatorConfig,
     FaultKind,
     FaultRule,
     XeroEmulator,
 )
-from ams.billing.providers.xero.testing import (
+from ams_billing.providers.xero.testing import (
     EMULATOR_BASE_URL,
     TestTransport,
     XeroTestDriver,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ams.billing import AmountType, ConfigurationError, load_service
-from ams.billing.providers.xero import XeroBillingService, XeroSettings
+from ams_billing import AmountType, ConfigurationError, load_service
+from ams_billing.providers.xero import XeroBillingService, XeroSettings
 
 TENANT = "e1e1e1e1-0000-4000-8000-00000000e4e0"
 

@@ -10,9 +10,9 @@ import attrs
 import pytest
 from xero_rig import Rig
 
-from ams.billing import RateLimitedError
-from ams.billing.providers.xero.emulator import EmulatorConfig, FaultKind, FaultRule
-from ams.billing.providers.xero.pacing import Pacer
+from ams_billing import RateLimitedError
+from ams_billing.providers.xero.emulator import EmulatorConfig, FaultKind, FaultRule
+from ams_billing.providers.xero.pacing import Pacer
 
 
 def _invoice(rig: Rig, membership) -> str:
@@ -139,10 +139,10 @@ def test_concurrent_threads_never_trip_the_concurrent_limit(rig: Rig, membership
 def test_each_call_is_logged_without_bodies_or_headers(
     rig: Rig, membership, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="ams.billing.xero")
+    caplog.set_level(logging.DEBUG, logger="ams_billing.xero")
     rig.service.create_invoice(membership, idempotency_key="invoice:1")
     put = next(c for c in rig.emulator.calls if c.endpoint == "PUT /Invoices")
-    lines = [r.getMessage() for r in caplog.records if r.name == "ams.billing.xero"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "ams_billing.xero"]
     assert any(
         line.startswith("Xero PUT /api.xro/2.0/Invoices -> 200 in ")
         and f"(Xero-Correlation-Id {put.correlation_id})" in line

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from xero_rig import Rig
 
-from ams.billing import (
+from ams_billing import (
     ChangeKind,
     EventCategory,
     EventType,
@@ -20,7 +20,7 @@ from ams.billing import (
     WebhookVerificationError,
     hookimpl,
 )
-from ams.billing.core.signing import sign_body
+from ams_billing.core.signing import sign_body
 
 KEY = "emulator-webhook-key-NOT-A-SECRET"
 TENANT = "e1e1e1e1-0000-4000-8000-00000000e4e0"

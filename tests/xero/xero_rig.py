@@ -7,10 +7,10 @@ from typing import Any
 
 import attrs
 
-from ams.billing import BillingService
-from ams.billing.providers.xero import XeroBillingService
-from ams.billing.providers.xero.emulator import EmulatorConfig, XeroEmulator
-from ams.billing.providers.xero.testing import (
+from ams_billing import BillingService
+from ams_billing.providers.xero import XeroBillingService
+from ams_billing.providers.xero.emulator import EmulatorConfig, XeroEmulator
+from ams_billing.providers.xero.testing import (
     RecordedRequest,
     TestTransport,
     XeroTestDriver,

@@ -2,7 +2,7 @@
 
 from ams_billing_sqlite import SqliteBillingService
 
-from ams.billing.contracts import ContractHarness, ProviderContract
+from ams_billing.contracts import ContractHarness, ProviderContract
 
 
 class TestSqliteProvider(ProviderContract):

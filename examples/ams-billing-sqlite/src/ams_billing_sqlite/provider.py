@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from ams.billing import (
+from ams_billing import (
     AmountType,
     BillingService,
     Capability,
@@ -45,7 +45,7 @@ from ams.billing import (
     WebhookVerificationError,
     hookimpl,
 )
-from ams.billing.contracts import ContractHarness, SignedDelivery
+from ams_billing.contracts import ContractHarness, SignedDelivery
 
 SIGNATURE_HEADER = "x-ledger-signature"
 CENT = Decimal("0.01")

@@ -1,1 +1,0 @@
-"""One module per ``ams-billing`` command; :mod:`ams.billing.cli` registers them."""

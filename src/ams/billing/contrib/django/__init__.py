@@ -1,8 +1,0 @@
-"""Django integration: the Xero webhook view, settings from Django, and a change signal.
-
-Add ``"ams.billing.contrib.django"`` to ``INSTALLED_APPS`` and
-``path("", include("ams.billing.contrib.django.urls"))`` to the URLconf; the webhook answers at
-``billing/xero/webhooks/``. Connect to :data:`~ams.billing.contrib.django.signals.invoice_changed`
-to mark memberships paid. The service comes from :func:`get_billing_service`, configured from
-Django settings, falling back to the environment, under the setup guide's variable names.
-"""

@@ -1,0 +1,118 @@
+"""ams-billing: bill association members through any accounting system, today Xero.
+
+The public API, in ten lines::
+
+    from ams_billing import load_service, Contact, InvoiceRequest, LineItem
+
+    billing = load_service()                 # AMS_BILLING_SERVICE_CLASS: xero, fake or a.b.Class
+    contact = billing.create_contact(Contact("acct-42", "Ada Lovelace", "ada@example.org"),
+                                     idempotency_key="contact:acct-42")
+    invoice = billing.create_invoice(InvoiceRequest(contact=..., line_items=[LineItem(
+        "Annual membership", Decimal(1), Decimal("120.00"))], currency="NZD", ...),
+        idempotency_key="invoice:membership-7")    # a retry with this key never bills twice
+    billing.send_invoice(invoice)                  # policies may skip it; the result says why
+    response = billing.handle_webhook(body, headers)   # 200 or 401, then process_webhook()
+
+Everything raises subclasses of :class:`BillingError`.
+"""
+
+from ams_billing._version import __version__
+from ams_billing.core.batch import BatchItem, BatchOutcome, BatchResult
+from ams_billing.core.errors import (
+    AuthenticationError,
+    BillingError,
+    ConfigurationError,
+    FieldError,
+    IdempotencyConflictError,
+    InvalidStateError,
+    NotFoundError,
+    ProviderNotFoundError,
+    ProviderUnavailableError,
+    RateLimitedError,
+    UnsupportedOperationError,
+    ValidationError,
+    WebhookVerificationError,
+)
+from ams_billing.core.hookspecs import hookimpl
+from ams_billing.core.loading import (
+    ENTRY_POINT_GROUP,
+    ServiceSettings,
+    available_providers,
+    load_provider,
+    load_service,
+    resolve_provider_class,
+)
+from ams_billing.core.models import (
+    AmountType,
+    Capability,
+    ChangeKind,
+    Contact,
+    ContactRecord,
+    EmailSkipReason,
+    EventCategory,
+    EventType,
+    Invoice,
+    InvoiceChange,
+    InvoiceEmailResult,
+    InvoiceLine,
+    InvoiceRequest,
+    InvoiceStatus,
+    LineItem,
+    WebhookDelivery,
+    WebhookEvent,
+)
+from ams_billing.core.policies import AuditLogPolicy, EmailSwitchPolicy, EmailWhitelistPolicy
+from ams_billing.core.service import BillingService, WebhookResponse
+from ams_billing.core.tracking import InMemoryInvoiceStateStore, InvoiceSnapshot, InvoiceStateStore
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "AmountType",
+    "AuditLogPolicy",
+    "AuthenticationError",
+    "BatchItem",
+    "BatchOutcome",
+    "BatchResult",
+    "BillingError",
+    "BillingService",
+    "Capability",
+    "ChangeKind",
+    "ConfigurationError",
+    "Contact",
+    "ContactRecord",
+    "EmailSkipReason",
+    "EmailSwitchPolicy",
+    "EmailWhitelistPolicy",
+    "EventCategory",
+    "EventType",
+    "FieldError",
+    "IdempotencyConflictError",
+    "InMemoryInvoiceStateStore",
+    "InvalidStateError",
+    "Invoice",
+    "InvoiceChange",
+    "InvoiceEmailResult",
+    "InvoiceLine",
+    "InvoiceRequest",
+    "InvoiceSnapshot",
+    "InvoiceStateStore",
+    "InvoiceStatus",
+    "LineItem",
+    "NotFoundError",
+    "ProviderNotFoundError",
+    "ProviderUnavailableError",
+    "RateLimitedError",
+    "ServiceSettings",
+    "UnsupportedOperationError",
+    "ValidationError",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookResponse",
+    "WebhookVerificationError",
+    "__version__",
+    "available_providers",
+    "hookimpl",
+    "load_provider",
+    "load_service",
+    "resolve_provider_class",
+]

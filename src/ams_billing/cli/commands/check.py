@@ -1,0 +1,92 @@
+"""``ams-billing check``: self-test the Xero configuration, each failure with its fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.table import Table
+from rich.text import Text
+
+from ams_billing.cli.checks import CheckStatus, Report, run_self_test
+from ams_billing.cli.context import cli_context
+from ams_billing.cli.environment import command_environment, env_file_option, secret_values
+from ams_billing.cli.output import Output, json_option
+from ams_billing.core.errors import ConfigurationError
+
+__all__ = ["STYLES", "check", "render_report"]
+
+STYLES = {
+    CheckStatus.PASS: "green",
+    CheckStatus.WARN: "yellow",
+    CheckStatus.FAIL: "bold red",
+    CheckStatus.SKIP: "dim",
+}
+"""How each status is coloured (on a terminal)."""
+
+
+@click.command()
+@env_file_option
+@click.option(
+    "--webhook-url",
+    metavar="URL",
+    default=None,
+    help="Also check the AMS's webhook endpoint at URL: HTTPS, the guide's path, and Xero's "
+    "Intent-to-Receive (correctly and incorrectly signed deliveries).",
+)
+@json_option
+def check(*, env_file: Path | None, webhook_url: str | None, as_json: bool) -> None:
+    """Self-test the configuration against Xero, as the setup guide's troubleshooting would.
+
+    Checks the variables, the credentials, the tenant, the scopes, the organisation (a Demo
+    Company cannot email), the account code, the currency, the email whitelist, the webhook
+    key and, with --webhook-url, the webhook endpoint. Exits 0 when nothing failed, 3 when a
+    variable is invalid, 4 when Xero is unreachable or refuses the connection, 1 otherwise.
+    """
+    output = Output(json_mode=as_json)
+    try:
+        environ = command_environment(env_file)
+    except ConfigurationError as error:
+        output.fail(error)
+    for secret in secret_values(environ):
+        output.keep_secret(secret)
+    source = str(env_file) if env_file else "the environment"
+    report = run_self_test(
+        environ,
+        keep_secret=output.keep_secret,
+        webhook_url=webhook_url,
+        xero_options=cli_context().xero_options,
+    )
+    if as_json:
+        output.json(report.as_json({"source": source, "webhook_url": webhook_url}))
+    else:
+        render_report(output, report, source)
+    output.exit(report.exit_code)
+
+
+def render_report(output: Output, report: Report, source: str) -> None:
+    """Print the report as a table, with each fix under its result, then a summary line."""
+    output.line(f"ams-billing check: the Xero setup, from {source}", "bold")
+    table = Table(show_header=True, header_style="bold", expand=False, show_lines=False)
+    table.add_column("", no_wrap=True)
+    table.add_column("check", no_wrap=True)
+    table.add_column("result")
+    for result in report.results:
+        cell = output.text(result.detail)
+        for problem in result.problems:
+            cell.append("\n")
+            cell.append_text(output.text(f"- {problem.variable}: {problem.message}"))
+            if problem.fix:
+                cell.append_text(output.text(f" (fix: {problem.fix})", "dim"))
+        if result.fix and result.status in (CheckStatus.FAIL, CheckStatus.WARN):
+            cell.append("\n")
+            cell.append_text(output.text(f"fix: {result.fix}", "cyan"))
+        label = Text(result.status.value.upper(), style=STYLES[result.status])
+        table.add_row(label, output.text(result.title), cell)
+    output.show(table)
+    counts = report.counts()
+    summary = (
+        f"{counts['pass']} passed, {counts['warn']} warned, {counts['fail']} failed, "
+        f"{counts['skip']} skipped; exit {int(report.exit_code)}"
+    )
+    output.line(summary, "bold green" if report.ok else "bold red")

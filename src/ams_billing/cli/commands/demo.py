@@ -1,0 +1,66 @@
+"""``ams-billing demo``: the setup guide's "Verifying the Integration" flow, end to end."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+
+import click
+
+from ams_billing.cli.environment import secret_values
+from ams_billing.cli.exit_codes import ExitCode
+from ams_billing.cli.output import Output, json_option
+from ams_billing.demo import DemoEnvironment, DemoStep, fake_environment, run_demo
+
+__all__ = ["ENVIRONMENTS", "demo"]
+
+
+def _emulator() -> AbstractContextManager[DemoEnvironment]:
+    from ams_billing.demo_emulator import emulator_environment  # noqa: PLC0415 - httpx stack
+
+    return emulator_environment()
+
+
+ENVIRONMENTS: dict[str, Callable[[], AbstractContextManager[DemoEnvironment]]] = {
+    "emulator": _emulator,
+    "fake": fake_environment,
+}
+"""Where the demo can run, by ``--provider`` name."""
+
+
+@click.command()
+@click.option(
+    "--provider",
+    type=click.Choice(sorted(ENVIRONMENTS)),
+    default="emulator",
+    show_default=True,
+    help="emulator: the Xero provider against a local Xero emulator over loopback HTTP; "
+    "fake: the in-memory provider.",
+)
+@json_option
+def demo(*, provider: str, as_json: bool) -> None:
+    """Run the setup guide's verification flow end to end; exit 0 only if every step held."""
+    output = Output(json_mode=as_json, secrets=secret_values(os.environ))
+    steps: list[DemoStep] = []
+    started = time.perf_counter()
+
+    def say(line: str) -> None:
+        output.line(line, "bold red" if "FAIL" in line else None)
+
+    with ENVIRONMENTS[provider]() as environment:
+        succeeded = run_demo(environment, say, record=steps.append)
+        description = environment.description
+    code = ExitCode.OK if succeeded else ExitCode.FAILED
+    output.json(
+        {
+            "ok": succeeded,
+            "exit_code": int(code),
+            "provider": provider,
+            "description": description,
+            "steps": [{"step": s.step, "ok": s.ok, "detail": s.detail} for s in steps],
+            "elapsed_seconds": round(time.perf_counter() - started, 3),
+        }
+    )
+    output.exit(code)

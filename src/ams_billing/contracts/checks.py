@@ -1,0 +1,112 @@
+"""What the suite expects, computed independently of the core and of any provider.
+
+Invoice arithmetic is re-derived here from the rules a provider must follow (Xero's, per line,
+half away from zero), so a bug shared by the core and the fake still fails the suite. Also here:
+a listener that records what it hears, and ways to tamper with a signed webhook delivery.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+import attrs
+
+from ams_billing.contracts.harness import ContractHarness, SignedDelivery
+from ams_billing.core.hookspecs import hookimpl
+from ams_billing.core.models import AmountType, Invoice, InvoiceChange, InvoiceRequest, LineItem
+from ams_billing.core.money import currency_places
+
+__all__ = [
+    "ExpectedTotals",
+    "RecordingListener",
+    "expected_line",
+    "expected_totals",
+    "invoices_with_reference",
+    "money",
+    "reformatted",
+    "retargeted",
+]
+
+
+def money(value: Decimal, currency: str) -> Decimal:
+    """Round ``value`` half away from zero to the currency's minor unit."""
+    step = Decimal(1).scaleb(-currency_places(currency))
+    return value.quantize(step, rounding=ROUND_HALF_UP)
+
+
+def expected_line(
+    item: LineItem, amount_type: AmountType, tax_rate: Decimal, currency: str
+) -> tuple[Decimal, Decimal]:
+    """The line amount and tax a provider must report for ``item``."""
+    line_amount = money(item.quantity * item.unit_amount, currency)
+    if amount_type is AmountType.NO_TAX:
+        return line_amount, Decimal(0)
+    if amount_type is AmountType.INCLUSIVE:
+        return line_amount, money(line_amount * tax_rate / (1 + tax_rate), currency)
+    return line_amount, money(line_amount * tax_rate, currency)
+
+
+@attrs.frozen
+class ExpectedTotals:
+    """The totals an invoice must report, with each line's amount and tax."""
+
+    lines: tuple[tuple[Decimal, Decimal], ...]
+    subtotal: Decimal
+    total_tax: Decimal
+    total: Decimal
+
+
+def expected_totals(request: InvoiceRequest, tax_rate: Decimal) -> ExpectedTotals:
+    """Per-line amounts and taxes, then the invoice totals, as Xero computes them."""
+    lines = tuple(
+        expected_line(item, request.amount_type, tax_rate, request.currency)
+        for item in request.line_items
+    )
+    line_sum = sum((amount for amount, _ in lines), Decimal(0))
+    tax = sum((line_tax for _, line_tax in lines), Decimal(0))
+    if request.amount_type is AmountType.INCLUSIVE:
+        return ExpectedTotals(lines, line_sum - tax, tax, line_sum)
+    return ExpectedTotals(lines, line_sum, tax, line_sum + tax)
+
+
+def invoices_with_reference(
+    harness: ContractHarness, since: datetime, reference: str | None
+) -> list[Invoice]:
+    """The invoices changed since ``since`` that carry ``reference`` (needs CHANGED_SINCE)."""
+    changed = harness.service.get_invoices_changed_since(since)
+    return [invoice for invoice in changed if invoice.reference == reference]
+
+
+class RecordingListener:
+    """An AMS-side listener that records every ``invoice_changed`` it hears."""
+
+    def __init__(self) -> None:
+        self.changes: list[InvoiceChange] = []
+
+    @hookimpl
+    def invoice_changed(self, change: InvoiceChange) -> None:
+        """Record the change."""
+        self.changes.append(change)
+
+    def kinds_for(self, invoice_id: str) -> list[str]:
+        """The kinds of change heard for one invoice, in order (``["paid"]`` …)."""
+        return [c.kind.value for c in self.changes if c.invoice.provider_id == invoice_id]
+
+
+def reformatted(delivery: SignedDelivery) -> SignedDelivery:
+    """The same JSON with one more space: equal when parsed, different as bytes."""
+    body = delivery.body
+    return attrs.evolve(delivery, body=body[:1] + b" " + body[1:])
+
+
+def retargeted(delivery: SignedDelivery) -> SignedDelivery:
+    """The body with its first digit changed (a sequence number or an id), headers kept."""
+    body = bytearray(delivery.body)
+    for index, byte in enumerate(body):
+        if 0x30 <= byte <= 0x39:
+            body[index] = 0x30 + (byte - 0x30 + 1) % 10
+            break
+    else:
+        body.extend(b" ")
+    return attrs.evolve(delivery, body=bytes(body))

@@ -1,0 +1,195 @@
+"""Contract: webhook deliveries verify over raw bytes, and listeners hear each change once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import attrs
+import pytest
+
+from ams_billing.contracts.builders import invoice_request, unique, unpaid_invoice
+from ams_billing.contracts.capabilities import require_capability
+from ams_billing.contracts.case import CommandLineProvider, ContractCase
+from ams_billing.contracts.checks import RecordingListener, money, reformatted, retargeted
+from ams_billing.contracts.harness import ContractHarness, SignedDelivery
+from ams_billing.core.errors import WebhookVerificationError
+from ams_billing.core.models import (
+    Capability,
+    EventCategory,
+    Invoice,
+    InvoiceStatus,
+    WebhookDelivery,
+)
+
+__all__ = ["WebhookContract"]
+
+
+def _paid_with_deliveries(
+    harness: ContractHarness,
+) -> tuple[Invoice, list[SignedDelivery], list[SignedDelivery]]:
+    """A fully paid invoice; the deliveries after creating it and after paying it."""
+    harness.driver.take_webhook_deliveries()  # whatever came before is not this test's
+    invoice = unpaid_invoice(harness)
+    created = harness.driver.take_webhook_deliveries()
+    harness.driver.record_payment(invoice.provider_id, invoice.amount_due)
+    paid = harness.driver.take_webhook_deliveries()
+    assert paid, "the driver produced no webhook delivery after a payment"
+    return invoice, created, paid
+
+
+def _parse(harness: ContractHarness, delivery: SignedDelivery) -> WebhookDelivery:
+    return harness.service.parse_webhook(delivery.body, delivery.headers)
+
+
+class WebhookContract(ContractCase):
+    """``parse_webhook`` and ``handle_webhook``/``process_webhook`` with the driver's deliveries."""
+
+    def test_driver_deliveries_verify_and_name_the_invoice(self, harness: ContractHarness) -> None:
+        require_capability(harness, Capability.WEBHOOKS)
+        invoice, _, paid = _paid_with_deliveries(harness)
+        parsed = [_parse(harness, delivery) for delivery in paid]
+        named = {invoice_id for delivery in parsed for invoice_id in delivery.invoice_ids}
+        assert invoice.provider_id in named
+        events = [e for d in parsed for e in d.events if e.resource_id == invoice.provider_id]
+        assert all(event.category is EventCategory.INVOICE for event in events)
+        assert all(event.occurred_at.tzinfo is not None for event in events)
+
+    def test_header_names_are_case_insensitive(self, harness: ContractHarness) -> None:
+        require_capability(harness, Capability.WEBHOOKS)
+        _, _, paid = _paid_with_deliveries(harness)
+        for delivery in paid:
+            for rename in (str.upper, str.title):
+                headers = {rename(name): value for name, value in delivery.headers.items()}
+                assert _parse(harness, attrs.evolve(delivery, headers=headers)).events
+
+    @pytest.mark.parametrize(
+        "tamper", [reformatted, retargeted], ids=["reformatted-body", "changed-body"]
+    )
+    def test_tampered_body_is_refused(
+        self, harness: ContractHarness, tamper: Callable[[SignedDelivery], SignedDelivery]
+    ) -> None:
+        require_capability(harness, Capability.WEBHOOKS)
+        _, _, paid = _paid_with_deliveries(harness)
+        for delivery in paid:
+            forged = tamper(delivery)
+            assert forged.body != delivery.body
+            with pytest.raises(WebhookVerificationError):
+                _parse(harness, forged)
+
+    def test_signature_of_another_delivery_is_refused(self, harness: ContractHarness) -> None:
+        require_capability(harness, Capability.WEBHOOKS)
+        _, created, paid = _paid_with_deliveries(harness)
+        if not created:
+            pytest.skip("the provider sent no delivery for a new invoice to swap signatures with")
+        swapped = attrs.evolve(paid[0], headers=created[0].headers)
+        assert swapped.body != created[0].body
+        with pytest.raises(WebhookVerificationError):
+            _parse(harness, swapped)
+
+    def test_corrupted_signature_is_refused(self, harness: ContractHarness) -> None:
+        require_capability(harness, Capability.WEBHOOKS)
+        _, _, paid = _paid_with_deliveries(harness)
+        delivery = paid[0]
+        needed = [
+            name
+            for name in delivery.headers
+            if _refused(harness, attrs.evolve(delivery, headers=_without(delivery, name)))
+        ]
+        assert needed, "the delivery verifies without any of its headers: nothing is checked"
+        for name in needed:
+            headers = dict(delivery.headers)
+            value = headers[name]
+            headers[name] = value[:-2] + ("AA" if value[-2:] != "AA" else "BB")
+            with pytest.raises(WebhookVerificationError):
+                _parse(harness, attrs.evolve(delivery, headers=headers))
+
+    def test_absent_signature_is_refused(self, harness: ContractHarness) -> None:
+        require_capability(harness, Capability.WEBHOOKS)
+        _, _, paid = _paid_with_deliveries(harness)
+        with pytest.raises(WebhookVerificationError):
+            _parse(harness, attrs.evolve(paid[0], headers={}))
+        with pytest.raises(WebhookVerificationError):
+            _parse(harness, attrs.evolve(paid[0], headers={"content-type": "application/json"}))
+
+    def test_handle_webhook_answers_200_or_401(self, harness: ContractHarness) -> None:
+        require_capability(harness, Capability.WEBHOOKS)
+        invoice, _, paid = _paid_with_deliveries(harness)
+        good = harness.service.handle_webhook(paid[0].body, paid[0].headers)
+        assert good.status == 200
+        assert good.delivery is not None
+        assert invoice.provider_id in good.delivery.invoice_ids
+        bad = harness.service.handle_webhook(retargeted(paid[0]).body, paid[0].headers)
+        assert (bad.status, bad.delivery) == (401, None)
+        unsigned = harness.service.handle_webhook(paid[0].body, {})
+        assert (unsigned.status, unsigned.delivery) == (401, None)
+
+    def test_listener_hears_paid_once_despite_duplicates_and_reordering(
+        self, harness: ContractHarness
+    ) -> None:
+        require_capability(harness, Capability.WEBHOOKS)
+        listener = RecordingListener()
+        harness.service.add_listener(listener)
+        invoice, created, paid = _paid_with_deliveries(harness)
+        # Duplicated, then an older delivery replayed after the newer one, then again.
+        for delivery in [*paid, *paid, *created, *paid]:
+            response = harness.service.handle_webhook(delivery.body, delivery.headers)
+            assert response.status == 200
+            assert response.delivery is not None
+            harness.service.process_webhook(response.delivery)
+        assert listener.kinds_for(invoice.provider_id) == ["paid"]
+        [change] = [c for c in listener.changes if c.invoice.provider_id == invoice.provider_id]
+        assert change.invoice.status is InvoiceStatus.PAID
+        assert change.invoice.amount_due == 0
+        assert change.invoice.fully_paid_on is not None
+
+    def test_listener_hears_partial_then_full_payment(self, harness: ContractHarness) -> None:
+        require_capability(harness, Capability.WEBHOOKS)
+        listener = RecordingListener()
+        harness.service.add_listener(listener)
+        invoice = unpaid_invoice(harness)
+        part = money(invoice.amount_due / 4, invoice.currency)
+        deliveries: list[SignedDelivery] = []
+        for amount in (part, invoice.amount_due - part):
+            harness.driver.record_payment(invoice.provider_id, amount)
+            batch = harness.driver.take_webhook_deliveries()
+            deliveries.extend(batch)
+            for delivery in [*batch, *deliveries]:
+                response = harness.service.handle_webhook(delivery.body, delivery.headers)
+                assert response.delivery is not None
+                harness.service.process_webhook(response.delivery)
+        assert listener.kinds_for(invoice.provider_id) == ["partially_paid", "paid"]
+
+    def test_create_retried_after_payment_does_not_hide_the_payment(
+        self, harness: ContractHarness
+    ) -> None:
+        # The AMS retries a create (its job re-ran) after the member already paid: whatever the
+        # retry returns, listeners must still hear "paid" exactly once.
+        require_capability(harness, Capability.WEBHOOKS)
+        listener = RecordingListener()
+        harness.service.add_listener(listener)
+        request = invoice_request(harness)
+        key = unique("invoice")
+        invoice = harness.service.create_invoice(request, idempotency_key=key)
+        harness.driver.record_payment(invoice.provider_id, invoice.amount_due)
+        harness.service.create_invoice(request, idempotency_key=key)
+        for delivery in harness.driver.take_webhook_deliveries():
+            response = harness.service.handle_webhook(delivery.body, delivery.headers)
+            assert response.delivery is not None
+            harness.service.process_webhook(response.delivery)
+        assert listener.kinds_for(invoice.provider_id) == ["paid"]
+
+
+def _without(delivery: SignedDelivery, name: str) -> dict[str, str]:
+    return {key: value for key, value in delivery.headers.items() if key != name}
+
+
+def _refused(harness: ContractHarness, delivery: SignedDelivery) -> bool:
+    try:
+        _parse(harness, delivery)
+    except WebhookVerificationError:
+        return True
+    return False
+
+
+class TestWebhooks(WebhookContract, CommandLineProvider):
+    """The webhook contract for the provider named by ``--billing-provider``."""

@@ -1,0 +1,36 @@
+"""The webhook view: verify, answer at once, process after the response."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from ams_billing.contrib.django.service import get_billing_service, get_processor
+from ams_billing.contrib.webhooks.request import DEFAULT_MAX_BODY_BYTES
+
+__all__ = ["xero_webhook"]
+
+
+@csrf_exempt
+def xero_webhook(request: HttpRequest) -> HttpResponse:
+    """Answer 200 to a verified delivery (Intent-to-Receive included), 401 otherwise.
+
+    The body is empty and no cookie is set, as Xero requires; the invoices the delivery names
+    are fetched after the response by the background processor.
+    """
+    if request.method != "POST":
+        response = HttpResponse(status=405)
+        response["Allow"] = "POST"
+        return response
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:  # a malformed Content-Length: refuse it as the WSGI app does
+        return HttpResponse(status=411)
+    if length > DEFAULT_MAX_BODY_BYTES:
+        return HttpResponse(status=413)
+    verdict = get_billing_service().handle_webhook(request.body, request.headers)
+    if verdict.delivery is not None and verdict.delivery.events:
+        get_processor().submit(verdict.delivery)
+    response = HttpResponse(status=verdict.status)
+    response["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,24 @@
+"""Framework-neutral webhook endpoints (WSGI and ASGI) and background processing.
+
+::
+
+    from ams_billing import load_service
+    from ams_billing.contrib.webhooks import BackgroundProcessor, WebhookEndpoint, WebhookWSGIApp
+
+    billing = load_service(listeners=[MyMemberships()])
+    processor = BackgroundProcessor(billing)
+    app = WebhookWSGIApp(WebhookEndpoint(billing, on_delivery=processor.submit))
+"""
+
+from ams_billing.contrib.webhooks.asgi import WebhookASGIApp
+from ams_billing.contrib.webhooks.processor import BackgroundProcessor
+from ams_billing.contrib.webhooks.request import DEFAULT_MAX_BODY_BYTES, WebhookEndpoint
+from ams_billing.contrib.webhooks.wsgi import WebhookWSGIApp
+
+__all__ = [
+    "DEFAULT_MAX_BODY_BYTES",
+    "BackgroundProcessor",
+    "WebhookASGIApp",
+    "WebhookEndpoint",
+    "WebhookWSGIApp",
+]

@@ -1,0 +1,262 @@
+"""The provider interface: pluggy hook specifications.
+
+A provider is a plugin object whose methods are marked with :data:`hookimpl` and named after
+the specifications below. A :class:`~ams_billing.core.service.BillingService` holds exactly one
+provider, so every *operation* hook (``firstresult=True``) reaches exactly one implementation;
+policies registered beside it either answer first to veto an operation (``tryfirst=True``,
+returning a result) or wrap it (``wrapper=True``) to observe it, and then work for every
+provider alike. *Listener* hooks (:func:`invoice_changed`) are broadcast to every plugin that
+implements them: that is how an AMS hears that an invoice was paid.
+
+Rules that bind every provider:
+
+- Arguments are the core's models; results are the core's models. No provider wire format
+  crosses this boundary.
+- Failures raise a subclass of :class:`~ams_billing.core.errors.BillingError`; nothing else
+  escapes. Messages and attributes never contain secrets.
+- Creates are idempotent on the caller's ``idempotency_key``: the same key returns the first
+  result and never creates a second record, even if the first call's response was lost. The
+  same key with a different request raises
+  :class:`~ams_billing.core.errors.IdempotencyConflictError`.
+- An operation the provider does not offer raises
+  :class:`~ams_billing.core.errors.UnsupportedOperationError` and is left out of
+  :func:`get_capabilities`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+import pluggy
+
+from ams_billing.core.batch import BatchItem, BatchResult
+from ams_billing.core.models import (
+    Capability,
+    Contact,
+    ContactRecord,
+    Invoice,
+    InvoiceChange,
+    InvoiceEmailResult,
+    InvoiceRequest,
+    WebhookDelivery,
+)
+
+__all__ = [
+    "OPERATION_HOOKS",
+    "OPTIONAL_OPERATION_HOOKS",
+    "PROJECT_NAME",
+    "create_contact",
+    "create_contacts",
+    "create_invoice",
+    "create_invoices",
+    "get_capabilities",
+    "get_invoice_url",
+    "get_invoices",
+    "get_invoices_changed_since",
+    "hookimpl",
+    "hookspec",
+    "invoice_changed",
+    "parse_webhook",
+    "send_invoice",
+    "void_invoice",
+]
+
+PROJECT_NAME = "ams_billing"
+"""The pluggy project name shared by the specifications and every implementation."""
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+"""Marks a hook specification (used here only)."""
+
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+"""Marks a provider's, a policy's or a listener's hook implementation."""
+
+
+@hookspec(firstresult=True)
+def get_capabilities() -> frozenset[Capability]:  # type: ignore[empty-body]
+    """Return the optional operations this provider instance offers.
+
+    The answer may depend on configuration: a Xero provider on a Demo Company, or with invoice
+    emails switched off, leaves out :attr:`Capability.SEND_INVOICE`. The four core operations
+    (contacts, invoices, reads, webhooks parsing) are not capabilities: every provider has them.
+
+    :returns: the capabilities offered.
+    """
+
+
+@hookspec(firstresult=True)
+def create_contact(contact: Contact, idempotency_key: str) -> ContactRecord:  # type: ignore[empty-body]
+    """Create the contact, or update the one already keyed on ``contact.account_reference``.
+
+    :param contact: the billing contact; ``account_reference`` identifies it across calls.
+    :param idempotency_key: a key the caller owns (e.g. ``contact:<account uuid>:<version>``).
+        A repeat with the same key returns the first result without another change.
+    :returns: the contact as the provider holds it, with its provider id.
+    :raises ValidationError: the provider refused a field (the field is named).
+    :raises IdempotencyConflictError: the key was used for a different contact.
+    :raises AuthenticationError: the provider refused the credentials.
+    :raises RateLimitedError: the provider's limit was hit; ``retry_after`` says when to retry.
+    :raises ProviderUnavailableError: the provider could not be reached.
+
+    Idempotent: calling twice with the same ``account_reference`` never yields two contacts.
+    """
+
+
+@hookspec(firstresult=True)
+def create_invoice(request: InvoiceRequest, idempotency_key: str) -> Invoice:  # type: ignore[empty-body]
+    """Raise an approved (AUTHORISED) invoice for ``request.contact``.
+
+    The contact is found by its ``account_reference`` and created if the provider has none.
+
+    :param request: what to bill; validated already by the model.
+    :param idempotency_key: a key the caller owns, typically the membership or order id. The
+        same key returns the invoice first created for it, whatever happened to the first
+        response; never a second invoice.
+    :returns: the invoice as the provider reports it (status AUTHORISED, totals computed).
+    :raises ValidationError: the provider refused the request (field named: an unknown account
+        code, a disabled currency …).
+    :raises IdempotencyConflictError: the key was used for a different request.
+    :raises AuthenticationError: the provider refused the credentials.
+    :raises RateLimitedError: the provider's limit was hit; ``retry_after`` says when to retry.
+    :raises ProviderUnavailableError: the provider could not be reached; retrying with the same
+        key is safe.
+    """
+
+
+@hookspec(firstresult=True)
+def create_contacts(items: Sequence[BatchItem[Contact]]) -> list[BatchResult[ContactRecord]]:  # type: ignore[empty-body]
+    """Create or update many contacts in as few calls as the provider allows (optional hook).
+
+    Each item means what one :func:`create_contact` call with its request and key means.
+    Providers without a batch API leave this hook out: the service then calls
+    :func:`create_contact` once per item.
+
+    :param items: the contacts and their idempotency keys, already checked by the service
+        (valid keys, no key twice in one batch).
+    :returns: one :class:`~ams_billing.core.batch.BatchResult` per item, in input order, with
+        ``index`` its position in ``items``: ``CREATED`` for a new contact, ``EXISTING`` for a
+        replayed key or a contact found and updated, ``FAILED`` with the error
+        :func:`create_contact` would have raised for it (fields as the request names them; the
+        service prefixes ``items[<index>].``).
+    :raises BillingError: only for a failure of the whole call before any item was decided;
+        the service then reports that error for every item.
+
+    Idempotent per item; one item's failure never fails the others.
+    """
+
+
+@hookspec(firstresult=True)
+def create_invoices(items: Sequence[BatchItem[InvoiceRequest]]) -> list[BatchResult[Invoice]]:  # type: ignore[empty-body]
+    """Raise many AUTHORISED invoices in as few calls as the provider allows (optional hook).
+
+    Each item means what one :func:`create_invoice` call with its request and key means:
+    contacts are resolved (and created) by ``account_reference``, and a key never raises a
+    second invoice, whatever happened to an earlier response. Providers without a batch API
+    leave this hook out: the service then calls :func:`create_invoice` once per item.
+
+    :param items: the requests and their idempotency keys, already checked by the service.
+    :returns: one :class:`~ams_billing.core.batch.BatchResult` per item, in input order:
+        ``CREATED``, ``EXISTING`` (a replayed key, or an invoice found after a lost response)
+        or ``FAILED`` with the error :func:`create_invoice` would have raised for it.
+    :raises BillingError: only for a failure of the whole call before any item was decided
+        (the service reports it for every item); a failure after some items were created
+        (a lost response) may be raised too: retrying the batch with the same keys creates
+        nothing twice.
+
+    Idempotent per item; one item's failure never fails the others.
+    """
+
+
+@hookspec(firstresult=True)
+def send_invoice(invoice: Invoice, idempotency_key: str) -> InvoiceEmailResult:  # type: ignore[empty-body]
+    """Email the invoice to its contact through the provider.
+
+    :param invoice: the invoice as last read or created; ``invoice.contact.email`` is the
+        recipient that policies check.
+    :param idempotency_key: a key the caller owns; a repeat does not send a second email.
+    :returns: whether the email was sent, or why it was skipped.
+    :raises InvalidStateError: the invoice cannot be emailed in its status (e.g. DRAFT, VOIDED).
+    :raises UnsupportedOperationError: this provider instance sends no email (see capabilities).
+    :raises NotFoundError: no such invoice.
+    """
+
+
+@hookspec(firstresult=True)
+def parse_webhook(body: bytes, headers: Mapping[str, str]) -> WebhookDelivery:  # type: ignore[empty-body]
+    """Verify a webhook delivery over its raw bytes, then parse it into neutral events.
+
+    :param body: the request body exactly as received (never re-serialised JSON).
+    :param headers: the request headers; look-ups must be case-insensitive.
+    :returns: the verified delivery; events for other tenants are dropped; an empty delivery
+        is an Intent-to-Receive check and must be answered 200 like any other.
+    :raises WebhookVerificationError: absent or wrong signature: answer 401, process nothing.
+    :raises ValidationError: the signature holds but the body is not a delivery.
+
+    Pure: no network call, so it can answer within the provider's acknowledgement deadline.
+    """
+
+
+@hookspec(firstresult=True)
+def get_invoices(invoice_ids: Sequence[str]) -> list[Invoice]:  # type: ignore[empty-body]
+    """Read invoices by provider id, in as few calls as the provider allows.
+
+    :param invoice_ids: provider ids; duplicates are allowed and read once.
+    :returns: the invoices found, in no promised order; unknown ids are left out.
+    """
+
+
+@hookspec(firstresult=True)
+def get_invoices_changed_since(since: datetime) -> list[Invoice]:  # type: ignore[empty-body]
+    """Read every invoice created or changed at or after ``since`` (timezone-aware).
+
+    :returns: the invoices, each with its ``updated_at``; may include invoices changed exactly
+        at ``since``, so callers can resume from the largest ``updated_at`` they saw.
+    :raises UnsupportedOperationError: the provider cannot list changes.
+    """
+
+
+@hookspec(firstresult=True)
+def get_invoice_url(invoice_id: str) -> str:  # type: ignore[empty-body]
+    """Return the URL where the member views and pays the invoice online.
+
+    :raises NotFoundError: no such invoice.
+    :raises InvalidStateError: the invoice has no online view yet (e.g. DRAFT).
+    :raises UnsupportedOperationError: the provider has no online invoices.
+    """
+
+
+@hookspec(firstresult=True)
+def void_invoice(invoice_id: str) -> Invoice:  # type: ignore[empty-body]
+    """Void an approved invoice that has no payments; voiding a voided invoice is a no-op.
+
+    :returns: the invoice, now VOIDED.
+    :raises InvalidStateError: the invoice has payments or is PAID.
+    :raises NotFoundError: no such invoice.
+    """
+
+
+@hookspec
+def invoice_changed(change: InvoiceChange) -> None:
+    """Tell listeners that an invoice changed (paid, partly paid, voided …).
+
+    Broadcast to every registered listener, once per real change: duplicated or reordered
+    webhook deliveries and repeated syncs do not repeat it, and an older read never undoes a
+    newer one (an invoice does not go back from PAID because of a stale event).
+    """
+
+
+OPERATION_HOOKS: tuple[str, ...] = (
+    "get_capabilities",
+    "create_contact",
+    "create_invoice",
+    "send_invoice",
+    "parse_webhook",
+    "get_invoices",
+    "get_invoices_changed_since",
+    "get_invoice_url",
+    "void_invoice",
+)
+"""The operation hooks, in the order a provider is documented; each has one implementation."""
+
+OPTIONAL_OPERATION_HOOKS: tuple[str, ...] = ("create_contacts", "create_invoices")
+"""Operation hooks a provider may leave out: the service falls back to the single-item hooks."""

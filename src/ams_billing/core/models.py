@@ -1,0 +1,414 @@
+"""Provider-neutral billing models: frozen attrs classes, money as Decimal.
+
+Requests (:class:`Contact`, :class:`InvoiceRequest`) are validated when they are built, and a
+bad value raises :class:`~ams_billing.core.errors.ValidationError` naming the field. Results
+(:class:`ContactRecord`, :class:`Invoice`, :class:`InvoiceEmailResult`, webhook events) are what
+a provider reports, normalised so that an AMS never sees a provider's wire format.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from ams_billing.core.errors import ValidationError
+from ams_billing.core.money import (
+    QUANTITY_PLACES,
+    UNIT_AMOUNT_PLACES,
+    currency_places,
+    decimal_places,
+    quantize,
+    to_decimal,
+    validate_currency_code,
+)
+
+__all__ = [
+    "AmountType",
+    "Capability",
+    "ChangeKind",
+    "Contact",
+    "ContactRecord",
+    "EmailSkipReason",
+    "EventCategory",
+    "EventType",
+    "Invoice",
+    "InvoiceChange",
+    "InvoiceEmailResult",
+    "InvoiceLine",
+    "InvoiceRequest",
+    "InvoiceStatus",
+    "LineItem",
+    "WebhookDelivery",
+    "WebhookEvent",
+]
+
+MAX_NAME_LENGTH = 255
+MAX_REFERENCE_LENGTH = 255
+MAX_ACCOUNT_REFERENCE_LENGTH = 50
+MAX_DESCRIPTION_LENGTH = 4000
+_Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+class AmountType(enum.Enum):
+    """Whether line amounts include tax (``INCLUSIVE``), exclude it (``EXCLUSIVE``) or bear none."""
+
+    INCLUSIVE = "INCLUSIVE"
+    EXCLUSIVE = "EXCLUSIVE"
+    NO_TAX = "NO_TAX"
+
+
+class InvoiceStatus(enum.Enum):
+    """An invoice's status in the provider, using Xero's vocabulary."""
+
+    DRAFT = "DRAFT"
+    SUBMITTED = "SUBMITTED"
+    AUTHORISED = "AUTHORISED"
+    PAID = "PAID"
+    VOIDED = "VOIDED"
+    DELETED = "DELETED"
+
+
+class Capability(enum.Enum):
+    """An optional operation that a provider instance may or may not offer."""
+
+    SEND_INVOICE = "send_invoice"
+    VOID_INVOICE = "void_invoice"
+    ONLINE_INVOICE_URL = "online_invoice_url"
+    WEBHOOKS = "webhooks"
+    CHANGED_SINCE = "changed_since"
+
+
+class EmailSkipReason(enum.Enum):
+    """Why an invoice email was not sent although nothing failed."""
+
+    EMAILS_DISABLED = "emails_disabled"
+    RECIPIENT_NOT_WHITELISTED = "recipient_not_whitelisted"
+    NO_RECIPIENT = "no_recipient"
+
+
+class EventCategory(enum.Enum):
+    """What kind of resource a webhook event is about."""
+
+    INVOICE = "INVOICE"
+    CONTACT = "CONTACT"
+    CREDIT_NOTE = "CREDITNOTE"
+    OTHER = "OTHER"
+
+
+class EventType(enum.Enum):
+    """What happened to the resource."""
+
+    CREATE = "CREATE"
+    UPDATE = "UPDATE"
+    OTHER = "OTHER"
+
+
+class ChangeKind(enum.Enum):
+    """How an invoice changed, as told to listeners."""
+
+    PAID = "paid"
+    PARTIALLY_PAID = "partially_paid"
+    VOIDED = "voided"
+    DELETED = "deleted"
+    UPDATED = "updated"
+
+
+def _text(max_length: int, *, required: bool = True) -> _Validator:
+    def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is None and not required:
+            return
+        if not isinstance(value, str):
+            raise ValidationError.for_field(
+                attribute.name, f"expected text, got {type(value).__name__}", "pass a str"
+            )
+        if required and not value.strip():
+            raise ValidationError.for_field(attribute.name, "must not be empty", "give a value")
+        if len(value) > max_length:
+            raise ValidationError.for_field(
+                attribute.name,
+                f"is {len(value)} characters long; the limit is {max_length}",
+                f"shorten it to {max_length} characters",
+            )
+
+    return check
+
+
+def _email(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str) or not _EMAIL.fullmatch(value) or len(value) > MAX_NAME_LENGTH:
+        raise ValidationError.for_field(
+            attribute.name, f"{value!r} is not an email address", "give an address like a@b.org"
+        )
+
+
+def _quantity(value: object) -> Decimal:
+    return to_decimal(value, "quantity")
+
+
+def _unit_amount(value: object) -> Decimal:
+    return to_decimal(value, "unit_amount")
+
+
+@attrs.frozen
+class Contact:
+    """The person or organisation billed, as the AMS knows it.
+
+    ``account_reference`` is the caller's own id for the billing account (AMS uses the account's
+    UUID); providers key the contact on it, so calling ``create_contact`` again with the same
+    reference updates the same contact instead of creating another.
+    """
+
+    account_reference: str = attrs.field(validator=_text(MAX_ACCOUNT_REFERENCE_LENGTH))
+    name: str = attrs.field(validator=_text(MAX_NAME_LENGTH))
+    email: str | None = attrs.field(default=None, validator=_email)
+    first_name: str | None = attrs.field(
+        default=None,
+        validator=_text(MAX_NAME_LENGTH, required=False),
+    )
+    last_name: str | None = attrs.field(
+        default=None,
+        validator=_text(MAX_NAME_LENGTH, required=False),
+    )
+
+
+@attrs.frozen
+class ContactRecord:
+    """A contact as the provider holds it: its id there and the details it has on file."""
+
+    provider_id: str
+    account_reference: str | None
+    name: str
+    email: str | None = None
+
+
+@attrs.frozen
+class LineItem:
+    """One line of an invoice request: what was sold, how many, at what unit price.
+
+    ``unit_amount`` may be negative (a discount line) and may have up to four decimal places;
+    ``quantity`` must not be negative. ``account_code`` overrides the provider's default
+    revenue account for this line.
+    """
+
+    description: str = attrs.field(validator=_text(MAX_DESCRIPTION_LENGTH))
+    quantity: Decimal = attrs.field(converter=_quantity)
+    unit_amount: Decimal = attrs.field(converter=_unit_amount)
+    account_code: str | None = attrs.field(
+        default=None,
+        validator=_text(10, required=False),
+    )
+
+    @quantity.validator
+    def _check_quantity(self, attribute: attrs.Attribute[Decimal], value: Decimal) -> None:
+        if value < 0:
+            raise ValidationError.for_field(
+                "quantity",
+                f"{value} is negative",
+                "use a positive quantity; discount with a negative unit_amount instead",
+            )
+        if decimal_places(value.normalize()) > QUANTITY_PLACES:
+            raise ValidationError.for_field(
+                "quantity",
+                f"{value} has more than {QUANTITY_PLACES} decimal places",
+                f"round it to {QUANTITY_PLACES} places",
+            )
+
+    @unit_amount.validator
+    def _check_unit_amount(self, attribute: attrs.Attribute[Decimal], value: Decimal) -> None:
+        if decimal_places(value.normalize()) > UNIT_AMOUNT_PLACES:
+            raise ValidationError.for_field(
+                "unit_amount",
+                f"{value} has more than {UNIT_AMOUNT_PLACES} decimal places",
+                f"round it to {UNIT_AMOUNT_PLACES} places",
+            )
+
+    def line_amount(self, currency: str) -> Decimal:
+        """``quantity * unit_amount`` rounded to the currency's precision, as Xero rounds it."""
+        return quantize(self.quantity * self.unit_amount, currency_places(currency))
+
+
+def _line_items(value: Sequence[LineItem]) -> tuple[LineItem, ...]:
+    return tuple(value)
+
+
+@attrs.frozen
+class InvoiceRequest:
+    """An invoice the AMS asks the provider to raise and approve.
+
+    The provider resolves ``contact`` by its ``account_reference`` (creating the contact when
+    it does not exist yet). ``account_code``, when given, applies to lines that name none.
+    """
+
+    contact: Contact = attrs.field(validator=attrs.validators.instance_of(Contact))
+    line_items: tuple[LineItem, ...] = attrs.field(converter=_line_items)
+    currency: str = attrs.field()
+    issue_date: date = attrs.field()
+    due_date: date = attrs.field()
+    reference: str | None = attrs.field(
+        default=None,
+        validator=_text(MAX_REFERENCE_LENGTH, required=False),
+    )
+    amount_type: AmountType = attrs.field(
+        default=AmountType.EXCLUSIVE, validator=attrs.validators.instance_of(AmountType)
+    )
+    account_code: str | None = attrs.field(
+        default=None,
+        validator=_text(10, required=False),
+    )
+
+    @line_items.validator
+    def _check_line_items(self, attribute: object, value: tuple[LineItem, ...]) -> None:
+        if not value:
+            raise ValidationError.for_field(
+                "line_items", "an invoice needs at least one line", "add a LineItem"
+            )
+        for index, item in enumerate(value):
+            if not isinstance(item, LineItem):
+                raise ValidationError.for_field(
+                    f"line_items[{index}]", f"expected a LineItem, got {type(item).__name__}"
+                )
+
+    @currency.validator
+    def _check_currency(self, attribute: object, value: str) -> None:
+        validate_currency_code(value)
+
+    @issue_date.validator
+    def _check_issue_date(self, attribute: object, value: date) -> None:
+        if not isinstance(value, date) or isinstance(value, datetime):
+            raise ValidationError.for_field("issue_date", "expected a date", "pass datetime.date")
+
+    @due_date.validator
+    def _check_due_date(self, attribute: object, value: date) -> None:
+        if not isinstance(value, date) or isinstance(value, datetime):
+            raise ValidationError.for_field("due_date", "expected a date", "pass datetime.date")
+        if value < self.issue_date:
+            raise ValidationError.for_field(
+                "due_date",
+                f"{value} is before the issue date {self.issue_date}",
+                "set a due date on or after the issue date",
+            )
+
+    def __attrs_post_init__(self) -> None:
+        total = sum((line.line_amount(self.currency) for line in self.line_items), Decimal(0))
+        if total < 0:
+            raise ValidationError.for_field(
+                "line_items", f"the lines add up to {total}, below zero", "raise a credit note"
+            )
+
+
+@attrs.frozen
+class InvoiceLine:
+    """One line of an invoice as the provider reports it, with its computed amounts."""
+
+    description: str
+    quantity: Decimal
+    unit_amount: Decimal
+    line_amount: Decimal
+    tax_amount: Decimal
+    account_code: str | None = None
+
+
+@attrs.frozen
+class Invoice:
+    """An invoice as the provider reports it.
+
+    ``subtotal + total_tax == total`` and ``total - amount_paid == amount_due`` (credits aside);
+    ``fully_paid_on`` is set once the invoice is PAID; ``updated_at`` is timezone-aware UTC and
+    orders successive reads of the same invoice.
+    """
+
+    provider_id: str
+    number: str | None
+    status: InvoiceStatus
+    contact: ContactRecord
+    currency: str
+    issue_date: date
+    due_date: date | None
+    reference: str | None
+    amount_type: AmountType
+    subtotal: Decimal
+    total_tax: Decimal
+    total: Decimal
+    amount_paid: Decimal
+    amount_due: Decimal
+    updated_at: datetime
+    fully_paid_on: date | None = None
+    line_items: tuple[InvoiceLine, ...] = ()
+    online_url: str | None = None
+
+    @property
+    def is_paid(self) -> bool:
+        """True once the invoice is fully paid."""
+        return self.status is InvoiceStatus.PAID
+
+    @property
+    def is_partially_paid(self) -> bool:
+        """True while something, but not everything, has been paid."""
+        return self.status is InvoiceStatus.AUTHORISED and self.amount_paid > 0
+
+
+@attrs.frozen
+class InvoiceEmailResult:
+    """What happened when an invoice email was asked for.
+
+    ``sent`` is false when a policy or the provider's configuration stopped the email; then
+    ``skipped_reason`` says why. Failures raise instead.
+    """
+
+    invoice_id: str
+    sent: bool
+    recipient: str | None = None
+    skipped_reason: EmailSkipReason | None = None
+
+
+@attrs.frozen
+class WebhookEvent:
+    """One provider-neutral webhook event: something happened to one resource.
+
+    Events are thin on purpose (as Xero's are): fetch the resource to learn its state.
+    """
+
+    category: EventCategory
+    event_type: EventType
+    resource_id: str
+    occurred_at: datetime
+    tenant_id: str | None = None
+    resource_url: str | None = None
+
+
+@attrs.frozen
+class WebhookDelivery:
+    """A verified webhook delivery: its events and the sequence numbers the provider gave it.
+
+    A delivery with no events is what an Intent-to-Receive check sends.
+    """
+
+    events: tuple[WebhookEvent, ...]
+    first_sequence: int | None = None
+    last_sequence: int | None = None
+
+    @property
+    def invoice_ids(self) -> tuple[str, ...]:
+        """The distinct ids of the invoices the events are about, in first-seen order."""
+        seen = dict.fromkeys(
+            event.resource_id for event in self.events if event.category is EventCategory.INVOICE
+        )
+        return tuple(seen)
+
+
+@attrs.frozen
+class InvoiceChange:
+    """A change in an invoice that listeners are told about once."""
+
+    invoice: Invoice
+    previous_status: InvoiceStatus | None
+    kind: ChangeKind
+    previous_amount_paid: Decimal | None = None

@@ -1,0 +1,120 @@
+"""Money rules shared by every provider: Decimal only, finite, at a known precision.
+
+Amounts are :class:`~decimal.Decimal` end to end; a float never touches money. Totals and
+payments are kept at the currency's minor unit (ISO 4217 exponent, 2 for most currencies); unit
+amounts may carry up to :data:`UNIT_AMOUNT_PLACES` decimal places, as accounting systems accept
+(Xero's ``unitdp=4``). Rounding is half away from zero, per line, as Xero rounds.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from ams_billing.core.errors import ValidationError
+
+__all__ = [
+    "ISO_4217_CODES",
+    "QUANTITY_PLACES",
+    "UNIT_AMOUNT_PLACES",
+    "currency_places",
+    "decimal_places",
+    "quantize",
+    "to_decimal",
+    "validate_currency_code",
+]
+
+UNIT_AMOUNT_PLACES = 4
+"""The most decimal places a unit amount may have."""
+
+QUANTITY_PLACES = 4
+"""The most decimal places a quantity may have."""
+
+# ISO 4217 currencies whose minor unit is not 2 decimal places. Every other code uses 2.
+_MINOR_UNITS: dict[str, int] = {
+    "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0, "PYG": 0,
+    "RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
+    "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+    "CLF": 4, "UYW": 4,
+}  # fmt: skip
+
+_CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+
+# ISO 4217 codes in use (the standard's list one, 2024), funds and metals included.
+_ISO_4217_TABLE = """
+AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD BTN BWP
+BYN BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB
+EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY
+KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR
+MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB
+RWF SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD
+TWD TZS UAH UGX USD USN UYI UYU UYW UZS VED VES VND VUV WST XAF XAG XAU XBA XBB XBC XBD XCD XCG
+XDR XOF XPD XPF XPT XSU XTS XUA XXX YER ZAR ZMW ZWG ZWL
+"""
+ISO_4217_CODES = frozenset(_ISO_4217_TABLE.split())
+"""Every currency code ISO 4217 lists; a code outside it is refused before any call."""
+
+
+def validate_currency_code(code: str, field: str = "currency") -> str:
+    """Return ``code`` if it is an ISO 4217 currency code (upper case), else raise."""
+    if not isinstance(code, str) or not _CURRENCY_CODE.fullmatch(code):
+        raise ValidationError.for_field(
+            field,
+            f"{code!r} is not a currency code",
+            "use a three-letter ISO 4217 code in capitals, such as NZD, AUD or USD",
+        )
+    if code not in ISO_4217_CODES:
+        raise ValidationError.for_field(
+            field,
+            f"{code} is not an ISO 4217 currency",
+            "use a currency your accounting system has enabled, such as NZD, AUD or USD",
+        )
+    return code
+
+
+def currency_places(code: str) -> int:
+    """The number of decimal places of the currency's minor unit (2 for NZD, 0 for JPY)."""
+    return _MINOR_UNITS.get(code, 2)
+
+
+def decimal_places(value: Decimal) -> int:
+    """How many decimal places ``value`` is written with (``Decimal('1.50')`` has 2)."""
+    exponent = value.as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
+def quantize(value: Decimal, places: int) -> Decimal:
+    """Round ``value`` half away from zero to ``places`` decimal places."""
+    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def to_decimal(value: object, field: str) -> Decimal:
+    """Convert ``value`` to a finite Decimal, naming ``field`` when it cannot be.
+
+    Floats are refused: ``0.1`` is not one tenth, and money must not pretend it is. Pass a
+    string or a Decimal.
+    """
+    if isinstance(value, (bool, float)):
+        raise ValidationError.for_field(
+            field,
+            f"{value!r} is a {type(value).__name__}, not an exact amount",
+            "pass a Decimal or a string such as '12.50'",
+        )
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int | str):
+        try:
+            result = Decimal(value)
+        except InvalidOperation:
+            raise ValidationError.for_field(
+                field, f"{value!r} is not a number", "pass a Decimal or a string such as '12.50'"
+            ) from None
+    else:
+        raise ValidationError.for_field(
+            field, f"expected a Decimal, got {type(value).__name__}", "pass a Decimal"
+        )
+    if not result.is_finite():
+        raise ValidationError.for_field(
+            field, f"{value!r} is not a finite amount", "pass a finite Decimal such as '12.50'"
+        )
+    return result

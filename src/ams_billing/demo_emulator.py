@@ -1,0 +1,95 @@
+"""The demo's default environment: the Xero provider against the emulator, over real HTTP.
+
+The emulator serves Xero's identity and accounting APIs on a loopback port; the real
+:class:`~ams.billing.providers.xero.XeroBillingService` talks to it; the AMS's webhook endpoint
+(the WSGI app) listens on another loopback port, and the emulator delivers signed webhooks to
+it, after checking it with Xero's Intent-to-Receive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from decimal import Decimal
+
+import attrs
+
+from ams_billing.contracts.harness import SignedDelivery
+from ams_billing.contrib.webhooks.request import WebhookEndpoint
+from ams_billing.contrib.webhooks.server import serve_wsgi
+from ams_billing.contrib.webhooks.wsgi import WebhookWSGIApp
+from ams_billing.core.models import AmountType, WebhookDelivery
+from ams_billing.core.service import BillingService, WebhookResponse
+from ams_billing.demo import DemoEnvironment
+from ams_billing.providers.xero import XeroBillingService, XeroSettings
+from ams_billing.providers.xero.emulator import (
+    EmulatorClock,
+    EmulatorConfig,
+    XeroEmulator,
+    provider_environment,
+    serve_emulator,
+)
+
+__all__ = ["WEBHOOK_PATH", "emulator_environment"]
+
+WEBHOOK_PATH = "/billing/xero/webhooks/"
+
+
+@attrs.define
+class _EmulatorDriver:
+    """The member paying in Xero, and Xero calling the AMS back."""
+
+    emulator: XeroEmulator
+
+    def record_payment(self, invoice_id: str, amount: Decimal) -> None:
+        self.emulator.record_payment(invoice_id, amount)
+
+    def take_webhook_deliveries(self) -> list[SignedDelivery]:
+        return []  # deliveries travel over HTTP; see _Exchange
+
+
+@attrs.define
+class _Exchange:
+    """Makes the emulator deliver over HTTP and pairs each answer with what was verified."""
+
+    emulator: XeroEmulator
+    received: list[WebhookDelivery] = attrs.field(factory=list)
+
+    def __call__(self) -> list[WebhookResponse]:
+        answers = []
+        for result in self.emulator.deliver_webhooks(force=True):
+            delivery = self.received.pop(0) if result.ok and self.received else None
+            answers.append(WebhookResponse(status=result.status or 0, delivery=delivery))
+        return answers
+
+
+@contextmanager
+def emulator_environment(*, demo_company: bool = False) -> Iterator[DemoEnvironment]:
+    """Start the emulator and a webhook receiver on loopback; stop both afterwards."""
+    config = EmulatorConfig(is_demo_company=demo_company)
+    emulator = XeroEmulator(config, clock=EmulatorClock.real())
+    with ExitStack() as stack:
+        server = stack.enter_context(serve_emulator(emulator))
+        settings = XeroSettings.from_env(provider_environment(config, server.base_url))
+        provider = stack.enter_context(XeroBillingService(settings))
+        service = BillingService(provider)
+        exchange = _Exchange(emulator)
+        endpoint = WebhookEndpoint(service, on_delivery=exchange.received.append)
+        receiver = stack.enter_context(serve_wsgi(WebhookWSGIApp(endpoint)))
+        url = receiver + WEBHOOK_PATH
+        emulator.set_webhook_target(url)
+
+        def preflight() -> tuple[bool, str]:
+            report = emulator.intent_to_receive(url)
+            verdict = "passed" if report.passed else "FAILED"
+            return report.passed, f"Intent-to-Receive {verdict} at {url}"
+
+        yield DemoEnvironment(
+            service=service,
+            driver=_EmulatorDriver(emulator),
+            exchange_webhooks=exchange,
+            description=f"the Xero emulator at {server.base_url}, through the Xero provider",
+            currency=config.base_currency,
+            amount_type=AmountType.INCLUSIVE,
+            preflight=preflight,
+        )

@@ -1,0 +1,598 @@
+"""``FakeBillingService``: a complete in-memory provider, the reference for every other.
+
+It implements every operation hook with the behaviour the contract suite expects of a real
+provider (Xero-style per-line tax rounding, AUTHORISED → PAID through full or partial
+payments, void rules, idempotency keys, signed webhooks), and adds a test driver: record a
+payment as the member would, take the signed webhook deliveries it produced, and inject
+faults. Thread-safe: one lock guards the books.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from ams_billing.contracts.harness import ContractHarness, SignedDelivery
+from ams_billing.core.batch import BatchItem, BatchOutcome, BatchResult
+from ams_billing.core.errors import (
+    BillingError,
+    FieldError,
+    IdempotencyConflictError,
+    InvalidStateError,
+    NotFoundError,
+    UnsupportedOperationError,
+    ValidationError,
+    WebhookVerificationError,
+)
+from ams_billing.core.hookspecs import hookimpl
+from ams_billing.core.models import (
+    Capability,
+    Contact,
+    ContactRecord,
+    EmailSkipReason,
+    EventCategory,
+    EventType,
+    Invoice,
+    InvoiceEmailResult,
+    InvoiceRequest,
+    InvoiceStatus,
+    WebhookDelivery,
+    WebhookEvent,
+)
+from ams_billing.core.money import currency_places, decimal_places, to_decimal
+from ams_billing.core.service import BillingService
+from ams_billing.core.signing import header_value, sign_body, signature_matches
+from ams_billing.core.totals import compute_line, compute_totals
+from ams_billing.providers.fake.faults import FaultPlan
+from ams_billing.providers.fake.wire import FakeDeliveryBody, decode_delivery, encode_delivery
+
+__all__ = ["SIGNATURE_HEADER", "FakeBillingService", "FakePayment"]
+
+SIGNATURE_HEADER = "x-fake-signature"
+"""The header carrying Base64(HMAC-SHA256(webhook key, body)) on fake deliveries."""
+
+_EMAILABLE = frozenset({InvoiceStatus.SUBMITTED, InvoiceStatus.AUTHORISED, InvoiceStatus.PAID})
+DEFAULT_ACCOUNTS: Mapping[str, Decimal] = {"200": Decimal("0.15"), "260": Decimal("0.15")}
+DEFAULT_CURRENCIES = ("NZD", "AUD", "USD", "GBP", "EUR", "JPY")
+
+
+@attrs.frozen
+class FakePayment:
+    """A payment recorded against a fake invoice."""
+
+    payment_id: str
+    invoice_id: str
+    amount: Decimal
+    paid_on: datetime
+    deleted: bool = False
+
+
+class _MonotonicClock:
+    """Wall-clock UTC that never repeats or goes back, so reads of a change are ordered."""
+
+    def __init__(self, now: Callable[[], datetime]) -> None:
+        self._now = now
+        self._last = datetime.min.replace(tzinfo=UTC)
+
+    def tick(self) -> datetime:
+        stamp = max(self._now(), self._last + timedelta(microseconds=1))
+        self._last = stamp
+        return stamp
+
+
+class FakeBillingService:
+    """An in-memory billing provider with a test driver.
+
+    :param webhook_key: the key deliveries are signed with (never shown in the repr).
+    :param accounts: revenue account codes and the tax rate (a fraction) of each.
+    :param default_account_code: the account lines use when the request names none.
+    :param currencies: the currency codes invoices may use.
+    :param can_send_email: false makes the provider unable to email, like a Demo Company.
+    :param tenant_id: the tenant its webhook events carry; others are ignored when parsing.
+    :param now: the clock (timezone-aware UTC), for tests that control time.
+    """
+
+    name = "fake"
+
+    def __init__(
+        self,
+        *,
+        webhook_key: str | None = None,
+        accounts: Mapping[str, Decimal] | None = None,
+        default_account_code: str = "200",
+        currencies: Iterable[str] = DEFAULT_CURRENCIES,
+        can_send_email: bool = True,
+        tenant_id: str = "fake-tenant",
+        base_url: str = "https://billing.fake.invalid",
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        self._webhook_key = webhook_key or secrets.token_urlsafe(32)
+        self.accounts = dict(DEFAULT_ACCOUNTS if accounts is None else accounts)
+        if default_account_code not in self.accounts:
+            raise ValueError(f"default account {default_account_code!r} is not in accounts")
+        self.default_account_code = default_account_code
+        self.currencies = frozenset(currencies)
+        self.can_send_email = can_send_email
+        self.tenant_id = tenant_id
+        self.base_url = base_url.rstrip("/")
+        self._clock = _MonotonicClock(now or (lambda: datetime.now(UTC)))
+        self._lock = threading.RLock()
+        self._ids = itertools.count(1)
+        self._contacts: dict[str, ContactRecord] = {}
+        self._invoices: dict[str, Invoice] = {}
+        self._payments: dict[str, FakePayment] = {}
+        self._idempotency: dict[str, tuple[str, object, object]] = {}
+        self._emails: list[InvoiceEmailResult] = []
+        self._pending_events: list[WebhookEvent] = []
+        self._sequence = 0
+        self._faults = FaultPlan()
+        self.calls: list[str] = []
+
+    def __repr__(self) -> str:
+        name = type(self).__name__
+        return (
+            f"{name}(contacts={len(self._contacts)}, invoices={len(self._invoices)}, "
+            f"tenant_id={self.tenant_id!r})"
+        )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], **options: Any) -> FakeBillingService:
+        """Build from ``AMS_BILLING_FAKE_WEBHOOK_KEY`` (else a random key) and ``options``."""
+        options.setdefault("webhook_key", environ.get("AMS_BILLING_FAKE_WEBHOOK_KEY") or None)
+        return cls(**options)
+
+    @classmethod
+    def contract_harness(cls) -> ContractHarness:
+        """The contract suite's harness: a fresh fake, its service and itself as driver."""
+        provider = cls()
+        return ContractHarness(
+            service=BillingService(provider),
+            driver=provider,
+            currency="NZD",
+            account_code="200",
+            tax_rate=provider.accounts["200"],
+        )
+
+    # -- operation hooks ------------------------------------------------------------------
+
+    @hookimpl
+    def get_capabilities(self) -> frozenset[Capability]:
+        """Everything, except email when the fake was built unable to send."""
+        offered = set(Capability)
+        if not self.can_send_email:
+            offered.discard(Capability.SEND_INVOICE)
+        return frozenset(offered)
+
+    @hookimpl
+    def create_contact(self, contact: Contact, idempotency_key: str) -> ContactRecord:
+        """Create or update the contact keyed on its account reference."""
+        with self._operation("create_contact"):
+            record, _ = self._create_contact(contact, idempotency_key)
+            self._fail_after_apply("create_contact")
+            return record
+
+    @hookimpl
+    def create_invoice(self, request: InvoiceRequest, idempotency_key: str) -> Invoice:
+        """Raise an AUTHORISED invoice with per-line tax."""
+        with self._operation("create_invoice"):
+            invoice, _ = self._create_invoice(request, idempotency_key)
+            self._fail_after_apply("create_invoice")
+            return invoice
+
+    @hookimpl
+    def create_contacts(
+        self, items: Sequence[BatchItem[Contact]]
+    ) -> list[BatchResult[ContactRecord]]:
+        """Create or update many contacts in one call; each item as ``create_contact``.
+
+        A fault injected for ``create_contacts`` fails the whole call: before anything is
+        applied, or (``after_apply``) after every item was.
+        """
+        with self._operation("create_contacts"):
+            results = [
+                _item(index, item.idempotency_key, self._create_contact, item.request)
+                for index, item in enumerate(items)
+            ]
+            self._fail_after_apply("create_contacts")
+            return results
+
+    @hookimpl
+    def create_invoices(
+        self, items: Sequence[BatchItem[InvoiceRequest]]
+    ) -> list[BatchResult[Invoice]]:
+        """Raise many invoices in one call; each item as ``create_invoice``.
+
+        A fault injected for ``create_invoices`` fails the whole call: before anything is
+        applied, or (``after_apply``) after every item was.
+        """
+        with self._operation("create_invoices"):
+            results = [
+                _item(index, item.idempotency_key, self._create_invoice, item.request)
+                for index, item in enumerate(items)
+            ]
+            self._fail_after_apply("create_invoices")
+            return results
+
+    def _create_contact(self, contact: Contact, idempotency_key: str) -> tuple[ContactRecord, bool]:
+        replay = self._replay("create_contact", idempotency_key, contact)
+        if replay is not None:
+            assert isinstance(replay, ContactRecord)
+            return replay, False
+        existed = contact.account_reference in self._contacts
+        record = self._upsert_contact(contact)
+        self._remember("create_contact", idempotency_key, contact, record)
+        return record, not existed
+
+    def _create_invoice(
+        self, request: InvoiceRequest, idempotency_key: str
+    ) -> tuple[Invoice, bool]:
+        replay = self._replay("create_invoice", idempotency_key, request)
+        if replay is not None:
+            assert isinstance(replay, str)
+            return self._invoices[replay], False
+        self._validate_invoice(request)
+        contact = self._upsert_contact(request.contact)
+        default_code = request.account_code or self.default_account_code
+        lines = tuple(
+            compute_line(
+                item,
+                request.amount_type,
+                self.accounts[item.account_code or default_code],
+                request.currency,
+                item.account_code or default_code,
+            )
+            for item in request.line_items
+        )
+        totals = compute_totals(lines, request.amount_type)
+        invoice_id = self._new_id()
+        invoice = Invoice(
+            provider_id=invoice_id,
+            number=f"INV-{len(self._invoices) + 1:04d}",
+            status=InvoiceStatus.AUTHORISED,
+            contact=contact,
+            currency=request.currency,
+            issue_date=request.issue_date,
+            due_date=request.due_date,
+            reference=request.reference,
+            amount_type=request.amount_type,
+            subtotal=totals.subtotal,
+            total_tax=totals.total_tax,
+            total=totals.total,
+            amount_paid=Decimal(0),
+            amount_due=totals.total,
+            updated_at=self._clock.tick(),
+            line_items=lines,
+            online_url=f"{self.base_url}/pay/{invoice_id}",
+        )
+        self._invoices[invoice_id] = invoice
+        self._remember("create_invoice", idempotency_key, request, invoice_id)
+        self._emit(EventCategory.INVOICE, EventType.CREATE, invoice_id, invoice.updated_at)
+        return invoice, True
+
+    @hookimpl
+    def send_invoice(self, invoice: Invoice, idempotency_key: str) -> InvoiceEmailResult:
+        """Email the invoice once per key; only SUBMITTED, AUTHORISED or PAID invoices."""
+        with self._operation("send_invoice"):
+            if not self.can_send_email:
+                raise UnsupportedOperationError(
+                    "this fake provider cannot send email", capability=Capability.SEND_INVOICE.value
+                )
+            replay = self._replay("send_invoice", idempotency_key, invoice.provider_id)
+            if replay is not None:
+                assert isinstance(replay, InvoiceEmailResult)
+                return replay
+            current = self._invoice(invoice.provider_id)
+            if current.status not in _EMAILABLE:
+                raise InvalidStateError(
+                    f"a {current.status.value} invoice cannot be emailed",
+                    resource_id=current.provider_id,
+                )
+            recipient = current.contact.email
+            if recipient is None:
+                result = InvoiceEmailResult(
+                    current.provider_id, sent=False, skipped_reason=EmailSkipReason.NO_RECIPIENT
+                )
+            else:
+                result = InvoiceEmailResult(current.provider_id, sent=True, recipient=recipient)
+                self._emails.append(result)
+            self._remember("send_invoice", idempotency_key, invoice.provider_id, result)
+            self._fail_after_apply("send_invoice")
+            return result
+
+    @hookimpl
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookDelivery:
+        """Verify ``x-fake-signature`` over the raw body, then parse; other tenants dropped."""
+        self.calls.append("parse_webhook")
+        if not signature_matches(body, header_value(headers, SIGNATURE_HEADER), self._webhook_key):
+            raise WebhookVerificationError("the webhook signature does not match the body")
+        parsed = decode_delivery(body)
+        events = tuple(e for e in parsed.events if e.tenant_id in (None, self.tenant_id))
+        if parsed.tenant_id != self.tenant_id:
+            events = ()
+        return WebhookDelivery(events, parsed.first_sequence, parsed.last_sequence)
+
+    @hookimpl
+    def get_invoices(self, invoice_ids: Sequence[str]) -> list[Invoice]:
+        """Read invoices by id; unknown ids are left out."""
+        with self._operation("get_invoices"):
+            unique = dict.fromkeys(invoice_ids)
+            return [self._view(self._invoices[i]) for i in unique if i in self._invoices]
+
+    @hookimpl
+    def get_invoices_changed_since(self, since: datetime) -> list[Invoice]:
+        """Read invoices whose ``updated_at`` is at or after ``since``."""
+        with self._operation("get_invoices_changed_since"):
+            changed = [self._view(i) for i in self._invoices.values() if i.updated_at >= since]
+            return sorted(changed, key=lambda invoice: invoice.updated_at)
+
+    @hookimpl
+    def get_invoice_url(self, invoice_id: str) -> str:
+        """The invoice's pay page; not for DRAFT invoices."""
+        with self._operation("get_invoice_url"):
+            invoice = self._invoice(invoice_id)
+            if invoice.status is InvoiceStatus.DRAFT or invoice.online_url is None:
+                raise InvalidStateError(
+                    "a DRAFT invoice has no online view", resource_id=invoice_id
+                )
+            return invoice.online_url
+
+    @hookimpl
+    def void_invoice(self, invoice_id: str) -> Invoice:
+        """Void an AUTHORISED invoice without payments; voiding twice changes nothing."""
+        with self._operation("void_invoice"):
+            invoice = self._invoice(invoice_id)
+            if invoice.status is InvoiceStatus.VOIDED:
+                return invoice
+            if invoice.status is not InvoiceStatus.AUTHORISED or invoice.amount_paid > 0:
+                raise InvalidStateError(
+                    f"only an AUTHORISED invoice without payments can be voided; this one is "
+                    f"{invoice.status.value} with {invoice.amount_paid} paid",
+                    resource_id=invoice_id,
+                )
+            voided = self._update(invoice, status=InvoiceStatus.VOIDED, amount_due=Decimal(0))
+            self._fail_after_apply("void_invoice")
+            return voided
+
+    # -- test driver ----------------------------------------------------------------------
+
+    def record_payment(self, invoice_id: str, amount: Decimal) -> None:
+        """Pay ``amount`` towards the invoice, as the member would; PAID when nothing is due."""
+        self.add_payment(invoice_id, amount)
+
+    def add_payment(self, invoice_id: str, amount: Decimal | str) -> FakePayment:
+        """Like :meth:`record_payment`, returning the payment (to delete it later)."""
+        value = to_decimal(amount, "amount")
+        with self._lock:
+            invoice = self._invoice(invoice_id)
+            if invoice.status is not InvoiceStatus.AUTHORISED:
+                raise InvalidStateError(
+                    f"payments apply only to AUTHORISED invoices, not {invoice.status.value}",
+                    resource_id=invoice_id,
+                )
+            if value <= 0 or decimal_places(value) > currency_places(invoice.currency):
+                raise ValidationError.for_field(
+                    "amount", f"{value} is not a positive {invoice.currency} amount"
+                )
+            if value > invoice.amount_due:
+                raise ValidationError.for_field(
+                    "amount", f"{value} exceeds the amount due ({invoice.amount_due})"
+                )
+            paid = invoice.amount_paid + value
+            due = invoice.total - paid
+            stamp = self._clock.tick()
+            self._update(
+                invoice,
+                status=InvoiceStatus.PAID if due == 0 else InvoiceStatus.AUTHORISED,
+                amount_paid=paid,
+                amount_due=due,
+                fully_paid_on=stamp.date() if due == 0 else None,
+                updated_at=stamp,
+            )
+            payment = FakePayment(self._new_id(), invoice_id, value, stamp)
+            self._payments[payment.payment_id] = payment
+            return payment
+
+    def delete_payment(self, payment_id: str) -> None:
+        """Reverse a payment; a PAID invoice returns to AUTHORISED."""
+        with self._lock:
+            payment = self._payments.get(payment_id)
+            if payment is None or payment.deleted:
+                raise NotFoundError(f"no payment {payment_id!r}", resource_id=payment_id)
+            invoice = self._invoice(payment.invoice_id)
+            paid = invoice.amount_paid - payment.amount
+            self._update(
+                invoice,
+                status=InvoiceStatus.AUTHORISED,
+                amount_paid=paid,
+                amount_due=invoice.total - paid,
+                fully_paid_on=None,
+            )
+            self._payments[payment_id] = attrs.evolve(payment, deleted=True)
+
+    def take_webhook_deliveries(self) -> list[SignedDelivery]:
+        """Return one signed delivery carrying every event since the last call."""
+        with self._lock:
+            if not self._pending_events:
+                return []
+            events, self._pending_events = tuple(self._pending_events), []
+            first = self._sequence + 1
+            self._sequence += len(events)
+            body = FakeDeliveryBody(events, first, self._sequence, self.tenant_id)
+            return [self.sign_delivery(body)]
+
+    def sign_delivery(self, body: FakeDeliveryBody | bytes) -> SignedDelivery:
+        """Sign a body (a delivery, or raw bytes for hostile tests) with the webhook key."""
+        raw = body if isinstance(body, bytes) else encode_delivery(body)
+        headers = {
+            "content-type": "application/json",
+            SIGNATURE_HEADER: sign_body(raw, self._webhook_key),
+        }
+        return SignedDelivery(raw, headers)
+
+    def fail_next(
+        self,
+        count: int,
+        error: type[BillingError],
+        *,
+        operations: Iterable[str] | None = None,
+        after_apply: bool = False,
+    ) -> None:
+        """Make the next ``count`` operations fail with ``error`` (see FaultInjector)."""
+        self._faults.add(count, error, operations, after_apply)
+
+    def clear_faults(self) -> None:
+        """Drop every pending fault."""
+        self._faults.clear()
+
+    @property
+    def emails_sent(self) -> list[InvoiceEmailResult]:
+        """Every email sent, in order."""
+        with self._lock:
+            return list(self._emails)
+
+    @property
+    def contacts(self) -> list[ContactRecord]:
+        """Every contact held."""
+        with self._lock:
+            return list(self._contacts.values())
+
+    @property
+    def invoices(self) -> list[Invoice]:
+        """Every invoice held."""
+        with self._lock:
+            return [self._view(invoice) for invoice in self._invoices.values()]
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _operation(self, name: str) -> _Operation:
+        return _Operation(self, name)
+
+    def _fail_after_apply(self, operation: str) -> None:
+        error = self._faults.take(operation, after_apply=True)
+        if error is not None:
+            raise error
+
+    def _replay(self, operation: str, key: str, request: object) -> object | None:
+        stored = self._idempotency.get(key)
+        if stored is None:
+            return None
+        stored_operation, stored_request, result = stored
+        if stored_operation != operation or stored_request != request:
+            raise IdempotencyConflictError(key, f" ({stored_operation})")
+        return result
+
+    def _remember(self, operation: str, key: str, request: object, result: object) -> None:
+        self._idempotency[key] = (operation, request, result)
+
+    def _new_id(self) -> str:
+        return str(uuid.UUID(int=next(self._ids), version=4))
+
+    def _upsert_contact(self, contact: Contact) -> ContactRecord:
+        existing = self._contacts.get(contact.account_reference)
+        record = ContactRecord(
+            provider_id=existing.provider_id if existing else self._new_id(),
+            account_reference=contact.account_reference,
+            name=contact.name,
+            email=contact.email,
+        )
+        if record != existing:
+            self._contacts[contact.account_reference] = record
+            event = EventType.UPDATE if existing else EventType.CREATE
+            self._emit(EventCategory.CONTACT, event, record.provider_id, self._clock.tick())
+        return record
+
+    def _validate_invoice(self, request: InvoiceRequest) -> None:
+        errors = []
+        if request.currency not in self.currencies:
+            errors.append(
+                FieldError(
+                    "currency",
+                    f"{request.currency} is not enabled",
+                    f"use one of {', '.join(sorted(self.currencies))}",
+                )
+            )
+        if request.account_code is not None and request.account_code not in self.accounts:
+            errors.append(FieldError("account_code", f"{request.account_code!r} is unknown"))
+        for index, item in enumerate(request.line_items):
+            if item.account_code is not None and item.account_code not in self.accounts:
+                errors.append(
+                    FieldError(
+                        f"line_items[{index}].account_code", f"{item.account_code!r} is unknown"
+                    )
+                )
+        if errors:
+            raise ValidationError(errors)
+
+    def _invoice(self, invoice_id: str) -> Invoice:
+        try:
+            return self._view(self._invoices[invoice_id])
+        except KeyError:
+            raise NotFoundError(f"no invoice {invoice_id!r}", resource_id=invoice_id) from None
+
+    def _view(self, invoice: Invoice) -> Invoice:
+        # An invoice points at the live contact, as Xero's does: a changed email is where the
+        # next invoice email goes.
+        contact = self._contacts.get(invoice.contact.account_reference or "", invoice.contact)
+        return invoice if contact == invoice.contact else attrs.evolve(invoice, contact=contact)
+
+    def _update(self, invoice: Invoice, **changes: Any) -> Invoice:
+        changes.setdefault("updated_at", self._clock.tick())
+        updated = attrs.evolve(invoice, **changes)
+        self._invoices[invoice.provider_id] = updated
+        self._emit(EventCategory.INVOICE, EventType.UPDATE, invoice.provider_id, updated.updated_at)
+        return updated
+
+    def _emit(
+        self, category: EventCategory, event_type: EventType, resource_id: str, at: datetime
+    ) -> None:
+        self._pending_events.append(
+            WebhookEvent(
+                category=category,
+                event_type=event_type,
+                resource_id=resource_id,
+                occurred_at=at,
+                tenant_id=self.tenant_id,
+                resource_url=f"{self.base_url}/{category.value.lower()}s/{resource_id}",
+            )
+        )
+
+
+def _item(
+    index: int,
+    key: str,
+    create: Callable[[Any, str], tuple[Any, bool]],
+    request: object,
+) -> BatchResult[Any]:
+    try:
+        value, created = create(request, key)
+    except BillingError as error:
+        return BatchResult(index, key, BatchOutcome.FAILED, error=error)
+    outcome = BatchOutcome.CREATED if created else BatchOutcome.EXISTING
+    return BatchResult(index, key, outcome, result=value)
+
+
+class _Operation:
+    """Holds the lock for one operation, records the call and fires a due fault first."""
+
+    def __init__(self, provider: FakeBillingService, name: str) -> None:
+        self.provider = provider
+        self.name = name
+
+    def __enter__(self) -> None:
+        self.provider._lock.acquire()
+        self.provider.calls.append(self.name)
+        error = self.provider._faults.take(self.name, after_apply=False)
+        if error is not None:
+            self.provider._lock.release()
+            raise error
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.provider._lock.release()

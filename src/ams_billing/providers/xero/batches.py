@@ -1,0 +1,438 @@
+"""Bulk creates: contacts and invoices :data:`BATCH_SIZE` to a request, each item on its own key.
+
+Billing N new members costs ``ceil(N/50)`` ``POST /Contacts`` plus ``ceil(N/50)``
+``PUT /Invoices`` calls (contacts this instance saved before, unchanged, cost nothing). Every
+batch is sent with ``summarizeErrors=false`` because Xero's batches are not transactional: the
+good elements of a batch are created even when others fail, so each element's
+``StatusAttributeString`` / ``ValidationErrors`` decides its item's result, matched by position.
+
+The per-item guarantees are those of the single operations:
+
+- the ledger answers a key seen before (``EXISTING``, read back 50 ids per call) or refuses a key
+  reused for another request (:class:`~ams_billing.core.errors.IdempotencyConflictError`);
+- each chunk carries one ``Idempotency-Key`` derived from its items' keys and its body, so the
+  transport's retries of a lost response are answered from Xero's record;
+- an item whose chunk ended with an *unknown outcome* stays ``pending``; the next attempt looks
+  its invoice up before creating it (see :mod:`~ams_billing.providers.xero.invoices`);
+- contact elements refused because the number or name is taken (or a cached ContactID is gone)
+  are saved again one by one through the single path, which finds, renames or re-creates them.
+
+The first failure of a whole chunk (Xero unreachable, rate limit, credentials) fails that chunk
+and every later item with the same error, without calling: a retry with the same keys resumes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import attrs
+
+from ams_billing.core.batch import BatchItem, BatchOutcome, BatchResult
+from ams_billing.core.errors import (
+    BillingError,
+    IdempotencyConflictError,
+    NotFoundError,
+    ProviderUnavailableError,
+    ValidationError,
+)
+from ams_billing.core.models import Contact, ContactRecord, Invoice, InvoiceRequest
+from ams_billing.providers.xero import wire
+from ams_billing.providers.xero.contacts import NAME_TAKEN, NUMBER_TAKEN, XeroContacts
+from ams_billing.providers.xero.errors import element_messages, validation_error
+from ams_billing.providers.xero.invoices import XeroInvoices, locate_lines
+from ams_billing.providers.xero.ledger import (
+    IdempotencyRecord,
+    IdempotencyStore,
+    KeyLocks,
+    RecordState,
+    fingerprint,
+    xero_key,
+)
+from ams_billing.providers.xero.mapping import (
+    contact_payload,
+    invoice_payload,
+    needs_unitdp4,
+    to_contact_record,
+    to_invoice,
+)
+from ams_billing.providers.xero.settings import XeroSettings
+from ams_billing.providers.xero.transport import XeroHttp
+
+__all__ = ["BATCH_SIZE", "XeroBatches"]
+
+BATCH_SIZE = 50
+"""Elements per ``POST /Contacts`` or ``PUT /Invoices`` (Xero recommends up to 50)."""
+
+T = TypeVar("T")
+Saved = tuple[ContactRecord, bool] | BillingError
+"""A contact saved (and whether it was created), or why not."""
+
+
+def _chunks(values: Sequence[T]) -> list[Sequence[T]]:
+    return [values[start : start + BATCH_SIZE] for start in range(0, len(values), BATCH_SIZE)]
+
+
+def _batch_key(operation: str, keys: Sequence[str]) -> str:
+    return xero_key(operation, "\0".join(keys))
+
+
+def _ok(element: Any) -> bool:
+    return not list(element_messages(element)) and element.status_attribute_string != "ERROR"
+
+
+class XeroBatches:
+    """The bulk operations over the provider's contacts, invoices, ledger and locks."""
+
+    def __init__(
+        self,
+        http: XeroHttp,
+        contacts: XeroContacts,
+        invoices: XeroInvoices,
+        *,
+        settings: XeroSettings,
+        ledger: IdempotencyStore,
+        locks: KeyLocks,
+    ) -> None:
+        self._http = http
+        self._contacts = contacts
+        self._invoices = invoices
+        self._settings = settings
+        self._ledger = ledger
+        self._locks = locks
+
+    # -- contacts ----------------------------------------------------------------------
+
+    def create_contacts(
+        self, items: Sequence[BatchItem[Contact]]
+    ) -> list[BatchResult[ContactRecord]]:
+        """The ``create_contacts`` operation: one ``POST /Contacts`` per 50 new or changed."""
+        results: list[BatchResult[ContactRecord] | None] = [None] * len(items)
+        with self._locks.hold_many(item.idempotency_key for item in items):
+            todo: list[int] = []
+            for index, item in enumerate(items):
+                key = item.idempotency_key
+                print_ = fingerprint("create_contact", item.request)
+                record = self._ledger.get(key)
+                if record is not None and (
+                    record.operation != "create_contact" or record.fingerprint != print_
+                ):
+                    error = IdempotencyConflictError(key, f" ({record.operation})")
+                    results[index] = _failed(index, key, error)
+                elif record is not None and record.state is RecordState.DONE and record.result:
+                    results[index] = _attempt(index, key, self._contacts.replay, record.result)
+                else:
+                    self._ledger.put(
+                        key, IdempotencyRecord("create_contact", print_, RecordState.PENDING)
+                    )
+                    todo.append(index)
+            pairs = [(items[i].request, items[i].idempotency_key) for i in todo]
+            for index, saved in zip(todo, self.save_contacts(pairs, force=True), strict=True):
+                key = items[index].idempotency_key
+                if isinstance(saved, BillingError):
+                    if not isinstance(saved, ProviderUnavailableError):
+                        self._ledger.delete(key)
+                    results[index] = _failed(index, key, saved)
+                    continue
+                record_, created = saved
+                print_ = fingerprint("create_contact", items[index].request)
+                self._ledger.put(
+                    key,
+                    IdempotencyRecord(
+                        "create_contact", print_, RecordState.DONE, record_.provider_id
+                    ),
+                )
+                outcome = BatchOutcome.CREATED if created else BatchOutcome.EXISTING
+                results[index] = BatchResult(index, key, outcome, result=record_)
+        return _complete(results)
+
+    def save_contacts(self, pairs: Sequence[tuple[Contact, str]], *, force: bool) -> list[Saved]:
+        """Save contacts (with the caller's keys) 50 per request; identical ones once.
+
+        Without ``force`` a contact this instance saved before, unchanged, costs no call.
+        """
+        out: list[Saved | None] = [None] * len(pairs)
+        first: dict[Contact, int] = {}
+        send: list[int] = []
+        for position, (contact, _) in enumerate(pairs):
+            cached = self._contacts.cached(contact.account_reference)
+            if cached is not None and not force and cached[0] == contact:
+                out[position] = (cached[1], False)
+            elif contact not in first:
+                first[contact] = position
+                send.append(position)
+        stop: BillingError | None = None
+        for chunk in _chunks(send):
+            if stop is not None:
+                for position in chunk:
+                    out[position] = stop
+                continue
+            try:
+                self._post_contacts([pairs[p] for p in chunk], chunk, out)
+            except BillingError as error:
+                stop = error
+                for position in chunk:
+                    out[position] = error
+        for position, (contact, _) in enumerate(pairs):
+            if out[position] is None:
+                earlier = out[first[contact]]
+                out[position] = (earlier[0], False) if isinstance(earlier, tuple) else earlier
+        return [saved for saved in out if saved is not None]
+
+    def _post_contacts(
+        self,
+        pairs: Sequence[tuple[Contact, str]],
+        positions: Sequence[int],
+        out: list[Saved | None],
+    ) -> None:
+        ids: list[str | None] = []
+        for contact, _ in pairs:
+            cached = self._contacts.cached(contact.account_reference)
+            ids.append(cached[1].provider_id if cached is not None else None)
+        body = [
+            wire.unstructure(contact_payload(contact, contact_id=contact_id))
+            for (contact, _), contact_id in zip(pairs, ids, strict=True)
+        ]
+        response = self._http.api(
+            "POST",
+            "/Contacts",
+            params={"summarizeErrors": "false"},
+            body={"Contacts": body},
+            idempotency_key=_batch_key("contacts", [key for _, key in pairs]),
+            kind="contact",
+        )
+        elements = wire.read(response.content, wire.ContactsEnvelope).contacts
+        if len(elements) != len(pairs):
+            raise ProviderUnavailableError(
+                f"Xero answered {len(elements)} contacts for {len(pairs)}; retry with the same keys"
+            )
+        for position, (contact, key), element, contact_id in zip(
+            positions, pairs, elements, ids, strict=True
+        ):
+            out[position] = self._contact_outcome(contact, key, element, contact_id)
+
+    def _contact_outcome(
+        self, contact: Contact, key: str, element: wire.WireContact, contact_id: str | None
+    ) -> Saved:
+        if _ok(element):
+            try:
+                record = attrs.evolve(to_contact_record(element), name=contact.name)
+            except BillingError as error:
+                return error
+            self._contacts.remember(contact, record)
+            return record, contact_id is None
+        messages = list(element_messages(element))
+        texts = " ".join(message for _, message in messages)
+        number_taken = contact_id is None and NUMBER_TAKEN.search(texts)
+        name_taken = bool(NAME_TAKEN.search(texts))
+        if number_taken or name_taken or "not found" in texts.lower():
+            # The single path knows how to find, rename or re-create it; a name Xero just
+            # refused is not sent again as it was.
+            try:
+                record = self._contacts.save(
+                    contact, key, force=True, name_taken=name_taken and not number_taken
+                )
+            except BillingError as error:
+                return error
+            return record, contact_id is None and not number_taken
+        return validation_error(messages, "contact", key)
+
+    # -- invoices ----------------------------------------------------------------------
+
+    def create_invoices(
+        self, items: Sequence[BatchItem[InvoiceRequest]]
+    ) -> list[BatchResult[Invoice]]:
+        """The ``create_invoices`` operation: contacts first, then one ``PUT`` per 50."""
+        results: list[BatchResult[Invoice] | None] = [None] * len(items)
+        prints = [fingerprint("create_invoice", item.request) for item in items]
+        with self._locks.hold_many(item.idempotency_key for item in items):
+            replays: dict[int, str] = {}
+            pending: list[int] = []
+            fresh: list[int] = []
+            for index, item in enumerate(items):
+                record = self._ledger.get(item.idempotency_key)
+                if record is None:
+                    fresh.append(index)
+                elif record.operation != "create_invoice" or record.fingerprint != prints[index]:
+                    error = IdempotencyConflictError(item.idempotency_key, f" ({record.operation})")
+                    results[index] = _failed(index, item.idempotency_key, error)
+                elif record.state is RecordState.DONE and record.result:
+                    replays[index] = record.result
+                else:
+                    pending.append(index)
+            self._replay_invoices(items, replays, results)
+            contacts = self._invoice_contacts(items, sorted(pending + fresh), results)
+            fresh += self._recover(items, pending, contacts, prints, results)
+            todo = sorted(i for i in fresh if i in contacts and results[i] is None)
+            stop: BillingError | None = None
+            for chunk in _chunks(todo):
+                if stop is None:
+                    stop = self._put_invoices(items, chunk, contacts, prints, results)
+                else:
+                    for index in chunk:
+                        results[index] = _failed(index, items[index].idempotency_key, stop)
+        return _complete(results)
+
+    def _replay_invoices(
+        self,
+        items: Sequence[BatchItem[InvoiceRequest]],
+        replays: dict[int, str],
+        results: list[BatchResult[Invoice] | None],
+    ) -> None:
+        if not replays:
+            return
+        failure: BillingError | None = None
+        try:
+            found = {i.provider_id: i for i in self._invoices.get_many(list(replays.values()))}
+        except BillingError as read_error:
+            found, failure = {}, read_error
+        for index, invoice_id in replays.items():
+            key = items[index].idempotency_key
+            invoice = found.get(invoice_id)
+            if invoice is not None:
+                results[index] = BatchResult(index, key, BatchOutcome.EXISTING, result=invoice)
+            else:
+                missing = failure or NotFoundError(
+                    f"Xero has no invoice {invoice_id!r}", resource_id=invoice_id
+                )
+                results[index] = _failed(index, key, missing)
+
+    def _invoice_contacts(
+        self,
+        items: Sequence[BatchItem[InvoiceRequest]],
+        indexes: Sequence[int],
+        results: list[BatchResult[Invoice] | None],
+    ) -> dict[int, ContactRecord]:
+        pairs = [(items[i].request.contact, f"invoice:{items[i].idempotency_key}") for i in indexes]
+        contacts: dict[int, ContactRecord] = {}
+        for index, saved in zip(indexes, self.save_contacts(pairs, force=False), strict=True):
+            if isinstance(saved, BillingError):
+                results[index] = _failed(index, items[index].idempotency_key, saved)
+            else:
+                contacts[index] = saved[0]
+        return contacts
+
+    def _recover(
+        self,
+        items: Sequence[BatchItem[InvoiceRequest]],
+        pending: Sequence[int],
+        contacts: dict[int, ContactRecord],
+        prints: Sequence[str],
+        results: list[BatchResult[Invoice] | None],
+    ) -> list[int]:
+        """Look up the invoices of pending keys; return the items still to create."""
+        again = []
+        for index in pending:
+            if index not in contacts:
+                continue
+            key = items[index].idempotency_key
+            try:
+                found = self._invoices.find_created(items[index].request, contacts[index])
+            except BillingError as error:
+                results[index] = _failed(index, key, error)
+                continue
+            if found is None:
+                again.append(index)
+            else:
+                self._invoices.done(key, prints[index], found)
+                results[index] = BatchResult(index, key, BatchOutcome.EXISTING, result=found)
+        return again
+
+    def _put_invoices(
+        self,
+        items: Sequence[BatchItem[InvoiceRequest]],
+        chunk: Sequence[int],
+        contacts: dict[int, ContactRecord],
+        prints: Sequence[str],
+        results: list[BatchResult[Invoice] | None],
+    ) -> BillingError | None:
+        """PUT one chunk; return the error that failed the whole chunk, if one did."""
+        keys = [items[i].idempotency_key for i in chunk]
+        for index, key in zip(chunk, keys, strict=True):
+            self._ledger.put(
+                key,
+                IdempotencyRecord(
+                    "create_invoice",
+                    prints[index],
+                    RecordState.PENDING,
+                    detail=contacts[index].provider_id,
+                ),
+            )
+        params = {"summarizeErrors": "false"}
+        if any(needs_unitdp4(items[i].request) for i in chunk):
+            params["unitdp"] = "4"
+        body = [
+            wire.unstructure(
+                invoice_payload(
+                    items[i].request, contacts[i].provider_id, self._settings.account_code
+                )
+            )
+            for i in chunk
+        ]
+        try:
+            response = self._http.api(
+                "PUT",
+                "/Invoices",
+                params=params,
+                body={"Invoices": body},
+                idempotency_key=_batch_key("invoices", keys),
+            )
+            elements = wire.read(response.content, wire.InvoicesEnvelope).invoices
+            if len(elements) != len(chunk):
+                raise ProviderUnavailableError(
+                    f"Xero answered {len(elements)} invoices for {len(chunk)}; "
+                    "retry with the same keys"
+                )
+        except BillingError as error:
+            for index, key in zip(chunk, keys, strict=True):
+                # Only a refusal of the request itself proves nothing was created; after a
+                # rate limit or an outage an earlier attempt may have been applied, so the
+                # keys stay pending and the next try looks the invoices up.
+                if isinstance(error, ValidationError):
+                    self._ledger.delete(key)
+                results[index] = _failed(index, key, error)
+            return error
+        for index, element in zip(chunk, elements, strict=True):
+            results[index] = self._invoice_outcome(items[index], index, element, contacts, prints)
+        return None
+
+    def _invoice_outcome(
+        self,
+        item: BatchItem[InvoiceRequest],
+        index: int,
+        element: wire.WireInvoice,
+        contacts: dict[int, ContactRecord],
+        prints: Sequence[str],
+    ) -> BatchResult[Invoice]:
+        key = item.idempotency_key
+        if not _ok(element):
+            self._ledger.delete(key)
+            messages = list(element_messages(element))
+            error = locate_lines(validation_error(messages, "invoice", key), item.request)
+            return _failed(index, key, error)
+        try:
+            invoice = to_invoice(element, contacts[index])
+        except BillingError as error:  # unreadable: the outcome stays unknown (pending)
+            return _failed(index, key, error)
+        self._invoices.done(key, prints[index], invoice)
+        return BatchResult(index, key, BatchOutcome.CREATED, result=invoice)
+
+
+def _failed(index: int, key: str, error: BillingError) -> BatchResult[Any]:
+    return BatchResult(index, key, BatchOutcome.FAILED, error=error)
+
+
+def _attempt(
+    index: int, key: str, call: Callable[[str], ContactRecord], argument: str
+) -> BatchResult[ContactRecord]:
+    try:
+        return BatchResult(index, key, BatchOutcome.EXISTING, result=call(argument))
+    except BillingError as error:
+        return _failed(index, key, error)
+
+
+def _complete(results: Sequence[BatchResult[T] | None]) -> list[BatchResult[T]]:
+    done = [result for result in results if result is not None]
+    if len(done) != len(results):  # pragma: no cover - every branch above sets a result
+        raise ProviderUnavailableError("a batch item was left without a result")
+    return done

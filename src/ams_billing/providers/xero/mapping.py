@@ -1,0 +1,190 @@
+"""Between the core's models and Xero's wire objects, field by field.
+
+=============================== =============================================================
+core                            Xero
+=============================== =============================================================
+Contact.account_reference       ContactNumber (API-only, unique) and AccountNumber (what the
+                                old AMS looked contacts up by)
+Contact.name / email            Name / EmailAddress
+Contact.first_name / last_name  FirstName / LastName
+InvoiceRequest.amount_type      LineAmountTypes Inclusive / Exclusive / NoTax
+InvoiceRequest.issue_date       Date (``YYYY-MM-DD``)
+LineItem.account_code           AccountCode (else the request's, else ``XERO_ACCOUNT_CODE``)
+=============================== =============================================================
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from ams_billing.core.errors import ProviderUnavailableError
+from ams_billing.core.models import (
+    MAX_NAME_LENGTH,
+    AmountType,
+    Contact,
+    ContactRecord,
+    Invoice,
+    InvoiceLine,
+    InvoiceRequest,
+    InvoiceStatus,
+)
+from ams_billing.core.money import decimal_places
+from ams_billing.providers.xero import wire
+
+__all__ = [
+    "LINE_AMOUNT_TYPES",
+    "contact_payload",
+    "invoice_payload",
+    "needs_unitdp4",
+    "to_contact_record",
+    "to_invoice",
+    "unique_name",
+]
+
+LINE_AMOUNT_TYPES: dict[AmountType, str] = {
+    AmountType.INCLUSIVE: "Inclusive",
+    AmountType.EXCLUSIVE: "Exclusive",
+    AmountType.NO_TAX: "NoTax",
+}
+_AMOUNT_TYPES = {value.lower(): key for key, value in LINE_AMOUNT_TYPES.items()}
+_ZERO = Decimal(0)
+_CANCELLED = frozenset({InvoiceStatus.VOIDED, InvoiceStatus.DELETED})
+
+
+def unique_name(name: str, account_reference: str) -> str:
+    """``"<name> (<account reference>)"`` within Xero's 255 characters (the old AMS's names)."""
+    suffix = f" ({account_reference})"
+    if name.endswith(suffix):
+        return name
+    return name[: MAX_NAME_LENGTH - len(suffix)].rstrip() + suffix
+
+
+def contact_payload(
+    contact: Contact,
+    *,
+    contact_id: str | None = None,
+    name: str | None = None,
+    reactivate: bool = False,
+) -> wire.WireContact:
+    """The contact to POST: keyed on ``contact_id`` when updating, named ``name`` if given."""
+    return wire.WireContact(
+        contact_id=contact_id,
+        contact_number=contact.account_reference,
+        account_number=contact.account_reference,
+        contact_status="ACTIVE" if reactivate else None,
+        name=name or contact.name,
+        first_name=contact.first_name,
+        last_name=contact.last_name,
+        # On an update, no email means none: an empty value clears the one Xero holds.
+        email_address=contact.email if contact.email or contact_id is None else "",
+    )
+
+
+def to_contact_record(
+    contact: wire.WireContact, fallback: ContactRecord | None = None
+) -> ContactRecord:
+    """The core's view of a Xero contact; ``fallback`` fills what Xero's summary leaves out."""
+    if not contact.contact_id:
+        raise ProviderUnavailableError("Xero sent a contact without a ContactID", retryable=False)
+    reference = contact.contact_number or contact.account_number
+    name = contact.name
+    email = contact.email_address or None
+    if fallback is not None and fallback.provider_id == contact.contact_id:
+        reference = reference or fallback.account_reference
+        if not name or (reference and name == unique_name(fallback.name, reference)):
+            # Xero holds the name made unique for it; the caller knows the contact by its own.
+            name = fallback.name
+        email = email or fallback.email
+    return ContactRecord(
+        provider_id=contact.contact_id, account_reference=reference, name=name or "", email=email
+    )
+
+
+def needs_unitdp4(request: InvoiceRequest) -> bool:
+    """Whether a unit amount has more than 2 decimal places (Xero's default precision)."""
+    return any(decimal_places(item.unit_amount.normalize()) > 2 for item in request.line_items)
+
+
+def invoice_payload(
+    request: InvoiceRequest, contact_id: str, default_account_code: str
+) -> wire.WireInvoice:
+    """The AUTHORISED sales invoice to PUT for ``request``, billed to ``contact_id``."""
+    code = request.account_code or default_account_code
+    lines = tuple(
+        wire.WireLineItem(
+            description=item.description,
+            quantity=item.quantity,
+            unit_amount=item.unit_amount,
+            account_code=item.account_code or code,
+        )
+        for item in request.line_items
+    )
+    return wire.WireInvoice(
+        invoice_type="ACCREC",
+        status="AUTHORISED",
+        contact=wire.WireContact(contact_id=contact_id),
+        invoice_date=request.issue_date,
+        due_date=request.due_date,
+        reference=request.reference,
+        line_amount_types=LINE_AMOUNT_TYPES[request.amount_type],
+        currency_code=request.currency,
+        line_items=lines,
+    )
+
+
+def to_invoice(invoice: wire.WireInvoice, contact: ContactRecord | None = None) -> Invoice:
+    """The core's view of a Xero invoice; ``contact`` fills what the embedded summary lacks."""
+    if (
+        not invoice.invoice_id
+        or invoice.contact is None
+        or invoice.status is None
+        or invoice.invoice_date is None
+        or invoice.updated_date_utc is None
+    ):
+        raise ProviderUnavailableError(
+            "Xero sent an invoice without its id, contact, status, date or UpdatedDateUTC",
+            retryable=False,
+        )
+    try:
+        status = InvoiceStatus(invoice.status.upper())
+    except ValueError:
+        raise ProviderUnavailableError(
+            f"Xero sent an unknown invoice status {invoice.status!r}", retryable=False
+        ) from None
+    return Invoice(
+        provider_id=invoice.invoice_id,
+        number=invoice.invoice_number or None,
+        status=status,
+        contact=to_contact_record(invoice.contact, contact),
+        currency=invoice.currency_code or "",
+        issue_date=invoice.invoice_date,
+        due_date=invoice.due_date,
+        reference=invoice.reference or None,
+        amount_type=_AMOUNT_TYPES.get(
+            (invoice.line_amount_types or "").lower(), AmountType.EXCLUSIVE
+        ),
+        subtotal=_amount(invoice.sub_total),
+        total_tax=_amount(invoice.total_tax),
+        total=_amount(invoice.total),
+        amount_paid=_amount(invoice.amount_paid),
+        # Nothing is owed on a voided or deleted invoice, whatever AmountDue still says.
+        amount_due=_ZERO if status in _CANCELLED else _amount(invoice.amount_due),
+        updated_at=invoice.updated_date_utc,
+        fully_paid_on=invoice.fully_paid_on_date if status is InvoiceStatus.PAID else None,
+        line_items=tuple(_line(line) for line in invoice.line_items or ()),
+    )
+
+
+def _line(line: wire.WireLineItem) -> InvoiceLine:
+    return InvoiceLine(
+        description=line.description or "",
+        quantity=_amount(line.quantity),
+        unit_amount=_amount(line.unit_amount),
+        line_amount=_amount(line.line_amount),
+        tax_amount=_amount(line.tax_amount),
+        account_code=line.account_code,
+    )
+
+
+def _amount(value: Decimal | None) -> Decimal:
+    return _ZERO if value is None else value

@@ -1,0 +1,227 @@
+"""``XeroBillingService``: the Xero provider's hook implementations.
+
+Select it with ``AMS_BILLING_SERVICE_CLASS=ams.billing.providers.xero.XeroBillingService`` (or
+``xero``) and the ``XERO_*`` variables of the setup guide. One instance holds one HTTP client
+and the caches of ContactIDs; it is thread-safe and meant to live as long as the process. The
+token and the rate-limit pacing belong to the connection, not the instance: instances built
+for the same credentials share them, so even a service built per request mints one token per
+half hour and keeps the whole process within Xero's limits.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from ams_billing.contracts.harness import ContractHarness
+from ams_billing.core.batch import BatchItem, BatchResult
+from ams_billing.core.hookspecs import hookimpl
+from ams_billing.core.models import (
+    Capability,
+    Contact,
+    ContactRecord,
+    Invoice,
+    InvoiceEmailResult,
+    InvoiceRequest,
+    LineItem,
+    WebhookDelivery,
+)
+from ams_billing.providers.xero.batches import XeroBatches
+from ams_billing.providers.xero.contacts import XeroContacts
+from ams_billing.providers.xero.emails import XeroEmails
+from ams_billing.providers.xero.invoices import XeroInvoices
+from ams_billing.providers.xero.ledger import (
+    IdempotencyStore,
+    InMemoryIdempotencyStore,
+    KeyLocks,
+)
+from ams_billing.providers.xero.settings import XeroSettings
+from ams_billing.providers.xero.transport import XeroHttp
+from ams_billing.providers.xero.webhooks import verify_and_parse
+
+__all__ = ["XeroBillingService"]
+
+
+class XeroBillingService:
+    """Bills through one Xero organisation over a Custom Connection.
+
+    :param settings: the validated settings; when omitted, ``settings_fields`` build them, and
+        with neither the environment is read (``XeroSettings.from_env``).
+    :param transport: an ``httpx.BaseTransport`` to send through (the emulator's in tests).
+    :param clock: monotonic seconds, for token expiry and pacing (default ``time.monotonic``).
+    :param sleep: how to wait (default ``time.sleep``); tests pass a virtual one.
+    :param idempotency_store: where idempotency keys are recorded (default: in memory); give a
+        database-backed one to keep the no-duplicate guarantee across processes and restarts.
+    """
+
+    name = "xero"
+
+    def __init__(
+        self,
+        settings: XeroSettings | None = None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
+        idempotency_store: IdempotencyStore | None = None,
+        **settings_fields: Any,
+    ) -> None:
+        if settings is None:
+            settings = (
+                XeroSettings(**settings_fields) if settings_fields else XeroSettings.from_env()
+            )
+        elif settings_fields:
+            raise TypeError("pass either settings or its fields, not both")
+        self.settings = settings
+        self._http = XeroHttp(
+            settings,
+            transport=transport,
+            clock=clock or time.monotonic,
+            sleep=sleep or time.sleep,
+        )
+        ledger = idempotency_store if idempotency_store is not None else InMemoryIdempotencyStore()
+        locks = KeyLocks()
+        self.ledger = ledger
+        self._contacts = XeroContacts(self._http, ledger, locks)
+        self._invoices = XeroInvoices(self._http, self._contacts, settings, ledger, locks)
+        self._emails = XeroEmails(self._http, settings, ledger, locks)
+        self._batches = XeroBatches(
+            self._http,
+            self._contacts,
+            self._invoices,
+            settings=settings,
+            ledger=ledger,
+            locks=locks,
+        )
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **options: Any
+    ) -> XeroBillingService:
+        """Build from the ``XERO_*`` variables of ``environ`` (default ``os.environ``)."""
+        return cls(XeroSettings.from_env(environ), **options)
+
+    @classmethod
+    def contract_harness(cls) -> ContractHarness:
+        """The contract suite's harness: this provider against an in-process Xero emulator."""
+        from ams_billing.providers.xero.testing import in_process_harness  # noqa: PLC0415
+
+        return in_process_harness()
+
+    def __repr__(self) -> str:
+        tenant = self.settings.tenant_id or "(the connection's only tenant)"
+        return f"XeroBillingService(tenant_id={tenant!r}, api_url={self.settings.api_url!r})"
+
+    def close(self) -> None:
+        """Close the HTTP client."""
+        self._http.close()
+
+    def __enter__(self) -> XeroBillingService:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def http(self) -> XeroHttp:
+        """The HTTP layer (its token cache and pacer), for diagnostics and tests."""
+        return self._http
+
+    def invoice_request(
+        self,
+        contact: Contact,
+        line_items: Sequence[LineItem],
+        *,
+        issue_date: date,
+        due_date: date,
+        reference: str | None = None,
+    ) -> InvoiceRequest:
+        """A request in ``XERO_CURRENCY_CODE`` with ``XERO_AMOUNT_TYPE`` on ``XERO_ACCOUNT_CODE``.
+
+        ``create_invoice`` sends whatever amount type a request carries; this is how a caller
+        gets the operator's configured defaults.
+        """
+        return InvoiceRequest(
+            contact=contact,
+            line_items=line_items,
+            currency=self.settings.currency_code,
+            issue_date=issue_date,
+            due_date=due_date,
+            reference=reference,
+            amount_type=self.settings.amount_type,
+            account_code=self.settings.account_code,
+        )
+
+    # -- operation hooks ------------------------------------------------------------------
+
+    @hookimpl
+    def get_capabilities(self) -> frozenset[Capability]:
+        """Everything, except email when switched off or on a Demo Company."""
+        offered = set(Capability)
+        if not self._emails.can_send():
+            offered.discard(Capability.SEND_INVOICE)
+        return frozenset(offered)
+
+    @hookimpl
+    def create_contact(self, contact: Contact, idempotency_key: str) -> ContactRecord:
+        """Create the contact, or find and update the one keyed on its account reference."""
+        return self._contacts.create_contact(contact, idempotency_key)
+
+    @hookimpl
+    def create_invoice(self, request: InvoiceRequest, idempotency_key: str) -> Invoice:
+        """Raise an AUTHORISED sales invoice, once per idempotency key."""
+        return self._invoices.create(request, idempotency_key)
+
+    @hookimpl
+    def create_contacts(
+        self, items: Sequence[BatchItem[Contact]]
+    ) -> list[BatchResult[ContactRecord]]:
+        """Create or update contacts 50 per ``POST /Contacts?summarizeErrors=false``."""
+        return self._batches.create_contacts(items)
+
+    @hookimpl
+    def create_invoices(
+        self, items: Sequence[BatchItem[InvoiceRequest]]
+    ) -> list[BatchResult[Invoice]]:
+        """Raise invoices 50 per ``PUT /Invoices?summarizeErrors=false``, once per key."""
+        return self._batches.create_invoices(items)
+
+    @hookimpl
+    def send_invoice(self, invoice: Invoice, idempotency_key: str) -> InvoiceEmailResult:
+        """Email the invoice through Xero (or say why not)."""
+        return self._emails.send(invoice, idempotency_key)
+
+    @hookimpl
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookDelivery:
+        """Verify ``x-xero-signature`` over the raw body and parse; no network call."""
+        return verify_and_parse(body, headers, self.settings.webhook_key, self.settings.tenant_id)
+
+    @hookimpl
+    def get_invoices(self, invoice_ids: Sequence[str]) -> list[Invoice]:
+        """Read invoices by id, 50 per request; unknown ids are left out."""
+        return self._invoices.get_many(invoice_ids)
+
+    @hookimpl
+    def get_invoices_changed_since(self, since: datetime) -> list[Invoice]:
+        """Read sales invoices changed at or after ``since`` (paged ``If-Modified-Since``)."""
+        return self._invoices.changed_since(since)
+
+    @hookimpl
+    def get_invoice_url(self, invoice_id: str) -> str:
+        """The online invoice URL, where the member views and pays."""
+        return self._invoices.online_url(invoice_id)
+
+    @hookimpl
+    def void_invoice(self, invoice_id: str) -> Invoice:
+        """Void an AUTHORISED invoice without payments."""
+        return self._invoices.void(invoice_id)

@@ -1,0 +1,467 @@
+"""Xero's JSON wire format as attrs classes, converted by one cattrs converter.
+
+- Field names are snake_case here and PascalCase on the wire (``invoice_id`` ↔ ``InvoiceID``,
+  ``updated_date_utc`` ↔ ``UpdatedDateUTC``); a class may declare camelCase
+  (webhooks) or snake_case (the token endpoint) instead, and one field may name itself with
+  ``metadata={WIRE_NAME: ...}``.
+- Money is :class:`~decimal.Decimal` both ways: responses are parsed with every JSON number as
+  a ``Decimal`` (never a float), and :func:`dumps` writes a ``Decimal`` as the exact JSON number
+  it is (``10.10`` stays ``10.10``).
+- Dates arrive as ``/Date(1518685950940+0000)/`` (milliseconds since the epoch, optional
+  offset, negative for year-1 sentinels) or ISO 8601, and leave as ``YYYY-MM-DD``.
+- Unset fields are left out of request bodies, so a POST never blanks what it did not mention.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, ClassVar, TypeVar
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from ams_billing.core import exactjson
+from ams_billing.core.errors import ProviderUnavailableError
+
+__all__ = [
+    "WIRE_NAME",
+    "Connection",
+    "ContactsEnvelope",
+    "InvoicesEnvelope",
+    "OnlineInvoice",
+    "OnlineInvoicesEnvelope",
+    "Organisation",
+    "OrganisationsEnvelope",
+    "Pagination",
+    "PaymentsEnvelope",
+    "Problem",
+    "TokenError",
+    "TokenResponse",
+    "ValidationException",
+    "WebhookEventBody",
+    "WebhookPayload",
+    "WireAccount",
+    "WireContact",
+    "WireElement",
+    "WireInvoice",
+    "WireLineItem",
+    "WireMessage",
+    "WirePayment",
+    "converter",
+    "dumps",
+    "loads",
+    "parse_ms_date",
+    "parse_ms_datetime",
+    "read",
+    "structure",
+    "unstructure",
+]
+
+T = TypeVar("T")
+
+WIRE_NAME = "ams_billing.xero.wire_name"
+"""Field metadata key naming a field on the wire when the class's case rule does not fit."""
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
+_ACRONYMS = {"id": "ID", "utc": "UTC"}
+
+
+def _pascal(name: str) -> str:
+    return "".join(_ACRONYMS.get(part, part.capitalize()) for part in name.split("_"))
+
+
+def _camel(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(part.capitalize() for part in rest)
+
+
+_CASES: Mapping[str, Callable[[str], str]] = {
+    "pascal": _pascal,
+    "camel": _camel,
+    "snake": lambda name: name,
+}
+
+
+def _wire_name(cls: type[Any], attribute: attrs.Attribute[Any]) -> str:
+    named = attribute.metadata.get(WIRE_NAME)
+    if named:
+        return str(named)
+    return _CASES[getattr(cls, "WIRE_CASE", "pascal")](attribute.name)
+
+
+# -- scalar conversions ------------------------------------------------------------------
+
+
+def parse_ms_datetime(value: str) -> datetime:
+    """Parse ``/Date(ms±hhmm)/`` or ISO 8601 into an aware UTC datetime.
+
+    The milliseconds are UTC whatever the offset says (the offset is only for display); an
+    ISO value without a zone is UTC, and seven fractional digits (Xero's) are trimmed to six.
+    """
+    text = value.strip()
+    match = _MS_DATE.match(text)
+    if match:
+        return _EPOCH + timedelta(milliseconds=int(match.group(1)))
+    text = re.sub(r"(\.\d{6})\d+", r"\1", text.replace("Z", "+00:00"))
+    moment = datetime.fromisoformat(text)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def parse_ms_date(value: str) -> date:
+    """Parse a calendar date: ``/Date(ms±hhmm)/`` (local to its offset) or ISO 8601."""
+    text = value.strip()
+    match = _MS_DATE.match(text)
+    if match:
+        moment = _EPOCH + timedelta(milliseconds=int(match.group(1)))
+        if match.group(2):
+            sign = 1 if match.group(2)[0] == "+" else -1
+            moment += sign * timedelta(
+                hours=int(match.group(2)[1:3]), minutes=int(match.group(2)[3:])
+            )
+        return moment.date()
+    return date.fromisoformat(text[:10])
+
+
+def _decimal(value: Any, _: object = None) -> Decimal:
+    if isinstance(value, bool | float):
+        raise TypeError(f"{value!r} is not an exact number")
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int | str):
+        return Decimal(value)
+    raise TypeError(f"{value!r} is not a number")
+
+
+def _date(value: Any, _: object = None) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise TypeError(f"{value!r} is not a date")
+    return parse_ms_date(value)
+
+
+def _datetime(value: Any, _: object = None) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise TypeError(f"{value!r} is not a date and time")
+    return parse_ms_datetime(value)
+
+
+converter = cattrs.Converter()
+"""The Xero provider's converter (use :func:`structure` / :func:`unstructure`)."""
+
+converter.register_structure_hook(Decimal, _decimal)
+converter.register_unstructure_hook(Decimal, lambda value: value)
+converter.register_structure_hook(date, _date)
+converter.register_unstructure_hook(date, date.isoformat)
+converter.register_structure_hook(datetime, _datetime)
+converter.register_unstructure_hook(datetime, lambda value: value.astimezone(UTC).isoformat())
+
+
+def _structure_factory(cls: type[Any]) -> Callable[[Any, type[Any]], Any]:
+    renames = {a.name: override(rename=_wire_name(cls, a)) for a in attrs.fields(cls)}
+    return make_dict_structure_fn(cls, converter, **renames)  # type: ignore[arg-type]
+
+
+def _unstructure_factory(cls: type[Any]) -> Callable[[Any], Any]:
+    renames = {a.name: override(rename=_wire_name(cls, a)) for a in attrs.fields(cls)}
+    return make_dict_unstructure_fn(
+        cls,
+        converter,
+        _cattrs_omit_if_default=True,
+        **renames,  # type: ignore[arg-type]
+    )
+
+
+converter.register_structure_hook_factory(attrs.has, _structure_factory)
+converter.register_unstructure_hook_factory(attrs.has, _unstructure_factory)
+
+
+def structure(data: Any, cls: type[T]) -> T:
+    """Build a wire object from parsed JSON (raises a cattrs error when it does not fit)."""
+    return converter.structure(data, cls)
+
+
+def read(content: bytes, cls: type[T]) -> T:
+    """Parse a response body into ``cls``; an unreadable body is the provider's failure."""
+    try:
+        return converter.structure(loads(content), cls)
+    except (ValueError, TypeError, KeyError, cattrs.BaseValidationError):
+        raise ProviderUnavailableError(
+            f"Xero sent a response that does not read as {cls.__name__}", retryable=False
+        ) from None
+
+
+def unstructure(value: object) -> Any:
+    """Turn a wire object into JSON-ready data (Decimals kept exact, unset fields left out)."""
+    return converter.unstructure(value)
+
+
+# -- JSON --------------------------------------------------------------------------------
+
+
+def loads(body: bytes) -> Any:
+    """Parse JSON with every non-integer number as a ``Decimal``."""
+    return json.loads(body, parse_float=Decimal)
+
+
+def dumps(value: Any) -> bytes:
+    """Serialise to compact JSON, writing each ``Decimal`` as its exact digits (no floats)."""
+    return exactjson.dumps(value)
+
+
+# -- Accounting API objects --------------------------------------------------------------
+
+
+@attrs.frozen
+class WireMessage:
+    """One ``ValidationErrors`` / ``Warnings`` entry."""
+
+    message: str = ""
+
+
+@attrs.frozen
+class WireContact:
+    """A contact, in requests and responses (also the summary embedded in an invoice)."""
+
+    contact_id: str | None = None
+    contact_number: str | None = None
+    account_number: str | None = None
+    contact_status: str | None = None
+    name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    email_address: str | None = None
+    updated_date_utc: datetime | None = None
+    has_validation_errors: bool | None = None
+    status_attribute_string: str | None = None
+    validation_errors: tuple[WireMessage, ...] = ()
+
+
+@attrs.frozen
+class WireLineItem:
+    """An invoice line."""
+
+    line_item_id: str | None = None
+    description: str | None = None
+    quantity: Decimal | None = None
+    unit_amount: Decimal | None = None
+    account_code: str | None = None
+    tax_type: str | None = None
+    tax_amount: Decimal | None = None
+    line_amount: Decimal | None = None
+    validation_errors: tuple[WireMessage, ...] = ()
+
+
+@attrs.frozen
+class WireInvoice:
+    """A sales invoice (``Type`` ACCREC), in requests and responses.
+
+    ``line_items`` is ``None`` when Xero left the lines out (an unpaged list read).
+    """
+
+    invoice_type: str | None = attrs.field(default=None, metadata={WIRE_NAME: "Type"})
+    invoice_id: str | None = None
+    invoice_number: str | None = None
+    reference: str | None = None
+    contact: WireContact | None = None
+    invoice_date: date | None = attrs.field(default=None, metadata={WIRE_NAME: "Date"})
+    due_date: date | None = None
+    status: str | None = None
+    line_amount_types: str | None = None
+    line_items: tuple[WireLineItem, ...] | None = None
+    sub_total: Decimal | None = None
+    total_tax: Decimal | None = None
+    total: Decimal | None = None
+    amount_due: Decimal | None = None
+    amount_paid: Decimal | None = None
+    currency_code: str | None = None
+    fully_paid_on_date: date | None = None
+    sent_to_contact: bool | None = None
+    updated_date_utc: datetime | None = None
+    has_errors: bool | None = None
+    status_attribute_string: str | None = None
+    validation_errors: tuple[WireMessage, ...] = ()
+
+
+@attrs.frozen
+class WireAccount:
+    """An account reference (by code) in a payment."""
+
+    code: str | None = None
+
+
+@attrs.frozen
+class WirePayment:
+    """A payment against an invoice (used by the live test driver and for reading payments)."""
+
+    payment_id: str | None = None
+    invoice: WireInvoice | None = None
+    account: WireAccount | None = None
+    payment_date: date | None = attrs.field(default=None, metadata={WIRE_NAME: "Date"})
+    amount: Decimal | None = None
+    status: str | None = None
+    status_attribute_string: str | None = None
+    validation_errors: tuple[WireMessage, ...] = ()
+
+
+@attrs.frozen
+class PaymentsEnvelope:
+    """``{"Payments": [...]}``."""
+
+    payments: tuple[WirePayment, ...] = ()
+
+
+@attrs.frozen
+class Pagination:
+    """The ``pagination`` object of a paged response."""
+
+    WIRE_CASE: ClassVar[str] = "camel"
+
+    page: int = 1
+    page_size: int = 0
+    page_count: int = 0
+    item_count: int = 0
+
+
+@attrs.frozen
+class InvoicesEnvelope:
+    """``{"Invoices": [...], "pagination": {...}}``."""
+
+    invoices: tuple[WireInvoice, ...] = ()
+    pagination: Pagination | None = attrs.field(default=None, metadata={WIRE_NAME: "pagination"})
+
+
+@attrs.frozen
+class ContactsEnvelope:
+    """``{"Contacts": [...]}``."""
+
+    contacts: tuple[WireContact, ...] = ()
+
+
+@attrs.frozen
+class OnlineInvoice:
+    """One ``OnlineInvoices`` entry."""
+
+    online_invoice_url: str | None = None
+
+
+@attrs.frozen
+class OnlineInvoicesEnvelope:
+    """``{"OnlineInvoices": [{"OnlineInvoiceUrl": ...}]}``."""
+
+    online_invoices: tuple[OnlineInvoice, ...] = ()
+
+
+@attrs.frozen
+class Organisation:
+    """The few ``Organisation`` fields the provider reads."""
+
+    name: str | None = None
+    is_demo_company: bool | None = None
+    base_currency: str | None = None
+
+
+@attrs.frozen
+class OrganisationsEnvelope:
+    """``{"Organisations": [...]}``."""
+
+    organisations: tuple[Organisation, ...] = ()
+
+
+@attrs.frozen
+class WireElement:
+    """An element of a 400 ``ValidationException``: errors, maybe nested in Contact/LineItems."""
+
+    validation_errors: tuple[WireMessage, ...] = ()
+    contact: WireElement | None = None
+    line_items: tuple[WireElement, ...] | None = None
+
+
+@attrs.frozen
+class ValidationException:
+    """Xero's 400 body (``ApiException``)."""
+
+    error_number: int | None = None
+    exception_type: str | None = attrs.field(default=None, metadata={WIRE_NAME: "Type"})
+    message: str | None = None
+    elements: tuple[WireElement, ...] = ()
+
+
+@attrs.frozen
+class Problem:
+    """The problem document of a 401/403: ``Detail`` says what went wrong."""
+
+    title: str | None = None
+    status: int | None = None
+    detail: str | None = None
+
+
+@attrs.frozen
+class TokenResponse:
+    """The token endpoint's answer."""
+
+    WIRE_CASE: ClassVar[str] = "snake"
+
+    access_token: str = attrs.field(repr=False)
+    expires_in: int = 1800
+    token_type: str = "Bearer"  # noqa: S105 - a token type, not a secret
+    scope: str | None = None
+
+
+@attrs.frozen
+class TokenError:
+    """The token endpoint's 400 body, e.g. ``{"error": "invalid_client"}``."""
+
+    WIRE_CASE: ClassVar[str] = "snake"
+
+    error: str | None = None
+    error_description: str | None = None
+
+
+@attrs.frozen
+class Connection:
+    """One ``GET /connections`` entry."""
+
+    WIRE_CASE: ClassVar[str] = "camel"
+
+    tenant_id: str
+    tenant_type: str | None = None
+    tenant_name: str | None = None
+
+
+# -- webhooks ----------------------------------------------------------------------------
+
+
+@attrs.frozen
+class WebhookEventBody:
+    """One event of a delivery, as Xero spells it (camelCase; everything optional)."""
+
+    WIRE_CASE: ClassVar[str] = "camel"
+
+    resource_id: str | None = None
+    resource_url: str | None = None
+    event_date_utc: str | None = None
+    event_type: str | None = None
+    event_category: str | None = None
+    tenant_id: str | None = None
+    tenant_type: str | None = None
+
+
+@attrs.frozen
+class WebhookPayload:
+    """A delivery body; sequences are 0 in an Intent-to-Receive check."""
+
+    WIRE_CASE: ClassVar[str] = "camel"
+
+    events: tuple[WebhookEventBody, ...] = ()
+    first_event_sequence: int | None = None
+    last_event_sequence: int | None = None
+    entropy: str | None = None
