@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from ams_billing.contracts import ContractHarness, ProviderContract
 from ams_billing.providers.xero import XeroBillingService
-from ams_billing.providers.xero.testing import loopback_harness
+from ams_billing.providers.xero.testing import in_process_harness, loopback_harness
 
 
 class TestXeroInProcess(ProviderContract):
     """Every contract test, with the emulator answering in-process."""
 
     def make_harness(self) -> ContractHarness:
-        return XeroBillingService.contract_harness()
+        return in_process_harness()
 
 
 class TestXeroLoopback(ProviderContract):

@@ -9,7 +9,9 @@ strategies), which owns no top-level name of the project under test. It only
   entry-point name in ``ams_billing.providers`` (``fake``) or a dotted class path
   (``ams_billing.providers.fake.FakeBillingService``); the zero-code run
   ``pytest --pyargs ams_billing.contracts --billing-provider=NAME`` builds each test's harness
-  with that class's ``contract_harness()`` class method;
+  with the factory registered for that provider under the entry-point group
+  ``ams_billing.contract_harnesses`` (so the provider's own module never imports test code),
+  else with the class's ``contract_harness()`` class method;
 - registers the ``contract`` marker, so suites that subclass ``ProviderContract`` pass
   ``--strict-markers``.
 """
@@ -24,13 +26,16 @@ import pytest
 if TYPE_CHECKING:
     from ams_billing.contracts.harness import ContractHarness
 
-__all__ = ["HARNESS_FACTORY_KEY", "OPTION"]
+__all__ = ["HARNESS_FACTORY_KEY", "HARNESS_GROUP", "OPTION"]
 
 OPTION = "--billing-provider"
 """The command-line option naming the provider of the zero-code run."""
 
 HARNESS_FACTORY_KEY = pytest.StashKey["Callable[[], ContractHarness]"]()
 """Where the factory resolved from ``--billing-provider`` is kept (``config.stash``)."""
+
+HARNESS_GROUP = "ams_billing.contract_harnesses"
+"""Entry-point group of contract harness factories, named as the providers they test."""
 
 _MARKER = "contract: a test of the shared ams-billing provider contract suite"
 
@@ -66,12 +71,30 @@ def _harness_factory(value: str) -> Callable[[], ContractHarness]:
         provider_class = resolve_provider_class(value)
     except ProviderNotFoundError as error:
         raise pytest.UsageError(f"{OPTION}: {error}") from None
-    factory = getattr(provider_class, "contract_harness", None)
+    factory = _registered_harness(provider_class) or getattr(
+        provider_class, "contract_harness", None
+    )
     if not callable(factory):
         raise pytest.UsageError(
             f"{OPTION}={value}: {provider_class.__module__}.{provider_class.__qualname__} has no "
-            "contract_harness() class method, so the zero-code run cannot build a harness. Give "
-            "it one that returns an ams_billing.contracts.ContractHarness, or subclass "
+            "contract_harness() class method and no factory in the entry-point group "
+            f"{HARNESS_GROUP}, so the zero-code run cannot build a harness. Register a function "
+            "that returns an ams_billing.contracts.ContractHarness there under the provider's "
+            "entry-point name (or give the class that class method), or subclass "
             "ams_billing.contracts.ProviderContract in your tests and implement make_harness()"
         )
     return factory  # type: ignore[no-any-return]
+
+
+def _registered_harness(provider_class: type) -> Callable[[], ContractHarness] | None:
+    """The factory registered under the name of a provider entry point that is this class."""
+    from importlib.metadata import entry_points  # noqa: PLC0415 - only when asked
+
+    from ams_billing.core.loading import ENTRY_POINT_GROUP  # noqa: PLC0415
+
+    harnesses = {ep.name: ep for ep in entry_points(group=HARNESS_GROUP)}
+    for provider in entry_points(group=ENTRY_POINT_GROUP):
+        if provider.name in harnesses and provider.load() is provider_class:
+            factory: Callable[[], ContractHarness] = harnesses[provider.name].load()
+            return factory
+    return None

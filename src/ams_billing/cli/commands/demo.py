@@ -12,13 +12,13 @@ import click
 from ams_billing.cli.environment import secret_values
 from ams_billing.cli.exit_codes import ExitCode
 from ams_billing.cli.output import Output, json_option
-from ams_billing.demo import DemoEnvironment, DemoStep, fake_environment, run_demo
+from ams_billing.cli.demo.flow import DemoEnvironment, DemoStep, fake_environment, run_demo
 
 __all__ = ["ENVIRONMENTS", "demo"]
 
 
 def _emulator() -> AbstractContextManager[DemoEnvironment]:
-    from ams_billing.demo_emulator import emulator_environment  # noqa: PLC0415 - httpx stack
+    from ams_billing.cli.demo.on_emulator import emulator_environment  # noqa: PLC0415 - httpx stack
 
     return emulator_environment()
 

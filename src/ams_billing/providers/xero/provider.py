@@ -18,7 +18,6 @@ from typing import Any
 
 import httpx
 
-from ams_billing.contracts.harness import ContractHarness
 from ams_billing.core.batch import BatchItem, BatchResult
 from ams_billing.core.hookspecs import hookimpl
 from ams_billing.core.models import (
@@ -105,13 +104,6 @@ class XeroBillingService:
     ) -> XeroBillingService:
         """Build from the ``XERO_*`` variables of ``environ`` (default ``os.environ``)."""
         return cls(XeroSettings.from_env(environ), **options)
-
-    @classmethod
-    def contract_harness(cls) -> ContractHarness:
-        """The contract suite's harness: this provider against an in-process Xero emulator."""
-        from ams_billing.providers.xero.testing import in_process_harness  # noqa: PLC0415
-
-        return in_process_harness()
 
     def __repr__(self) -> str:
         tenant = self.settings.tenant_id or "(the connection's only tenant)"

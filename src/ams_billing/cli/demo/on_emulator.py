@@ -1,7 +1,7 @@
 """The demo's default environment: the Xero provider against the emulator, over real HTTP.
 
 The emulator serves Xero's identity and accounting APIs on a loopback port; the real
-:class:`~ams.billing.providers.xero.XeroBillingService` talks to it; the AMS's webhook endpoint
+:class:`~ams_billing.providers.xero.XeroBillingService` talks to it; the AMS's webhook endpoint
 (the WSGI app) listens on another loopback port, and the emulator delivers signed webhooks to
 it, after checking it with Xero's Intent-to-Receive.
 """
@@ -20,7 +20,7 @@ from ams_billing.contrib.webhooks.server import serve_wsgi
 from ams_billing.contrib.webhooks.wsgi import WebhookWSGIApp
 from ams_billing.core.models import AmountType, WebhookDelivery
 from ams_billing.core.service import BillingService, WebhookResponse
-from ams_billing.demo import DemoEnvironment
+from ams_billing.cli.demo.flow import DemoEnvironment
 from ams_billing.providers.xero import XeroBillingService, XeroSettings
 from ams_billing.providers.xero.emulator import (
     EmulatorClock,

@@ -1,0 +1,41 @@
+"""Production modules never import test code: harnesses, the emulator, pytest or Hypothesis.
+
+The fake provider is left out: it is the test oracle, and its ``contract_harness()`` is the
+example of the class-method way to give the zero-code run a harness.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+TEST_ONLY = (
+    "ams_billing.contracts",
+    "ams_billing.providers.xero.testing",
+    "ams_billing.providers.xero.emulator",
+    "pytest",
+    "hypothesis",
+)
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "ams_billing",
+        "ams_billing.providers.xero",
+        "ams_billing.contrib.webhooks.wsgi",
+        "ams_billing.contrib.webhooks.asgi",
+        "ams_billing.contrib.ams",
+    ],
+)
+def test_importing_a_production_module_loads_no_test_code(module: str) -> None:
+    probe = (
+        f"import sys, {module}\n"
+        f"print('\\n'.join(m for m in sys.modules if m.startswith({TEST_ONLY!r})))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert loaded == [], f"{module} imports test code: {loaded}"
