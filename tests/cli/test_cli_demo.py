@@ -9,8 +9,8 @@ from click.testing import CliRunner
 
 from ams_billing import BillingService
 from ams_billing.cli import ENVIRONMENTS, main
-from ams_billing.contracts import SignedDelivery
 from ams_billing.cli.demo.flow import DemoEnvironment, handled_in_process, run_demo
+from ams_billing.contracts import SignedDelivery
 from ams_billing.providers.fake import FakeBillingService
 
 

@@ -4,7 +4,6 @@ through the emulator's in-process transport, and over real HTTP on loopback."""
 from __future__ import annotations
 
 from ams_billing.contracts import ContractHarness, ProviderContract
-from ams_billing.providers.xero import XeroBillingService
 from ams_billing.providers.xero.testing import in_process_harness, loopback_harness
 
 

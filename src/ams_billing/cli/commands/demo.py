@@ -9,10 +9,10 @@ from contextlib import AbstractContextManager
 
 import click
 
+from ams_billing.cli.demo.flow import DemoEnvironment, DemoStep, fake_environment, run_demo
 from ams_billing.cli.environment import secret_values
 from ams_billing.cli.exit_codes import ExitCode
 from ams_billing.cli.output import Output, json_option
-from ams_billing.cli.demo.flow import DemoEnvironment, DemoStep, fake_environment, run_demo
 
 __all__ = ["ENVIRONMENTS", "demo"]
 

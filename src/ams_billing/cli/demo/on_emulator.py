@@ -14,13 +14,13 @@ from decimal import Decimal
 
 import attrs
 
+from ams_billing.cli.demo.flow import DemoEnvironment
 from ams_billing.contracts.harness import SignedDelivery
 from ams_billing.contrib.webhooks.request import WebhookEndpoint
 from ams_billing.contrib.webhooks.server import serve_wsgi
 from ams_billing.contrib.webhooks.wsgi import WebhookWSGIApp
 from ams_billing.core.models import AmountType, WebhookDelivery
 from ams_billing.core.service import BillingService, WebhookResponse
-from ams_billing.cli.demo.flow import DemoEnvironment
 from ams_billing.providers.xero import XeroBillingService, XeroSettings
 from ams_billing.providers.xero.emulator import (
     EmulatorClock,

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from ams_billing.contrib.django.service import get_billing_service, get_processor
 from ams_billing.contrib.webhooks.request import DEFAULT_MAX_BODY_BYTES
+from ams_billing.core.models import WebhookDelivery
 
-__all__ = ["xero_webhook"]
+__all__ = ["answer_webhook", "xero_webhook"]
 
 
 @csrf_exempt
@@ -18,6 +21,13 @@ def xero_webhook(request: HttpRequest) -> HttpResponse:
     The body is empty and no cookie is set, as Xero requires; the invoices the delivery names
     are fetched after the response by the background processor.
     """
+    return answer_webhook(request)
+
+
+def answer_webhook(
+    request: HttpRequest, *, on_delivery: Callable[[WebhookDelivery], None] | None = None
+) -> HttpResponse:
+    """The webhook view's work; ``on_delivery`` sees a verified delivery before the answer."""
     if request.method != "POST":
         response = HttpResponse(status=405)
         response["Allow"] = "POST"
@@ -30,6 +40,8 @@ def xero_webhook(request: HttpRequest) -> HttpResponse:
         return HttpResponse(status=413)
     verdict = get_billing_service().handle_webhook(request.body, request.headers)
     if verdict.delivery is not None and verdict.delivery.events:
+        if on_delivery is not None:
+            on_delivery(verdict.delivery)
         get_processor().submit(verdict.delivery)
     response = HttpResponse(status=verdict.status)
     response["Cache-Control"] = "no-store"
