@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import stat
+import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -171,15 +172,31 @@ AMS_DESELECTED = {
 
 
 def _ams_python(session: nox.Session) -> str:
-    """The AMS's Python (its .python-version: 3.13), or a clear failure."""
+    """The AMS's Python (its .python-version, 3.13), or a clear failure.
+
+    ``AMS_BILLING_AMS_PYTHON`` first, then pyenv's installs, then ``python3.13`` on PATH (a
+    pyenv shim that names a version not selected is no interpreter, so each is tried).
+    """
     wanted = (AMS_SNAPSHOT / ".python-version").read_text().strip()
-    found = shutil.which(f"python{wanted}")
-    if found is None:
-        session.error(
-            f"the AMS needs Python {wanted} (its .python-version) and python{wanted} is not on "
-            f"PATH; install it (pyenv install {wanted}) or put it on PATH"
-        )
-    return found
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    candidates = [
+        os.environ.get("AMS_BILLING_AMS_PYTHON", ""),
+        *sorted(str(p) for p in pyenv_root.glob(f"versions/{wanted}*/bin/python{wanted}")),
+        shutil.which(f"python{wanted}") or "",
+    ]
+    for candidate in filter(None, candidates):
+        probe = subprocess.run(  # noqa: S603 - interpreters we looked up ourselves
+            [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if probe.returncode == 0 and probe.stdout.strip() == wanted:
+            return candidate
+    session.error(
+        f"the AMS needs Python {wanted} (its .python-version); none found (tried "
+        f"AMS_BILLING_AMS_PYTHON, {pyenv_root}/versions, python{wanted} on PATH): install it "
+        f"(pyenv install {wanted}) or set AMS_BILLING_AMS_PYTHON to its interpreter"
+    )
+    raise AssertionError  # session.error raises
 
 
 def _junit_outcomes(path: Path) -> dict[str, str]:
