@@ -28,7 +28,12 @@ from stevedore import driver
 from stevedore.exception import NoMatches
 
 from ams_billing.core.env import EnvReader
-from ams_billing.core.errors import ConfigurationError, FieldError, ProviderNotFoundError
+from ams_billing.core.errors import (
+    ConfigurationError,
+    FieldError,
+    ProviderNotFoundError,
+    looks_like_a_name,
+)
 from ams_billing.core.service import BillingService
 from ams_billing.core.tracking import InvoiceStateStore
 
@@ -100,7 +105,9 @@ def _by_entry_point(name: str) -> type[Any]:
 
 def _by_import_path(path: str) -> type[Any]:
     module_name, sep, attribute = path.partition(":") if ":" in path else path.rpartition(".")
-    if not module_name or not attribute or not sep:
+    # Only a path-shaped value is imported: anything else could be a secret pasted into the
+    # variable, which the import error would otherwise repeat.
+    if not module_name or not attribute or not sep or not looks_like_a_name(path):
         raise ProviderNotFoundError(
             path, "it is not a module and class path", available_providers()
         )
