@@ -1,12 +1,15 @@
 """Reading settings from the environment, collecting every problem before reporting any.
 
 A bad value is described by its shape, never quoted (it could be a secret pasted into the
-wrong variable), and the reader keeps the environment out of its ``repr``.
+wrong variable), and the reader keeps the environment out of its ``repr``. Code that reads
+settings holds the variables as an :class:`Environment`, which error reporters recording frame
+locals (Sentry's default) see only as ``<Environment: 12 variables>``.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Mapping
 
@@ -14,10 +17,44 @@ import attrs
 
 from ams_billing.core.errors import ConfigurationError, FieldError, describe_value
 
-__all__ = ["EnvReader", "NumberRange"]
+__all__ = ["EnvReader", "Environment", "NumberRange"]
 
 _TRUE = frozenset({"1", "true", "yes", "on", "y", "t"})
 _FALSE = frozenset({"0", "false", "no", "off", "n", "f"})
+
+
+class Environment:
+    """Environment variables kept out of sight: ``repr`` shows only how many there are.
+
+    Deliberately not a :class:`~collections.abc.Mapping`: error reporters walk a mapping found
+    in a frame item by item, and these items include the client secret and the webhook key.
+    Build one from a mapping (``None``: ``os.environ``), read with :meth:`get`.
+    """
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Mapping[str, str] | None = None) -> None:
+        self._values = dict(os.environ if values is None else values)
+
+    @classmethod
+    def of(cls, values: Mapping[str, str] | Environment | None) -> Environment:
+        """``values`` as an :class:`Environment` (itself if it already is one)."""
+        return values if isinstance(values, Environment) else cls(values)
+
+    def get(self, name: str) -> str | None:
+        """The variable's value, ``None`` when unset."""
+        return self._values.get(name)
+
+    def with_value(self, name: str, value: str) -> Environment:
+        """A copy with ``name`` set to ``value``."""
+        return Environment({**self._values, name: value})
+
+    def as_dict(self) -> dict[str, str]:
+        """A plain copy, for code that takes a mapping (a third-party provider's ``from_env``)."""
+        return dict(self._values)
+
+    def __repr__(self) -> str:
+        return f"<Environment: {len(self._values)} variables>"
 
 
 @attrs.define
@@ -28,7 +65,7 @@ class EnvReader:
     variable at once, each named with its fix, instead of one per deploy.
     """
 
-    environ: Mapping[str, str] = attrs.field(repr=False)
+    environ: Mapping[str, str] | Environment = attrs.field(repr=False)
     errors: list[FieldError] = attrs.field(factory=list)
 
     def text(self, name: str, *, required: bool = False, fix: str | None = None) -> str | None:

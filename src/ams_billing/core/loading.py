@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
 import threading
 from collections.abc import Iterable, Mapping
 from importlib.metadata import entry_points
@@ -27,7 +26,7 @@ import attrs
 from stevedore import driver
 from stevedore.exception import NoMatches
 
-from ams_billing.core.env import EnvReader
+from ams_billing.core.env import Environment, EnvReader
 from ams_billing.core.errors import (
     ConfigurationError,
     FieldError,
@@ -184,9 +183,10 @@ class ServiceSettings:
     email_invoices: bool = True
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> ServiceSettings:
+    def from_env(cls, environ: Mapping[str, str] | Environment | None = None) -> ServiceSettings:
         """Read and validate every variable, reporting all problems at once."""
-        reader = EnvReader(os.environ if environ is None else environ)
+        reader = EnvReader(Environment.of(environ))
+        del environ  # error reporters record frame locals: keep only the masked copy
         service_class = reader.text(
             SERVICE_CLASS_VARIABLE,
             required=True,
@@ -222,9 +222,10 @@ def load_service(
     with the provider's variables and with ours are reported together, in one
     :class:`~ams_billing.core.errors.ConfigurationError`.
     """
-    source = dict(os.environ if environ is None else environ)
+    source = Environment.of(environ)
+    del environ  # error reporters record frame locals: keep only the masked copy
     if value is not None:
-        source[SERVICE_CLASS_VARIABLE] = value
+        source = source.with_value(SERVICE_CLASS_VARIABLE, value)
     try:
         settings: ServiceSettings | None = ServiceSettings.from_env(source)
         problems: list[FieldError] = []
@@ -237,7 +238,7 @@ def load_service(
         from_env = getattr(provider_class, "from_env", None)
         try:
             if callable(from_env):
-                provider = from_env(source, **provider_kwargs)
+                provider = from_env(source.as_dict(), **provider_kwargs)
             else:
                 provider = provider_class(**provider_kwargs)
         except ConfigurationError as error:

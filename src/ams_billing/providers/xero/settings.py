@@ -37,7 +37,6 @@ its value in ``repr`` or ``str``. Errors describe a bad value by its length, nev
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
 from collections.abc import Mapping
@@ -45,7 +44,7 @@ from typing import Any, cast
 
 import attrs
 
-from ams_billing.core.env import EnvReader, NumberRange
+from ams_billing.core.env import Environment, EnvReader, NumberRange
 from ams_billing.core.errors import ConfigurationError, FieldError, describe_value
 from ams_billing.core.models import AmountType
 
@@ -259,13 +258,14 @@ class XeroSettings:
         return errors
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> XeroSettings:
+    def from_env(cls, environ: Mapping[str, str] | Environment | None = None) -> XeroSettings:
         """Read the variables (``os.environ`` by default) and report every problem at once."""
-        reader = EnvReader(os.environ if environ is None else environ)
+        reader = EnvReader(Environment.of(environ))
+        del environ  # error reporters record frame locals: keep only the masked copy
         values: dict[str, Any] = {
             "client_id": reader.text("XERO_CLIENT_ID", required=True) or "",
-            "client_secret": reader.text("XERO_CLIENT_SECRET", required=True) or "",
-            "webhook_key": reader.text("XERO_WEBHOOK_KEY", required=True) or "",
+            "client_secret": Secret(reader.text("XERO_CLIENT_SECRET", required=True) or ""),
+            "webhook_key": Secret(reader.text("XERO_WEBHOOK_KEY", required=True) or ""),
             "account_code": reader.text("XERO_ACCOUNT_CODE", required=True) or "",
             "currency_code": reader.text("XERO_CURRENCY_CODE", required=True) or "",
             "tenant_id": reader.text("XERO_TENANT_ID", fix=_TENANT_FIX),
