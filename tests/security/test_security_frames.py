@@ -12,6 +12,7 @@ the test chose.
 from __future__ import annotations
 
 import base64
+import socket
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -154,28 +155,23 @@ def test_a_refused_token_request_leaves_no_secret_in_any_frame(minted: list[str]
     assert leaks(error, secrets_of(minted) | forms(wrong)) == []
 
 
-def test_an_unreachable_token_endpoint_leaves_no_secret_in_any_frame(
-    loopback: ContractHarness,
-) -> None:
-    provider = loopback.service.provider
-    assert isinstance(provider, XeroBillingService)
-    closed = XeroBillingService(
-        XeroSettings(
+def test_an_unreachable_token_endpoint_leaves_no_secret_in_any_frame() -> None:
+    with socket.socket() as bound:  # bound but not listening: connections are refused
+        bound.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{bound.getsockname()[1]}"
+        settings = XeroSettings(
             client_id=CLIENT_ID,
             client_secret=CLIENT_SECRET,
             webhook_key=WEBHOOK_KEY,
             account_code="200",
             currency_code="NZD",
-            api_url="http://127.0.0.1:9",  # discard: nothing listens
-            identity_url="http://127.0.0.1:9",
+            api_url=url,
+            identity_url=url,
             max_attempts=2,
-        ),
-        transport=httpx.HTTPTransport(),
-        clock=lambda: 0.0,
-        sleep=lambda seconds: None,
-    )
-    with closed:
-        error = failure(lambda: closed.get_invoice_url(UNKNOWN))
+        )
+        transport = httpx.HTTPTransport()
+        with XeroBillingService(settings, transport=transport, sleep=lambda _: None) as provider:
+            error = failure(lambda: provider.get_invoice_url(UNKNOWN))
     assert isinstance(error, ProviderUnavailableError)
     assert leaks(error, secrets_of([])) == []
 
