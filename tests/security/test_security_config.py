@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
+import traceback
 from datetime import date
 from decimal import Decimal
 
+import attrs
 import pytest
 
 from ams_billing import (
@@ -15,8 +18,10 @@ from ams_billing import (
     ValidationError,
     load_service,
 )
+from ams_billing.core.loading import ServiceSettings
+from ams_billing.providers.xero import XeroSettings
 from ams_billing.providers.xero.emulator import EmulatorClock, EmulatorConfig, XeroEmulator
-from ams_billing.providers.xero.testing import EMULATOR_BASE_URL
+from ams_billing.providers.xero.testing import EMULATOR_BASE_URL, emulator_settings
 
 GOOD = {
     "AMS_BILLING_SERVICE_CLASS": "ams.billing.providers.xero.XeroBillingService",
@@ -156,3 +161,113 @@ def test_invalid_invoices_are_refused_before_any_call(
     assert any(field in name for name in raised.value.fields), raised.value
     invoice_calls = [c for c in emulator.calls[before:] if "Invoices" in c.endpoint]
     assert invoice_calls == []
+
+
+# -- numbers: finite and in range, or refused before any call -----------------------------
+
+NUMERIC = ("XERO_TIMEOUT", "XERO_MAX_RETRY_WAIT", "AMS_BILLING_RATE_LIMIT_TIME_SCALE")
+NUMERIC_FIELDS = {
+    "timeout": "XERO_TIMEOUT",
+    "max_retry_wait": "XERO_MAX_RETRY_WAIT",
+    "rate_limit_time_scale": "AMS_BILLING_RATE_LIMIT_TIME_SCALE",
+}
+NOT_FINITE_OR_ABSURD = ["inf", "-inf", "Infinity", "nan", "NaN", "-1", "1e300", "-1e300"]
+
+
+def test_every_numeric_setting_is_covered_here() -> None:
+    # A new float setting must get a range (and a place in NUMERIC) before this passes.
+    floats = {f.name for f in attrs.fields(XeroSettings) if f.type in ("float", float)}
+    assert floats == set(NUMERIC_FIELDS)
+    assert set(NUMERIC_FIELDS.values()) == set(NUMERIC)
+
+
+@pytest.mark.parametrize("value", NOT_FINITE_OR_ABSURD)
+@pytest.mark.parametrize("name", NUMERIC)
+def test_non_finite_negative_or_huge_numbers_are_refused_before_any_call(
+    name: str, value: str, emulator: XeroEmulator
+) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        load({**GOOD, name: value}, emulator)
+    assert [error.field for error in raised.value.errors] == [name]
+    assert "must be" in str(raised.value)
+    assert emulator.calls == []
+
+
+@pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan, -1.0, 1e300])
+@pytest.mark.parametrize("field", sorted(NUMERIC_FIELDS))
+def test_non_finite_numbers_are_refused_when_settings_are_built_in_python(
+    field: str, value: float
+) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        emulator_settings(XeroEmulator(EmulatorConfig()), EMULATOR_BASE_URL, **{field: value})
+    assert [error.field for error in raised.value.errors] == [NUMERIC_FIELDS[field]]
+
+
+def test_a_blank_tenant_id_is_reported_not_taken_as_empty(emulator: XeroEmulator) -> None:
+    load({**GOOD, "XERO_TENANT_ID": ""}, emulator)  # empty: unset, which is allowed
+    for blank in (" ", "\t", "   "):
+        with pytest.raises(ConfigurationError) as raised:
+            load({**GOOD, "XERO_TENANT_ID": blank}, emulator)
+        (error,) = raised.value.errors
+        assert error.field == "XERO_TENANT_ID"
+        assert "blank" in error.message
+        assert "UUID" in (error.fix or "")
+    assert emulator.calls == []
+
+
+# -- a secret pasted into the wrong variable is never repeated ----------------------------
+
+URL_SAFE_SECRET = "q7Hk2mZ9xw-Lr4Tn8Vb_Pc1Ys6Jd3Fg0Ua5Ee2Wi9Oo7Kl4Mn"  # a client secret's shape
+BASE64_SECRET = (
+    "+Zk9Q2w/Lr4Tn8Vb1Pc1Ys6Jd3Fg0Ua5Ee2Wi9Oo7Kl4MnXq7Hk2mZ9xwLr4Tn8Vb1Pc1Ys6Jd3Fg0Ua5E=="
+)
+VARIABLES = sorted(
+    {*GOOD, *BROKEN, *NUMERIC, "XERO_SCOPES", "AMS_BILLING_RATE_LIMIT_REDIS_URL",
+     "AMS_BILLING_FAKE_WEBHOOK_KEY"}
+)  # fmt: skip
+
+
+def assert_not_shown(secret: str, error: BaseException) -> None:
+    for text in (str(error), repr(error), "".join(traceback.format_exception(error))):
+        assert secret not in text
+        assert secret.strip("+=/") not in text
+
+
+@pytest.mark.parametrize("secret", [URL_SAFE_SECRET, BASE64_SECRET], ids=["urlsafe", "base64"])
+@pytest.mark.parametrize("name", VARIABLES)
+def test_a_secret_in_any_variable_is_not_repeated_by_the_error(
+    name: str, secret: str, emulator: XeroEmulator
+) -> None:
+    environ = {**GOOD, name: secret}
+    for build in (
+        lambda: load(environ, emulator),
+        lambda: load({**environ, "AMS_BILLING_SERVICE_CLASS": "xero"}, emulator),
+        lambda: XeroSettings.from_env(environ),
+        lambda: ServiceSettings.from_env(environ),
+    ):
+        try:
+            build()
+        except ConfigurationError as error:
+            assert_not_shown(secret, error)
+
+
+@pytest.mark.parametrize(
+    "field",
+    ["tenant_id", "account_code", "currency_code", "amount_type", "api_url", "identity_url",
+     "email_whitelist", "rate_limit_redis_url"],
+)  # fmt: skip
+def test_a_secret_in_any_python_setting_is_not_repeated_by_the_error(field: str) -> None:
+    refused = 0
+    for secret in (URL_SAFE_SECRET, BASE64_SECRET, "(" + URL_SAFE_SECRET):
+        try:
+            emulator_settings(XeroEmulator(EmulatorConfig()), EMULATOR_BASE_URL, **{field: secret})
+        except ConfigurationError as error:
+            refused += 1
+            assert_not_shown(secret, error)
+    assert refused  # each field refuses at least one of them
+
+
+def test_the_error_still_says_what_is_wrong_with_the_value(emulator: XeroEmulator) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        load({**GOOD, "XERO_TENANT_ID": URL_SAFE_SECRET}, emulator)
+    assert f"{len(URL_SAFE_SECRET)} characters, not a UUID" in str(raised.value)

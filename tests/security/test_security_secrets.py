@@ -25,7 +25,7 @@ from ams_billing import (
 )
 from ams_billing.cli import main
 from ams_billing.core.signing import sign_body
-from ams_billing.providers.xero import XeroBillingService, XeroSettings
+from ams_billing.providers.xero import Secret, XeroBillingService, XeroSettings
 from ams_billing.providers.xero.emulator import (
     EmulatorClock,
     EmulatorConfig,
@@ -114,7 +114,7 @@ def test_xero_flows_and_failures_leak_no_secret(
     errors.append(limited.value)
     clock.advance(7200)
     # The token expires in Xero while the provider still holds it: 401, re-mint, retry.
-    provider.http.tokens._current = (minted[-1], clock.elapsed() + 10_000)
+    provider.http.tokens._current = (Secret(minted[-1]), clock.elapsed() + 10_000)
     clock.advance(1900)
     service.get_invoice(invoice.provider_id)
     # Payment, webhook: genuine, then forged and tampered.

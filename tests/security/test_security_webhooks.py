@@ -175,6 +175,99 @@ def test_signed_but_malformed_json_is_acknowledged_never_raised(kind: str, value
         assert all(event.resource_id for event in response.delivery.events)
 
 
+# Event fields as a key holder might get them wrong: dates out of any calendar's range (in
+# Xero's /Date(ms)/ form and in ISO 8601 with extreme offsets), wrong types, odd text.
+event_dates = st.one_of(
+    st.integers().map(lambda ms: f"/Date({ms})/"),
+    st.tuples(
+        st.integers(min_value=-(10**18), max_value=10**18),
+        st.sampled_from(["+0000", "+1400", "-1200", "+9999", "-9999"]),
+    ).map(lambda pair: f"/Date({pair[0]}{pair[1]})/"),
+    st.tuples(
+        st.datetimes(),
+        st.sampled_from(["", "Z", "+00:00", "+14:00", "-12:00", "+23:59", "-23:59", ".1234567"]),
+    ).map(lambda pair: pair[0].isoformat() + pair[1]),
+    st.sampled_from(
+        [
+            "/Date(99999999999999999)/",
+            "/Date(-99999999999999999)/",
+            "0001-01-01T00:00:00+01:00",
+            "9999-12-31T23:59:59-01:00",
+            "/Date(" + "9" * 5000 + ")/",
+            "",
+            " ",
+        ]
+    ),
+    st.text(max_size=40),
+    json_values,
+)
+scalars = st.none() | st.integers() | st.text(max_size=40) | st.booleans() | st.floats()
+uuid_text = st.uuids().map(str)
+
+
+def hostile_event(tenant_id: str) -> st.SearchStrategy[dict[str, object]]:
+    return st.fixed_dictionaries(
+        {},
+        optional={
+            "resourceId": uuid_text | uuid_text | scalars,
+            "resourceUrl": scalars,
+            "eventDateUtc": event_dates,
+            "eventType": st.sampled_from(["UPDATE", "Create", "update", ""]) | scalars,
+            "eventCategory": st.sampled_from(["INVOICE", "CONTACT", "invoice"]) | scalars,
+            "tenantId": st.sampled_from([tenant_id, tenant_id.upper()]) | uuid_text | scalars,
+            "tenantType": scalars,
+        },
+    )
+
+
+def hostile_payload(tenant_id: str) -> st.SearchStrategy[dict[str, object]]:
+    return st.fixed_dictionaries(
+        {"events": st.lists(hostile_event(tenant_id), max_size=4)},
+        optional={
+            "firstEventSequence": scalars,
+            "lastEventSequence": scalars,
+            "entropy": scalars,
+        },
+    )
+
+
+@SETTINGS
+@given(data=st.data())
+def test_signed_hostile_events_never_raise_out_of_handle_webhook(data: st.DataObject) -> None:
+    # Every exception escaping handle_webhook is a 500 from every web integration, which
+    # SECURITY.md rules out for a signed body: it is acknowledged (200) and what cannot be
+    # read is dropped.
+    rig = RIGS["xero"]
+    payload = data.draw(hostile_payload(rig.emulator.config.tenant_id))
+    body = json.dumps(payload).encode()
+    response = rig.service.handle_webhook(body, {rig.header: sign_body(body, KEY)})
+    assert response.status == 200
+    if response.delivery is not None:
+        assert all(event.resource_id for event in response.delivery.events)
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        "/Date(99999999999999999)/",
+        "/Date(-99999999999999999)/",
+        "/Date(253402300800000)/",  # 10000-01-01: one millisecond past datetime's range
+        "0001-01-01T00:00:00+01:00",
+        "9999-12-31T23:59:59-01:00",
+    ],
+)
+def test_an_event_date_out_of_range_is_acknowledged_not_raised(when: str) -> None:
+    rig = RIGS["xero"]
+    event = {"resourceId": "0f0f0f0f-0000-4000-8000-000000000001", "eventDateUtc": when,
+             "eventCategory": "INVOICE", "eventType": "UPDATE"}  # fmt: skip
+    body = json.dumps({"events": [event], "firstEventSequence": 1, "lastEventSequence": 1}).encode()
+    response = rig.service.handle_webhook(body, {rig.header: sign_body(body, KEY)})
+    assert response.status == 200
+    assert response.delivery is None
+    assert response.reason is not None
+    assert "eventDateUtc" in response.reason
+
+
 @pytest.mark.parametrize("kind", ["xero", "fake"])
 @SETTINGS
 @given(cut=st.integers(min_value=0, max_value=43), flip=st.integers(min_value=0, max_value=255))

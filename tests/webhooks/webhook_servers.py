@@ -42,15 +42,15 @@ class Stack:
 
 
 @contextmanager
-def serve_wsgi_stack(stack: Stack) -> Iterator[str]:
-    with serve_wsgi(WebhookWSGIApp(stack.endpoint)) as base_url:
+def serve_wsgi_stack(stack: Stack, **options: float) -> Iterator[str]:
+    with serve_wsgi(WebhookWSGIApp(stack.endpoint), **options) as base_url:
         yield base_url
 
 
 @contextmanager
-def serve_asgi_stack(stack: Stack) -> Iterator[str]:
+def serve_asgi_stack(stack: Stack, **options: float) -> Iterator[str]:
     config = uvicorn.Config(
-        WebhookASGIApp(stack.endpoint), host="127.0.0.1", port=0, log_level="warning",
+        WebhookASGIApp(stack.endpoint, **options), host="127.0.0.1", port=0, log_level="warning",
         lifespan="on",
     )  # fmt: skip
     server = uvicorn.Server(config)

@@ -80,7 +80,7 @@ def test_minting_happens_once_however_many_threads_want_a_token() -> None:
 
     threads: list[threading.Thread] = []
     cache = TokenCache(clock=lambda: 0.0)
-    assert cache.get(mint) == "token"
+    assert cache.get(mint).reveal() == "token"
     for thread in threads:
         thread.join()
     assert waiting.is_set()

@@ -45,7 +45,8 @@ def test_basic_auth_carries_the_client_credentials() -> None:
 
     emulator = XeroEmulator()
     header = basic_auth(emulator_settings(emulator, "http://x.invalid"))
-    decoded = base64.b64decode(header.removeprefix("Basic ")).decode()
+    assert "Basic" not in repr(header)  # a Secret until the request leaves
+    decoded = base64.b64decode(header.reveal().removeprefix("Basic ")).decode()
     assert decoded == f"{emulator.config.client_id}:{emulator.config.client_secret}"
 
 

@@ -57,8 +57,10 @@ def test_optional_variables_and_developer_overrides() -> None:
     assert settings.amount_type is AmountType.EXCLUSIVE
 
 
-def test_a_blank_tenant_id_is_fine_for_a_custom_connection() -> None:
-    assert XeroSettings.from_env(GUIDE | {"XERO_TENANT_ID": "  "}).tenant_id is None
+def test_an_empty_tenant_id_is_fine_for_a_custom_connection_but_a_blank_one_is_reported() -> None:
+    assert XeroSettings.from_env(GUIDE | {"XERO_TENANT_ID": ""}).tenant_id is None
+    with pytest.raises(ConfigurationError, match="XERO_TENANT_ID: is blank"):
+        XeroSettings.from_env(GUIDE | {"XERO_TENANT_ID": "  "})
 
 
 def test_every_problem_is_reported_at_once_with_its_variable_and_fix() -> None:

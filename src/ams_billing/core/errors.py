@@ -17,13 +17,16 @@ whichever accounting system it bills through::
     └── ProviderUnavailableError       network failure, timeout, 5xx, provider offline
 
 Errors carry their context as attributes (``field``, ``retry_after``, ``resource_id`` …), and
-never a secret: providers must not put credentials, tokens or signing keys into a message.
+never a secret: providers must not put credentials, tokens or signing keys into a message. A
+bad setting is described by its shape (:func:`describe_value`), never quoted: a secret pasted
+into the wrong variable must not be repeated in a traceback.
 ``ValidationError`` also derives from :class:`ValueError`, so code that validates with attrs or
 plain Python can catch it the usual way.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import attrs
@@ -42,7 +45,37 @@ __all__ = [
     "UnsupportedOperationError",
     "ValidationError",
     "WebhookVerificationError",
+    "describe_value",
+    "looks_like_a_name",
 ]
+
+# A provider name (``xero``) or a Python path (``package.module.Class``, ``package.module:Class``)
+# made of short identifiers: no secret has this shape, so such a value may be shown.
+_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}(?:[.:][A-Za-z_][A-Za-z0-9_]{0,39}){1,9}")
+
+
+def describe_value(value: str) -> str:
+    """Say what a setting's value looks like without showing it, e.g. ``36 characters``.
+
+    Errors about settings use this instead of quoting the value, which could be a secret
+    pasted into the wrong variable.
+    """
+    if not value:
+        return "empty"
+    if not value.strip():
+        return f"{len(value)} white-space character{'s' if len(value) != 1 else ''}"
+    text = f"{len(value)} character{'s' if len(value) != 1 else ''}"
+    if value != value.strip():
+        text += " with white space around"
+    elif any(char.isspace() for char in value):
+        text += " with white space inside"
+    return text
+
+
+def looks_like_a_name(value: str) -> bool:
+    """Whether ``value`` is shaped like a provider name or a Python class path, never a secret."""
+    return bool(_NAME.fullmatch(value) or _PATH.fullmatch(value))
 
 
 @attrs.frozen
@@ -78,15 +111,18 @@ class ConfigurationError(BillingError):
 class ProviderNotFoundError(ConfigurationError):
     """The configured provider name or class path cannot be resolved.
 
-    ``available`` lists the entry-point names that are installed.
+    ``available`` lists the entry-point names that are installed. The message quotes the value
+    only when it is shaped like a provider name or class path; anything else (a secret pasted
+    into ``AMS_BILLING_SERVICE_CLASS``) is described by its length.
     """
 
     def __init__(self, value: str, reason: str, available: Iterable[str]) -> None:
         self.value = value
         self.available: tuple[str, ...] = tuple(sorted(available))
         names = ", ".join(self.available) or "none"
+        shown = repr(value) if looks_like_a_name(value) else f"({describe_value(value)})"
         super().__init__(
-            f"cannot load billing provider {value!r}: {reason}. "
+            f"cannot load billing provider {shown}: {reason}. "
             f"Set AMS_BILLING_SERVICE_CLASS to an installed provider name ({names}) "
             "or to a dotted class path such as ams.billing.providers.xero.XeroBillingService"
         )

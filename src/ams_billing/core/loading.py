@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
 import threading
 from collections.abc import Iterable, Mapping
 from importlib.metadata import entry_points
@@ -27,8 +26,13 @@ import attrs
 from stevedore import driver
 from stevedore.exception import NoMatches
 
-from ams_billing.core.env import EnvReader
-from ams_billing.core.errors import ConfigurationError, FieldError, ProviderNotFoundError
+from ams_billing.core.env import Environment, EnvReader
+from ams_billing.core.errors import (
+    ConfigurationError,
+    FieldError,
+    ProviderNotFoundError,
+    looks_like_a_name,
+)
 from ams_billing.core.service import BillingService
 from ams_billing.core.tracking import InvoiceStateStore
 
@@ -100,7 +104,9 @@ def _by_entry_point(name: str) -> type[Any]:
 
 def _by_import_path(path: str) -> type[Any]:
     module_name, sep, attribute = path.partition(":") if ":" in path else path.rpartition(".")
-    if not module_name or not attribute or not sep:
+    # Only a path-shaped value is imported: anything else could be a secret pasted into the
+    # variable, which the import error would otherwise repeat.
+    if not module_name or not attribute or not sep or not looks_like_a_name(path):
         raise ProviderNotFoundError(
             path, "it is not a module and class path", available_providers()
         )
@@ -177,9 +183,10 @@ class ServiceSettings:
     email_invoices: bool = True
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> ServiceSettings:
+    def from_env(cls, environ: Mapping[str, str] | Environment | None = None) -> ServiceSettings:
         """Read and validate every variable, reporting all problems at once."""
-        reader = EnvReader(os.environ if environ is None else environ)
+        reader = EnvReader(Environment.of(environ))
+        del environ  # error reporters record frame locals: keep only the masked copy
         service_class = reader.text(
             SERVICE_CLASS_VARIABLE,
             required=True,
@@ -215,9 +222,10 @@ def load_service(
     with the provider's variables and with ours are reported together, in one
     :class:`~ams_billing.core.errors.ConfigurationError`.
     """
-    source = dict(os.environ if environ is None else environ)
+    source = Environment.of(environ)
+    del environ  # error reporters record frame locals: keep only the masked copy
     if value is not None:
-        source[SERVICE_CLASS_VARIABLE] = value
+        source = source.with_value(SERVICE_CLASS_VARIABLE, value)
     try:
         settings: ServiceSettings | None = ServiceSettings.from_env(source)
         problems: list[FieldError] = []
@@ -230,7 +238,7 @@ def load_service(
         from_env = getattr(provider_class, "from_env", None)
         try:
             if callable(from_env):
-                provider = from_env(source, **provider_kwargs)
+                provider = from_env(source.as_dict(), **provider_kwargs)
             else:
                 provider = provider_class(**provider_kwargs)
         except ConfigurationError as error:

@@ -29,6 +29,7 @@ from ams_billing.cli.exit_codes import ExitCode
 from ams_billing.core.errors import AuthenticationError, ProviderUnavailableError
 from ams_billing.providers.xero import wire
 from ams_billing.providers.xero.auth import MintedToken, mint_token
+from ams_billing.providers.xero.settings import Secret
 from ams_billing.providers.xero.transport import Call, XeroHttp
 
 __all__ = ["check_credentials", "check_scopes", "check_settings_scope", "check_tenant"]
@@ -55,7 +56,7 @@ class _TokenCapture:
         self.http = http
         self.response: httpx.Response | None = None
 
-    def post_token(self, form: dict[str, str], authorization: str) -> httpx.Response:
+    def post_token(self, form: dict[str, str], authorization: Secret) -> httpx.Response:
         self.response = self.http.post_token(form, authorization)
         return self.response
 

@@ -12,11 +12,16 @@
 
 from ams_billing.contrib.webhooks.asgi import WebhookASGIApp
 from ams_billing.contrib.webhooks.processor import BackgroundProcessor
-from ams_billing.contrib.webhooks.request import DEFAULT_MAX_BODY_BYTES, WebhookEndpoint
+from ams_billing.contrib.webhooks.request import (
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_READ_TIMEOUT,
+    WebhookEndpoint,
+)
 from ams_billing.contrib.webhooks.wsgi import WebhookWSGIApp
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_READ_TIMEOUT",
     "BackgroundProcessor",
     "WebhookASGIApp",
     "WebhookEndpoint",

@@ -10,14 +10,15 @@ from ams_billing.contrib.webhooks.request import WebhookEndpoint
 __all__ = ["WebhookWSGIApp"]
 
 _REASONS = {200: "OK", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
-            411: "Length Required", 413: "Content Too Large"}  # fmt: skip
+            408: "Request Timeout", 411: "Length Required", 413: "Content Too Large"}  # fmt: skip
 StartResponse = Callable[..., Any]
 
 
 class WebhookWSGIApp:
     """Answers webhook deliveries: 200 or 401 with an empty body and no cookies.
 
-    Bodies over the endpoint's cap are refused with 413 before being read.
+    Bodies over the endpoint's cap are refused with 413 before being read. A body that cannot
+    be read (the server's read timeout ran out, the client went away) is answered 408.
     """
 
     def __init__(self, endpoint: WebhookEndpoint) -> None:
@@ -39,7 +40,10 @@ class WebhookWSGIApp:
             return 411
         if length > self.endpoint.max_body_bytes or length < 0:
             return 413
-        body = environ["wsgi.input"].read(length) if length else b""
+        try:
+            body = environ["wsgi.input"].read(length) if length else b""
+        except OSError:  # TimeoutError from the server's read timeout, or a reset connection
+            return 408
         headers = {
             key[5:].replace("_", "-").lower(): value
             for key, value in environ.items()

@@ -6,6 +6,11 @@ unless ``XERO_SCOPES`` asks for some), keeps it, and mints the next one a minute
 old one runs out. Minting happens under a lock, so a hundred threads that find the token stale
 cause one request, not a hundred. The transport calls :meth:`TokenCache.invalidate` when Xero
 answers ``401 TokenExpired`` anyway (a clock skew, a reset), then retries once.
+
+Tokens and the Basic credentials are handed around as :class:`~.settings.Secret`, never as
+plain strings, so no frame of a failure holds them where an error reporter that records local
+variables (Sentry's default) would find them; the transport reveals them only inside the
+request's ``httpx.Auth`` flow.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import httpx
 from ams_billing.core.errors import AuthenticationError, ProviderUnavailableError
 from ams_billing.providers.xero import wire
 from ams_billing.providers.xero.errors import CREDENTIALS_FIX, SCOPE_FIX
-from ams_billing.providers.xero.settings import XeroSettings
+from ams_billing.providers.xero.settings import Secret, XeroSettings
 
 __all__ = ["RENEW_BEFORE", "MintedToken", "TokenCache", "TokenPoster", "basic_auth", "mint_token"]
 
@@ -45,14 +50,14 @@ class MintedToken:
 class TokenPoster(Protocol):
     """Something that can POST a form to the token endpoint (the transport)."""
 
-    def post_token(self, form: dict[str, str], authorization: str) -> httpx.Response:
+    def post_token(self, form: dict[str, str], authorization: Secret) -> httpx.Response:
         """POST ``form`` with this ``Authorization`` header; return the response (any status)."""
 
 
-def basic_auth(settings: XeroSettings) -> str:
-    """The ``Authorization: Basic ...`` value for the client credentials."""
+def basic_auth(settings: XeroSettings) -> Secret:
+    """The ``Authorization: Basic ...`` value for the client credentials, kept secret."""
     pair = f"{settings.client_id}:{settings.client_secret.reveal()}".encode()
-    return "Basic " + base64.b64encode(pair).decode("ascii")
+    return Secret("Basic " + base64.b64encode(pair).decode("ascii"))
 
 
 def mint_token(poster: TokenPoster, settings: XeroSettings) -> MintedToken:
@@ -111,14 +116,14 @@ class TokenCache:
     def __init__(self, clock: Callable[[], float]) -> None:
         self._clock = clock
         self._lock = threading.Lock()
-        self._current: tuple[str, float] | None = None
+        self._current: tuple[Secret, float] | None = None
         self.mints = 0
 
     def __repr__(self) -> str:
         state = "empty" if self._current is None else "holding a token"
         return f"<TokenCache {state}, {self.mints} minted>"
 
-    def get(self, mint: Callable[[], MintedToken]) -> str:
+    def get(self, mint: Callable[[], MintedToken]) -> Secret:
         """Return a token valid for at least another minute, minting one with ``mint`` if not."""
         current = self._current
         if current is not None and self._clock() < current[1] - RENEW_BEFORE:
@@ -130,10 +135,10 @@ class TokenCache:
             started = self._clock()
             minted = mint()
             self.mints += 1
-            self._current = (minted.value, started + minted.expires_in)
-            return minted.value
+            self._current = (Secret(minted.value), started + minted.expires_in)
+            return self._current[0]
 
-    def invalidate(self, token: str) -> None:
+    def invalidate(self, token: Secret) -> None:
         """Forget ``token`` (Xero refused it); a newer token minted meanwhile is kept."""
         with self._lock:
             if self._current is not None and self._current[0] == token:

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from ams_billing.core.batch import BatchItem, BatchResult
+from ams_billing.core.env import Environment
 from ams_billing.core.hookspecs import hookimpl
 from ams_billing.core.models import (
     Capability,
@@ -100,10 +101,12 @@ class XeroBillingService:
 
     @classmethod
     def from_env(
-        cls, environ: Mapping[str, str] | None = None, **options: Any
+        cls, environ: Mapping[str, str] | Environment | None = None, **options: Any
     ) -> XeroBillingService:
         """Build from the ``XERO_*`` variables of ``environ`` (default ``os.environ``)."""
-        return cls(XeroSettings.from_env(environ), **options)
+        source = Environment.of(environ)
+        del environ  # error reporters record frame locals: keep only the masked copy
+        return cls(XeroSettings.from_env(source), **options)
 
     def __repr__(self) -> str:
         tenant = self.settings.tenant_id or "(the connection's only tenant)"

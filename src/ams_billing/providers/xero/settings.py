@@ -7,8 +7,9 @@ Variable                            Required   Meaning
 =================================== ========== ==============================================
 ``XERO_CLIENT_ID``                  yes        the custom connection's client id
 ``XERO_CLIENT_SECRET``              yes        its client secret (shown once in the portal)
-``XERO_TENANT_ID``                  no         the organisation; blank is fine for a custom
-                                               connection, but a set value must be right
+``XERO_TENANT_ID``                  no         the organisation; empty is fine for a custom
+                                               connection, but a set value must be a UUID
+                                               (only white space is reported as blank)
 ``XERO_WEBHOOK_KEY``                yes        the key webhook deliveries are signed with
 ``XERO_ACCOUNT_CODE``               yes        the revenue account invoice lines post to
 ``XERO_AMOUNT_TYPE``                yes        ``INCLUSIVE`` or ``EXCLUSIVE`` (of tax)
@@ -20,22 +21,22 @@ Variable                            Required   Meaning
 and, for developers and the emulator, ``XERO_API_URL`` (default ``https://api.xero.com``),
 ``XERO_IDENTITY_URL`` (default ``https://identity.xero.com``), ``XERO_SCOPES`` (space-separated
 scopes to ask the token for; default none, which grants every scope the connection has),
-``XERO_TIMEOUT`` (seconds per request, default 30) and ``XERO_MAX_RETRY_WAIT`` (the longest
-``Retry-After`` worth sleeping through, default 60 seconds; longer waits raise
-:class:`~ams_billing.core.errors.RateLimitedError` at once).
+``XERO_TIMEOUT`` (seconds per request, default 30, more than 0 and at most 600) and
+``XERO_MAX_RETRY_WAIT`` (the longest ``Retry-After`` worth sleeping through, default 60 seconds,
+0 to 86,400; longer waits raise :class:`~ams_billing.core.errors.RateLimitedError` at once).
 
 ``AMS_BILLING_RATE_LIMIT_REDIS_URL`` (e.g. ``redis://localhost:6379/0``) shares the tenant's
 rate-limit budget between every process through Redis (needs ``ams-billing[redis]``); unset, each
-process paces only its own calls. ``AMS_BILLING_RATE_LIMIT_TIME_SCALE`` (default 1) is for tests
-and benchmarks against an emulator whose clock runs that many times faster than real time.
+process paces only its own calls. ``AMS_BILLING_RATE_LIMIT_TIME_SCALE`` (default 1, 0.01 to
+100,000) is for tests and benchmarks against an emulator whose clock runs that many times faster
+than real time. Numbers must be finite: ``inf`` and ``nan`` are refused like any bad value.
 
 Secrets (the client secret and the webhook key) are held in :class:`Secret`, which never shows
-its value in ``repr`` or ``str``.
+its value in ``repr`` or ``str``. Errors describe a bad value by its length, never quote it.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
 from collections.abc import Mapping
@@ -43,8 +44,8 @@ from typing import Any, cast
 
 import attrs
 
-from ams_billing.core.env import EnvReader
-from ams_billing.core.errors import ConfigurationError, FieldError
+from ams_billing.core.env import Environment, EnvReader, NumberRange
+from ams_billing.core.errors import ConfigurationError, FieldError, describe_value
 from ams_billing.core.models import AmountType
 
 __all__ = ["DEFAULT_API_URL", "DEFAULT_IDENTITY_URL", "Secret", "XeroSettings"]
@@ -58,6 +59,15 @@ DEFAULT_IDENTITY_URL = "https://identity.xero.com"
 _AMOUNT_TYPES = ("INCLUSIVE", "EXCLUSIVE")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _WHAT = "the Xero billing provider"
+_TENANT_FIX = (
+    "copy the Tenant ID (a UUID) from Connection management in the developer portal, or "
+    "leave it empty: a custom connection reaches only its organisation"
+)
+_TIMEOUT = NumberRange(0, 600, "give seconds per request, e.g. 30", low_open=True)
+_MAX_RETRY_WAIT = NumberRange(0, 86_400, "give seconds, at most a day, e.g. 60")
+_TIME_SCALE = NumberRange(
+    0.01, 100_000, "leave it unset (1): only tests and benchmarks against an emulator change it"
+)
 
 
 class Secret:
@@ -175,7 +185,7 @@ class XeroSettings:
             errors.append(
                 FieldError(
                     "XERO_ACCOUNT_CODE",
-                    f"{self.account_code!r} is longer than Xero's 10 characters",
+                    f"is longer than Xero's 10 characters ({describe_value(self.account_code)})",
                     "copy the Code column of the account, e.g. 200",
                 )
             )
@@ -184,7 +194,7 @@ class XeroSettings:
             errors.append(
                 FieldError(
                     "XERO_CURRENCY_CODE",
-                    f"{self.currency_code!r} is not a currency code",
+                    f"is not a currency code ({describe_value(self.currency_code)})",
                     "use a three-letter ISO 4217 code in capitals, such as NZD, AUD or USD",
                 )
             )
@@ -192,7 +202,7 @@ class XeroSettings:
             errors.append(
                 FieldError(
                     "XERO_AMOUNT_TYPE",
-                    f"{self.amount_type!r} is not an amount type",
+                    f"is not an amount type ({_describe(self.amount_type)})",
                     "use INCLUSIVE or EXCLUSIVE",
                 )
             )
@@ -200,9 +210,8 @@ class XeroSettings:
             errors.append(
                 FieldError(
                     "XERO_TENANT_ID",
-                    f"{self.tenant_id!r} is not a tenant id",
-                    "copy the Tenant ID (a UUID) from Connection management in the developer "
-                    "portal, or leave it empty: a custom connection reaches only its organisation",
+                    f"is not a tenant id ({describe_value(self.tenant_id)}, not a UUID)",
+                    _TENANT_FIX,
                 )
             )
         if self.email_whitelist is not None:
@@ -212,21 +221,28 @@ class XeroSettings:
                 errors.append(
                     FieldError(
                         "AMS_BILLING_EMAIL_WHITELIST_REGEX",
-                        f"{self.email_whitelist!r} is not a valid regular expression ({error})",
+                        "is not a valid regular expression "
+                        f"({describe_value(self.email_whitelist)}: {error})",
                         "fix the pattern, e.g. @example\\.org$, or leave it empty",
                     )
                 )
         for name, url in (("XERO_API_URL", self.api_url), ("XERO_IDENTITY_URL", self.identity_url)):
             if not re.match(r"https?://[^/\s]+", url or ""):
                 errors.append(
-                    FieldError(name, f"{url!r} is not an http(s) URL", "leave it unset for Xero")
+                    FieldError(
+                        name,
+                        f"is not an http(s) URL ({_describe(url)})",
+                        "leave it unset for Xero",
+                    )
                 )
-        if not self.timeout > 0:
-            errors.append(FieldError("XERO_TIMEOUT", "must be positive", "e.g. 30 (seconds)"))
-        if not self.max_retry_wait >= 0:
-            errors.append(
-                FieldError("XERO_MAX_RETRY_WAIT", "must not be negative", "e.g. 60 (seconds)")
-            )
+        for name, value, allowed in (
+            ("XERO_TIMEOUT", self.timeout, _TIMEOUT),
+            ("XERO_MAX_RETRY_WAIT", self.max_retry_wait, _MAX_RETRY_WAIT),
+            ("AMS_BILLING_RATE_LIMIT_TIME_SCALE", self.rate_limit_time_scale, _TIME_SCALE),
+        ):
+            problem = allowed.problem(name, value)
+            if problem is not None:
+                errors.append(problem)
         if self.rate_limit_redis_url is not None and not re.match(
             r"(rediss?|unix)://", self.rate_limit_redis_url
         ):
@@ -237,36 +253,33 @@ class XeroSettings:
                     "e.g. redis://localhost:6379/0, or leave it unset to pace each process alone",
                 )
             )
-        if not self.rate_limit_time_scale > 0:
-            errors.append(
-                FieldError(
-                    "AMS_BILLING_RATE_LIMIT_TIME_SCALE", "must be positive", "leave it unset (1)"
-                )
-            )
         if self.max_attempts < 1:
             errors.append(FieldError("max_attempts", "must be at least 1", "e.g. 4"))
         return errors
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> XeroSettings:
+    def from_env(cls, environ: Mapping[str, str] | Environment | None = None) -> XeroSettings:
         """Read the variables (``os.environ`` by default) and report every problem at once."""
-        reader = EnvReader(os.environ if environ is None else environ)
+        reader = EnvReader(Environment.of(environ))
+        del environ  # error reporters record frame locals: keep only the masked copy
         values: dict[str, Any] = {
             "client_id": reader.text("XERO_CLIENT_ID", required=True) or "",
-            "client_secret": reader.text("XERO_CLIENT_SECRET", required=True) or "",
-            "webhook_key": reader.text("XERO_WEBHOOK_KEY", required=True) or "",
+            "client_secret": Secret(reader.text("XERO_CLIENT_SECRET", required=True) or ""),
+            "webhook_key": Secret(reader.text("XERO_WEBHOOK_KEY", required=True) or ""),
             "account_code": reader.text("XERO_ACCOUNT_CODE", required=True) or "",
             "currency_code": reader.text("XERO_CURRENCY_CODE", required=True) or "",
-            "tenant_id": reader.text("XERO_TENANT_ID"),
+            "tenant_id": reader.text("XERO_TENANT_ID", fix=_TENANT_FIX),
             "email_invoices": reader.boolean("XERO_EMAIL_INVOICES", default=True),
             "email_whitelist": reader.text("AMS_BILLING_EMAIL_WHITELIST_REGEX"),
             "api_url": reader.text("XERO_API_URL") or DEFAULT_API_URL,
             "identity_url": reader.text("XERO_IDENTITY_URL") or DEFAULT_IDENTITY_URL,
             "scopes": reader.text("XERO_SCOPES") or (),
-            "timeout": _number(reader, "XERO_TIMEOUT", 30.0),
-            "max_retry_wait": _number(reader, "XERO_MAX_RETRY_WAIT", 60.0),
+            "timeout": reader.number("XERO_TIMEOUT", 30.0, _TIMEOUT),
+            "max_retry_wait": reader.number("XERO_MAX_RETRY_WAIT", 60.0, _MAX_RETRY_WAIT),
             "rate_limit_redis_url": reader.text("AMS_BILLING_RATE_LIMIT_REDIS_URL"),
-            "rate_limit_time_scale": _number(reader, "AMS_BILLING_RATE_LIMIT_TIME_SCALE", 1.0),
+            "rate_limit_time_scale": reader.number(
+                "AMS_BILLING_RATE_LIMIT_TIME_SCALE", 1.0, _TIME_SCALE
+            ),
         }
         amount_type = reader.choice("XERO_AMOUNT_TYPE", _AMOUNT_TYPES, required=True)
         values["amount_type"] = AmountType(amount_type) if amount_type else AmountType.EXCLUSIVE
@@ -281,17 +294,8 @@ class XeroSettings:
         return settings
 
 
-def _number(reader: EnvReader, name: str, default: float) -> float:
-    value = reader.text(name)
-    if value is None:
-        return default
-    try:
-        return float(value)
-    except ValueError:
-        reader.errors.append(
-            FieldError(name, f"{value!r} is not a number", "give seconds, e.g. 30")
-        )
-        return default
+def _describe(value: object) -> str:
+    return describe_value(value) if isinstance(value, str) else f"a {type(value).__name__}"
 
 
 def _is_uuid(value: str) -> bool:

@@ -15,7 +15,9 @@ Retries (tenacity, with an injected ``sleep``):
 Each attempt is logged on ``ams_billing.xero`` with method, path, status, duration and
 ``Xero-Correlation-Id`` (what Xero support asks for). This module never logs bodies, query
 strings or headers, so neither personal data nor the ``Authorization`` header reach a log
-(httpx's own INFO line shows the URL with its query, and no header either).
+(httpx's own INFO line shows the URL with its query, and no header either). The token and the
+Basic credentials stay :class:`~.settings.Secret` until :class:`_SecretHeader`, an
+``httpx.Auth``, writes the header onto the outgoing request: no frame of a failure holds them.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Generator, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -41,7 +43,7 @@ from ams_billing.providers.xero.auth import MintedToken, TokenCache, mint_token
 from ams_billing.providers.xero.errors import Kind, error_for_response, problem_detail
 from ams_billing.providers.xero.ledger import with_body_digest
 from ams_billing.providers.xero.pacing import Pacer
-from ams_billing.providers.xero.settings import XeroSettings
+from ams_billing.providers.xero.settings import Secret, XeroSettings
 
 __all__ = ["BACKOFF_BASE", "BACKOFF_MAX", "USER_AGENT", "Call", "XeroHttp"]
 
@@ -65,6 +67,8 @@ class Call:
     """One logical request; retried attempts send it again unchanged.
 
     ``retry_safe`` defaults to true for GET and for writes carrying an idempotency key.
+    ``authorization`` is the header value of an unauthenticated call (the token request's
+    Basic credentials); authenticated calls get the bearer token on each attempt.
     """
 
     method: str
@@ -79,6 +83,7 @@ class Call:
     retry_safe: bool | None = None
     kind: Kind = "invoice"
     resource_id: str | None = None
+    authorization: Secret | None = attrs.field(default=None, repr=False)
 
     @property
     def safe_to_retry(self) -> bool:
@@ -86,6 +91,29 @@ class Call:
         if self.retry_safe is not None:
             return self.retry_safe
         return self.method == "GET" or self.idempotency_key is not None
+
+
+class _SecretHeader(httpx.Auth):
+    """Writes ``Authorization`` onto the request as httpx sends it, from a :class:`Secret`.
+
+    The value is revealed only in this flow's frame, which is gone before any failure of the
+    exchange propagates, so error reporters that record frame locals never see it.
+    """
+
+    def __init__(self, value: Secret) -> None:
+        self._value = value
+
+    def __repr__(self) -> str:
+        return "<_SecretHeader Authorization>"
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """Set the header and send the request once."""
+        request.headers["Authorization"] = self._value.reveal()
+        yield request
+
+
+def _bearer(token: Secret) -> Secret:
+    return Secret(f"Bearer {token.reveal()}")
 
 
 class _Transient(Exception):  # noqa: N818 - an internal retry signal, never escapes
@@ -185,16 +213,14 @@ class XeroHttp:
         )
         return self.send(call)
 
-    def post_token(self, form: dict[str, str], authorization: str) -> httpx.Response:
+    def post_token(self, form: dict[str, str], authorization: Secret) -> httpx.Response:
         """POST the token request (retried like a read: minting twice does no harm)."""
         call = Call(
             method="POST",
             url=self.settings.token_url,
             content=_form(form),
-            headers={
-                "Content-Type": "application/x-www-form-urlencoded",
-                "Authorization": authorization,
-            },
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            authorization=authorization,
             expect=(200, 400, 401, 403),
             authenticated=False,
             paced=False,
@@ -248,12 +274,12 @@ class XeroHttp:
                 )
         reminted = False
         while True:
-            headers = dict(call.headers)
             token = None
+            authorization = call.authorization
             if call.authenticated:
                 token = self.tokens.get(self._mint)
-                headers["Authorization"] = f"Bearer {token}"
-            response = self._exchange(call, headers)
+                authorization = _bearer(token)
+            response = self._exchange(call, authorization)
             if (
                 token is not None
                 and response.status_code == 401
@@ -266,17 +292,22 @@ class XeroHttp:
                 continue
             return self._judge(call, response)
 
-    def _exchange(self, call: Call, headers: dict[str, str]) -> httpx.Response:
+    def _exchange(self, call: Call, authorization: Secret | None) -> httpx.Response:
         request = self.client.build_request(
-            call.method, call.url, params=call.params or None, content=call.content, headers=headers
+            call.method,
+            call.url,
+            params=call.params or None,
+            content=call.content,
+            headers=dict(call.headers),
         )
+        auth = _SecretHeader(authorization) if authorization is not None else None
         started = time.perf_counter()
         try:
             if call.paced:
                 with self.pacer.slot():
-                    response = self.client.send(request)
+                    response = self.client.send(request, auth=auth)
             else:
-                response = self.client.send(request)
+                response = self.client.send(request, auth=auth)
         except httpx.TransportError as error:
             elapsed = (time.perf_counter() - started) * 1000
             logger.info(

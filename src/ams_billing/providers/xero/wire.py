@@ -103,29 +103,39 @@ def parse_ms_datetime(value: str) -> datetime:
 
     The milliseconds are UTC whatever the offset says (the offset is only for display); an
     ISO value without a zone is UTC, and seven fractional digits (Xero's) are trimmed to six.
+    A value outside the years 1 to 9999 raises :class:`ValueError`, like any other bad value.
     """
     text = value.strip()
-    match = _MS_DATE.match(text)
-    if match:
-        return _EPOCH + timedelta(milliseconds=int(match.group(1)))
-    text = re.sub(r"(\.\d{6})\d+", r"\1", text.replace("Z", "+00:00"))
-    moment = datetime.fromisoformat(text)
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    try:
+        match = _MS_DATE.match(text)
+        if match:
+            return _EPOCH + timedelta(milliseconds=int(match.group(1)))
+        text = re.sub(r"(\.\d{6})\d+", r"\1", text.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(text)
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the date is outside the years 1 to 9999") from None
 
 
 def parse_ms_date(value: str) -> date:
-    """Parse a calendar date: ``/Date(ms±hhmm)/`` (local to its offset) or ISO 8601."""
+    """Parse a calendar date: ``/Date(ms±hhmm)/`` (local to its offset) or ISO 8601.
+
+    A value outside the years 1 to 9999 raises :class:`ValueError`, like any other bad value.
+    """
     text = value.strip()
     match = _MS_DATE.match(text)
-    if match:
+    if not match:
+        return date.fromisoformat(text[:10])
+    try:
         moment = _EPOCH + timedelta(milliseconds=int(match.group(1)))
         if match.group(2):
             sign = 1 if match.group(2)[0] == "+" else -1
             moment += sign * timedelta(
                 hours=int(match.group(2)[1:3]), minutes=int(match.group(2)[3:])
             )
-        return moment.date()
-    return date.fromisoformat(text[:10])
+    except OverflowError:
+        raise ValueError("the date is outside the years 1 to 9999") from None
+    return moment.date()
 
 
 def _decimal(value: Any, _: object = None) -> Decimal:
