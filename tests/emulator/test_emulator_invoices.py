@@ -192,6 +192,36 @@ def test_cannot_void_with_payments(emu, api, make_invoice):
     assert "payment" in messages(response.json())[0]
 
 
+def test_a_voided_invoice_owes_nothing(emu, api, make_invoice):
+    created = make_invoice(amount="40.00")
+    assert D(str(created["AmountDue"])) == D("46.00")
+    response = api.post(f"{API}/Invoices/{created['InvoiceID']}", json={"Status": "VOIDED"})
+    assert response.status_code == 200, response.text
+    for body in (
+        decimal_json(response)["Invoices"][0],
+        decimal_json(api.get(f"{API}/Invoices/{created['InvoiceID']}"))["Invoices"][0],
+        next(i for i in emu.books().invoices if i["InvoiceID"] == created["InvoiceID"]),
+    ):
+        assert body["Status"] == "VOIDED"
+        assert (body["Total"], body["AmountPaid"], body["AmountDue"]) == (
+            D("46.00"),
+            D("0.00"),
+            D("0.00"),
+        )
+    owing = api.get(f"{API}/Invoices", params={"where": "AmountDue>0"}).json()["Invoices"]
+    assert created["InvoiceID"] not in {i["InvoiceID"] for i in owing}
+
+
+def test_the_spec_example_of_a_voided_invoice_owes_nothing(openapi):
+    """The source of the rule above: the only VOIDED invoice among the spec's examples."""
+    spec = openapi("xero_accounting.yaml")
+    example = spec["paths"]["/Invoices"]["get"]["responses"]["200"]["content"]["application/json"][
+        "example"
+    ]
+    [voided] = [i for i in example["Invoices"] if i["Status"] == "VOIDED"]
+    assert (voided["Total"], voided["AmountPaid"], voided["AmountDue"]) == (40, 0, 0)
+
+
 def test_update_by_number_and_omitted_lines_are_deleted(api, make_contact):
     contact = make_contact()["ContactID"]
     created = api.put(f"{API}/Invoices", json=invoice(contact, line("10"), line("20"))).json()[

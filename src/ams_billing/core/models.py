@@ -320,9 +320,9 @@ class InvoiceLine:
 class Invoice:
     """An invoice as the provider reports it.
 
-    ``subtotal + total_tax == total`` and ``total - amount_paid == amount_due`` (credits aside);
-    ``fully_paid_on`` is set once the invoice is PAID; ``updated_at`` is timezone-aware UTC and
-    orders successive reads of the same invoice.
+    ``subtotal + total_tax == total`` and ``total - amount_paid == amount_due`` (credits aside;
+    nothing is due on a VOIDED or DELETED invoice); ``fully_paid_on`` is set once the invoice is
+    PAID; ``updated_at`` is timezone-aware UTC and orders successive reads of the same invoice.
     """
 
     provider_id: str
