@@ -6,6 +6,7 @@ from pathlib import Path
 
 from cli_helpers import invoke, json_of, running_emulator, write_env
 
+from ams_billing.cli.commands.providers import ProviderRow
 from ams_billing.providers.xero.emulator import EmulatorConfig
 
 EVERYTHING = ["changed_since", "online_invoice_url", "send_invoice", "void_invoice", "webhooks"]
@@ -18,8 +19,29 @@ def test_the_table_lists_the_installed_providers(tmp_path: Path) -> None:
     assert "ams_billing.providers.fake:FakeBillingService" in fake
     assert "send_invoice" in fake
     xero = next(line for line in result.stdout.splitlines() if " xero " in line)
-    assert "not configured here" in xero
-    assert "XERO_CLIENT_ID: is not set" in xero
+    assert "not configured: 6 problems; run `ams-billing check`" in xero
+    assert "XERO_CLIENT_ID" not in result.stdout  # the detail is check's (and --json's)
+
+
+def test_an_80_column_terminal_gets_a_readable_summary(tmp_path: Path) -> None:
+    env_file = str(write_env(tmp_path / "e.env", {}))
+    result = invoke(["providers", "--env-file", env_file], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80, result.stdout
+    assert "not configured: 6 problems; run `ams-billing check`" in result.stdout
+    assert "ams_billing.providers.xero:XeroBillingService" in result.stdout
+    assert "ams_billing.providers.fake:FakeBillingService" in result.stdout
+    flowing = " ".join(line.strip() for line in lines)
+    assert ", ".join(EVERYTHING) in flowing  # the fake's capabilities, whole words only
+    assert "…" not in result.stdout
+    detail = invoke(["check", "--env-file", env_file], env={"COLUMNS": "80"})
+    assert "XERO_CLIENT_ID: is not set" in detail.stdout
+    document = json_of(invoke(["providers", "--env-file", env_file, "--json"]))
+    reason = next(row for row in document["providers"] if row["name"] == "xero")["reason"]
+    for variable in ("XERO_CLIENT_ID", "XERO_CLIENT_SECRET", "XERO_WEBHOOK_KEY",
+                     "XERO_ACCOUNT_CODE", "XERO_CURRENCY_CODE", "XERO_AMOUNT_TYPE"):  # fmt: skip
+        assert f"{variable}: is not set" in reason
 
 
 def test_json_builds_only_what_the_environment_configures(tmp_path: Path) -> None:
@@ -72,3 +94,18 @@ def test_an_unloadable_selection_exits_3(tmp_path: Path) -> None:
     document = json_of(result)
     assert document["ok"] is False
     assert "no provider is installed under that name" in document["selection_error"]
+
+
+def test_a_narrow_listing_marks_the_selected_provider(tmp_path: Path) -> None:
+    env = write_env(tmp_path / "e.env", {"AMS_BILLING_SERVICE_CLASS": "fake"})
+    result = invoke(["providers", "--env-file", str(env)], env={"COLUMNS": "80"})
+    assert "fake (selected)  ams_billing.providers.fake:FakeBillingService" in result.stdout
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+
+
+def test_the_summary_points_other_providers_at_the_json_listing() -> None:
+    row = ProviderRow(
+        "other", "pkg:Other", False, False, reason="not configured here: A: x", problems=("A: x",)
+    )
+    assert row.summary() == "not configured: 1 problem; run `ams-billing providers --json`"
+    assert row.as_json()["reason"] == "not configured here: A: x"

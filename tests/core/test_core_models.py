@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from ams_billing import AmountType, Contact, InvoiceRequest, LineItem, ValidationError
 from ams_billing.core.convert import structure, unstructure
+from ams_billing.core.money import MAX_AMOUNT
 
 
 def field_of(excinfo: pytest.ExceptionInfo[ValidationError]) -> tuple[str, ...]:
@@ -28,6 +29,15 @@ def field_of(excinfo: pytest.ExceptionInfo[ValidationError]) -> tuple[str, ...]:
         ({"description": ""}, "description"),
         ({"description": "   "}, "description"),
         ({"description": "x" * 4001}, "description"),
+        ({"quantity": "1e30"}, "quantity"),
+        ({"quantity": "10000000000"}, "quantity"),
+        ({"quantity": "1e999999999"}, "quantity"),
+        ({"quantity": "1e-999999999"}, "quantity"),
+        ({"unit_amount": "1" * 30}, "unit_amount"),
+        ({"unit_amount": "-1e30"}, "unit_amount"),
+        ({"unit_amount": "9999999999.991"}, "unit_amount"),
+        ({"unit_amount": "1E+999999999"}, "unit_amount"),
+        ({"unit_amount": "1e-999999999"}, "unit_amount"),
     ],
 )
 def test_bad_line_items_are_refused_naming_the_field(kwargs: dict[str, object], field: str) -> None:
@@ -41,6 +51,43 @@ def test_bad_line_items_are_refused_naming_the_field(kwargs: dict[str, object], 
         LineItem(**values)  # type: ignore[arg-type]
     assert field_of(excinfo) == (field,)
     assert excinfo.value.errors[0].fix
+
+
+@pytest.mark.parametrize(
+    ("quantity", "unit_amount", "currency"),
+    [
+        ("9999999999", "9999999999", "NZD"),
+        ("2", "5000000000", "NZD"),
+        ("1.5", "6666666666.67", "NZD"),
+        ("1", "9999999999.5", "JPY"),
+    ],
+)
+def test_a_line_beyond_the_largest_line_amount_is_refused_before_any_call(
+    contact: Contact, quantity: str, unit_amount: str, currency: str
+) -> None:
+    with pytest.raises(ValidationError) as excinfo:
+        InvoiceRequest(
+            contact=contact,
+            line_items=[LineItem("Fee", "1", "10"), LineItem("Big", quantity, unit_amount)],
+            currency=currency,
+            issue_date=date(2026, 7, 1),
+            due_date=date(2026, 7, 31),
+        )
+    assert field_of(excinfo) == ("line_items[1]",)
+    assert "9,999,999,999.99" in excinfo.value.errors[0].message
+    assert excinfo.value.errors[0].fix
+
+
+def test_the_largest_amounts_are_accepted(contact: Contact) -> None:
+    request = InvoiceRequest(
+        contact=contact,
+        line_items=[LineItem("Big", "1", MAX_AMOUNT), LineItem("Many", MAX_AMOUNT, "1")],
+        currency="NZD",
+        issue_date=date(2026, 7, 1),
+        due_date=date(2026, 7, 31),
+    )
+    assert [line.line_amount("NZD") for line in request.line_items] == [MAX_AMOUNT] * 2
+    assert Decimal("9999999999.99") == MAX_AMOUNT
 
 
 def test_line_item_accepts_strings_and_four_decimal_places() -> None:

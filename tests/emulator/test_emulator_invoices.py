@@ -192,6 +192,36 @@ def test_cannot_void_with_payments(emu, api, make_invoice):
     assert "payment" in messages(response.json())[0]
 
 
+def test_a_voided_invoice_owes_nothing(emu, api, make_invoice):
+    created = make_invoice(amount="40.00")
+    assert D(str(created["AmountDue"])) == D("46.00")
+    response = api.post(f"{API}/Invoices/{created['InvoiceID']}", json={"Status": "VOIDED"})
+    assert response.status_code == 200, response.text
+    for body in (
+        decimal_json(response)["Invoices"][0],
+        decimal_json(api.get(f"{API}/Invoices/{created['InvoiceID']}"))["Invoices"][0],
+        next(i for i in emu.books().invoices if i["InvoiceID"] == created["InvoiceID"]),
+    ):
+        assert body["Status"] == "VOIDED"
+        assert (body["Total"], body["AmountPaid"], body["AmountDue"]) == (
+            D("46.00"),
+            D("0.00"),
+            D("0.00"),
+        )
+    owing = api.get(f"{API}/Invoices", params={"where": "AmountDue>0"}).json()["Invoices"]
+    assert created["InvoiceID"] not in {i["InvoiceID"] for i in owing}
+
+
+def test_the_spec_example_of_a_voided_invoice_owes_nothing(openapi):
+    """The source of the rule above: the only VOIDED invoice among the spec's examples."""
+    spec = openapi("xero_accounting.yaml")
+    example = spec["paths"]["/Invoices"]["get"]["responses"]["200"]["content"]["application/json"][
+        "example"
+    ]
+    [voided] = [i for i in example["Invoices"] if i["Status"] == "VOIDED"]
+    assert (voided["Total"], voided["AmountPaid"], voided["AmountDue"]) == (40, 0, 0)
+
+
 def test_update_by_number_and_omitted_lines_are_deleted(api, make_contact):
     contact = make_contact()["ContactID"]
     created = api.put(f"{API}/Invoices", json=invoice(contact, line("10"), line("20"))).json()[
@@ -314,3 +344,78 @@ def test_unknown_routes(api):
     assert api.get(f"{API}/Quotes").status_code == 404
     assert api.delete(f"{API}/Invoices").status_code == 405
     assert api.get("/nowhere").text == "The resource you're looking for cannot be found"
+
+
+def _raw_put(api, body: str):
+    """PUT a hand-written JSON body (numbers json.dumps cannot write: 1e30, NaN...)."""
+    return api.put(f"{API}/Invoices", content=body, headers={"Content-Type": "application/json"})
+
+
+def _line_json(contact_id: str, **fields: str) -> str:
+    parts = {
+        "Description": '"Fee"',
+        "Quantity": "1",
+        "UnitAmount": "10",
+        "AccountCode": '"200"',
+        **fields,
+    }
+    line_text = ",".join(f'"{k}":{v}' for k, v in parts.items())
+    return (
+        f'{{"Type":"ACCREC","Contact":{{"ContactID":"{contact_id}"}},"Status":"AUTHORISED",'
+        f'"LineItems":[{{{line_text}}}]}}'
+    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"Quantity": "1e30"}, "Quantity"),
+        ({"Quantity": '"1e30"'}, "Quantity"),
+        ({"UnitAmount": "1" * 30}, "UnitAmount"),
+        ({"UnitAmount": '"' + "1" * 30 + '"'}, "UnitAmount"),
+        ({"UnitAmount": "-1e30"}, "UnitAmount"),
+        ({"TaxAmount": "1e30"}, "TaxAmount"),
+        ({"DiscountRate": "1e30"}, "DiscountRate"),
+        ({"Quantity": "null", "UnitAmount": "null", "LineAmount": "1e30"}, "LineAmount"),
+        ({"Quantity": "1e-20", "UnitAmount": "null", "LineAmount": "10"}, "UnitAmount"),
+        ({"Quantity": "9999999999", "UnitAmount": "9999999999"}, "LineAmount"),
+        ({"UnitAmount": "9999999999.99", "DiscountRate": "-9999999999"}, "LineAmount"),
+    ],
+)
+def test_huge_amounts_and_quantities_are_a_400(api, emu, make_contact, fields, field):
+    """Xero answers a ValidationException; the emulator used to drop the connection."""
+    body = _line_json(make_contact()["ContactID"], **fields)
+    response = _raw_put(api, body)
+    assert response.status_code == 400, response.text
+    document = response.json()
+    assert (document["ErrorNumber"], document["Type"]) == (10, "ValidationException")
+    found = messages(document)
+    assert any(m.startswith(field) and "9,999,999,999.99" in m for m in found), found
+    assert emu.books().invoices == ()
+
+
+def test_the_largest_line_amount_is_accepted(api, make_contact):
+    body = _line_json(make_contact()["ContactID"], UnitAmount='"9999999999.99"', TaxType='"NONE"')
+    response = _raw_put(api, body)
+    assert response.status_code == 200, response.text
+    assert decimal_json(response)["Invoices"][0]["LineItems"][0]["LineAmount"] == D("9999999999.99")
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999999999", "1E-999999999"])
+def test_numbers_that_are_not_json_or_out_of_any_range_are_a_400(api, emu, make_contact, number):
+    body = _line_json(make_contact()["ContactID"], Quantity=number)
+    response = _raw_put(api, body)
+    assert response.status_code == 400, response.text
+    assert response.json()["Type"] == "ValidationException"
+    assert len(response.content) < 2_000
+    assert emu.books().invoices == ()
+
+
+@pytest.mark.parametrize("field", ["DiscountRate", "Quantity", "UnitAmount", "TaxAmount"])
+def test_a_string_with_an_absurd_exponent_is_not_written_out_in_full(api, make_contact, field):
+    """``"1e-999999999"`` kept as given made a gigabyte response (DiscountRate is echoed)."""
+    body = _line_json(make_contact()["ContactID"], **{field: '"1e-999999999"'})
+    response = _raw_put(api, body)
+    assert response.status_code == 400, len(response.content)
+    assert len(response.content) < 2_000
+    assert any(m.startswith(field) for m in messages(response.json()))

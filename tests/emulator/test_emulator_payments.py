@@ -137,3 +137,54 @@ def test_paid_invoice_lines_cannot_change_but_reference_can(api, make_invoice):
     ref = api.post(f"{API}/Invoices/{inv['InvoiceID']}", json={"Reference": "member 7"})
     assert ref.status_code == 200
     assert fetch(api, inv["InvoiceID"])["Reference"] == "member 7"
+
+
+@pytest.mark.parametrize("amount", ["1e30", '"1e30"', "1" * 30, '"-1e30"', '"1E+999"'])
+def test_a_huge_amount_is_a_400(api, emu, make_invoice, amount):
+    inv = make_invoice("100.00")
+    body = (
+        f'{{"Invoice":{{"InvoiceID":"{inv["InvoiceID"]}"}},"Account":{{"Code":"090"}},'
+        f'"Amount":{amount}}}'
+    )
+    response = api.put(
+        f"{API}/Payments", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["Type"] == "ValidationException"
+    assert any("Amount" in m and "9,999,999,999.99" in m for m in messages(response.json()))
+    assert emu.books().payments == ()
+
+
+def test_a_huge_amount_is_a_400_over_http_not_a_dropped_connection(
+    xero_emulator, xero_emulator_server
+):
+    from ams_billing.providers.xero.emulator.testing import authorised_client
+
+    with authorised_client(xero_emulator, xero_emulator_server.base_url) as client:
+        contact = client.put(f"{API}/Contacts", json={"Name": "Ada"}).json()["Contacts"][0]
+        body = {
+            "Type": "ACCREC",
+            "Contact": {"ContactID": contact["ContactID"]},
+            "Status": "AUTHORISED",
+            "LineItems": [
+                {"Description": "Fee", "Quantity": 1, "UnitAmount": "10", "AccountCode": "200"}
+            ],
+        }
+        invoice = client.put(f"{API}/Invoices", json=body).json()["Invoices"][0]
+        payment = (
+            f'{{"Invoice":{{"InvoiceID":"{invoice["InvoiceID"]}"}},'
+            '"Account":{"Code":"090"},"Amount":1e30}'
+        )
+        response = client.put(
+            f"{API}/Payments", content=payment, headers={"Content-Type": "application/json"}
+        )
+        line = '"LineItems":[{"Description":"Fee","Quantity":1e30,"UnitAmount":1}]'
+        huge_line = client.put(
+            f"{API}/Invoices",
+            content=f'{{"Type":"ACCREC","Contact":{{"ContactID":"{contact["ContactID"]}"}},{line}}}',
+            headers={"Content-Type": "application/json"},
+        )
+    assert response.status_code == 400
+    assert response.json()["Type"] == "ValidationException"
+    assert huge_line.status_code == 400
+    assert huge_line.json()["Type"] == "ValidationException"

@@ -153,3 +153,23 @@ def test_server_stops_and_frees_port(xero_emulator):
     server.stop()
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", port))
+
+
+@pytest.mark.parametrize("method", ["TRACE", "OPTIONS", "CONNECT", "BREW"])
+def test_unsupported_methods_get_the_plain_text_405_over_http(
+    xero_emulator, xero_emulator_server, method
+):
+    with authorised_client(xero_emulator, xero_emulator_server.base_url) as client:
+        delete = client.delete(f"{API}/Invoices")
+        response = client.request(method, f"{API}/Invoices")
+        other_path = client.request(method, "/connect/token")
+        unknown = client.request(method, f"{API}/Nothing")
+    assert delete.status_code == 405
+    assert response.status_code == 405
+    assert response.headers["content-type"] == delete.headers["content-type"]
+    assert response.text == delete.text.replace("'DELETE'", f"'{method}'")
+    assert response.headers["xero-correlation-id"]
+    assert "<html" not in response.text.lower()
+    assert other_path.status_code == 405
+    assert unknown.status_code == 404
+    assert unknown.text == "The resource you're looking for cannot be found"

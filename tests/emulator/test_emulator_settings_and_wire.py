@@ -120,3 +120,31 @@ def test_reset_keeps_tokens_and_empties_books(emu, api, make_contact):
     assert emu.books().contacts == ()
     assert emu.calls == []
     assert api.get(f"{API}/Contacts").status_code == 200
+
+
+def test_numbers_with_absurd_exponents_are_refused_not_written_out():
+    for text in ("1e-999999999", "1E+999999999"):
+        with pytest.raises(ValueError, match="out of range"):
+            wire.to_decimal(text)
+        with pytest.raises(ValueError, match="out of range"):
+            wire.loads(f'{{"Quantity":{text}}}'.encode())
+    with pytest.raises(ValueError, match="NaN is not a JSON number"):
+        wire.loads(b'{"Quantity":NaN}')
+    assert wire.to_decimal("1e-20") == Decimal("1e-20")
+    assert wire.in_range(Decimal("-9999999999.99"))
+    assert not wire.in_range(Decimal("9999999999.991"))
+
+
+@pytest.mark.parametrize("literal", ["NaN", "sNaN", "Infinity", "-Infinity"])
+def test_where_refuses_numbers_that_cannot_be_ordered(literal):
+    with pytest.raises(QueryError):
+        parse_where(f"AmountDue>{literal}")
+
+
+@pytest.mark.parametrize("seconds", [1e30, float("inf"), float("nan"), -1])
+def test_the_clock_refuses_a_move_it_cannot_make_and_keeps_working(seconds):
+    clock = EmulatorClock.virtual()
+    before = clock.now()
+    with pytest.raises(ValueError, match=r"finite|9999|backwards"):
+        clock.advance(seconds)
+    assert clock.now() == before

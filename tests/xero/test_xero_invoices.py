@@ -11,10 +11,14 @@ from xero_rig import Rig
 from ams_billing import (
     InvalidStateError,
     InvoiceStatus,
+    LineItem,
     ProviderUnavailableError,
+    ValidationError,
 )
+from ams_billing.core import money
 from ams_billing.providers.xero import RecordState
 from ams_billing.providers.xero.emulator import FaultKind, FaultRule
+from ams_billing.providers.xero.emulator import wire as emulator_wire
 
 PUT = "PUT /Invoices"
 HAS_PAYMENTS = "This document cannot be edited as it has a payment or credit note allocated to it."
@@ -202,3 +206,33 @@ def test_an_emailed_invoice_can_be_voided(rig: Rig, membership) -> None:
     invoice = rig.service.create_invoice(membership, idempotency_key="invoice:1")
     rig.service.send_invoice(invoice)
     assert rig.service.void_invoice(invoice.provider_id).status is InvoiceStatus.VOIDED
+
+
+@pytest.mark.parametrize(
+    ("quantity", "unit_amount", "field"),
+    [
+        ("1e30", "1", "quantity"),
+        ("1", "1" * 30, "unit_amount"),
+        ("9999999999", "9999999999", "line_items[0]"),
+    ],
+)
+def test_a_huge_line_is_refused_before_any_call(
+    rig: Rig, membership, quantity: str, unit_amount: str, field: str
+) -> None:
+    """Xero answers 400; the request never gets that far (it used to raise InvalidOperation)."""
+    before = len(rig.emulator.calls)
+
+    def create() -> None:
+        line = LineItem("Membership", quantity, unit_amount)
+        request = attrs.evolve(membership, line_items=[line])
+        rig.service.create_invoice(request, idempotency_key="invoice:huge")
+
+    with pytest.raises(ValidationError) as raised:
+        create()
+    assert raised.value.fields == (field,)
+    assert "9,999,999,999.99" in raised.value.errors[0].message
+    assert rig.emulator.calls[before:] == []
+
+
+def test_the_provider_and_the_emulator_share_xeros_largest_amount() -> None:
+    assert money.MAX_AMOUNT == emulator_wire.MAX_AMOUNT

@@ -19,11 +19,13 @@ import attrs
 
 from ams_billing.core.errors import ValidationError
 from ams_billing.core.money import (
+    MAX_AMOUNT,
     QUANTITY_PLACES,
     UNIT_AMOUNT_PLACES,
+    check_magnitude,
     currency_places,
-    decimal_places,
     quantize,
+    significant_places,
     to_decimal,
     validate_currency_code,
 )
@@ -194,7 +196,9 @@ class LineItem:
     """One line of an invoice request: what was sold, how many, at what unit price.
 
     ``unit_amount`` may be negative (a discount line) and may have up to four decimal places;
-    ``quantity`` must not be negative. ``account_code`` overrides the provider's default
+    ``quantity`` must not be negative. Neither may exceed
+    :data:`~ams_billing.core.money.MAX_AMOUNT` (9,999,999,999.99) in magnitude, nor may the line
+    amount of an :class:`InvoiceRequest`. ``account_code`` overrides the provider's default
     revenue account for this line.
     """
 
@@ -214,7 +218,8 @@ class LineItem:
                 f"{value} is negative",
                 "use a positive quantity; discount with a negative unit_amount instead",
             )
-        if decimal_places(value.normalize()) > QUANTITY_PLACES:
+        check_magnitude(value, "quantity", "quantity")
+        if significant_places(value) > QUANTITY_PLACES:
             raise ValidationError.for_field(
                 "quantity",
                 f"{value} has more than {QUANTITY_PLACES} decimal places",
@@ -223,7 +228,8 @@ class LineItem:
 
     @unit_amount.validator
     def _check_unit_amount(self, attribute: attrs.Attribute[Decimal], value: Decimal) -> None:
-        if decimal_places(value.normalize()) > UNIT_AMOUNT_PLACES:
+        check_magnitude(value, "unit_amount", "unit amount")
+        if significant_places(value) > UNIT_AMOUNT_PLACES:
             raise ValidationError.for_field(
                 "unit_amount",
                 f"{value} has more than {UNIT_AMOUNT_PLACES} decimal places",
@@ -297,6 +303,15 @@ class InvoiceRequest:
             )
 
     def __attrs_post_init__(self) -> None:
+        for index, line in enumerate(self.line_items):
+            amount = line.line_amount(self.currency)
+            if amount.copy_abs() > MAX_AMOUNT:
+                raise ValidationError.for_field(
+                    f"line_items[{index}]",
+                    f"quantity * unit_amount is {amount}, beyond the limit of ±{MAX_AMOUNT:,} "
+                    "for a line amount",
+                    f"split the line into lines of at most {MAX_AMOUNT:,} each",
+                )
         total = sum((line.line_amount(self.currency) for line in self.line_items), Decimal(0))
         if total < 0:
             raise ValidationError.for_field(
@@ -320,9 +335,9 @@ class InvoiceLine:
 class Invoice:
     """An invoice as the provider reports it.
 
-    ``subtotal + total_tax == total`` and ``total - amount_paid == amount_due`` (credits aside);
-    ``fully_paid_on`` is set once the invoice is PAID; ``updated_at`` is timezone-aware UTC and
-    orders successive reads of the same invoice.
+    ``subtotal + total_tax == total`` and ``total - amount_paid == amount_due`` (credits aside;
+    nothing is due on a VOIDED or DELETED invoice); ``fully_paid_on`` is set once the invoice is
+    PAID; ``updated_at`` is timezone-aware UTC and orders successive reads of the same invoice.
     """
 
     provider_id: str

@@ -3,7 +3,8 @@
 Amounts are :class:`~decimal.Decimal` end to end; a float never touches money. Totals and
 payments are kept at the currency's minor unit (ISO 4217 exponent, 2 for most currencies); unit
 amounts may carry up to :data:`UNIT_AMOUNT_PLACES` decimal places, as accounting systems accept
-(Xero's ``unitdp=4``). Rounding is half away from zero, per line, as Xero rounds.
+(Xero's ``unitdp=4``). Rounding is half away from zero, per line, as Xero rounds. No quantity,
+unit amount or line amount may exceed :data:`MAX_AMOUNT` in magnitude.
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ from ams_billing.core.errors import ValidationError
 
 __all__ = [
     "ISO_4217_CODES",
+    "MAX_AMOUNT",
     "QUANTITY_PLACES",
     "UNIT_AMOUNT_PLACES",
+    "check_magnitude",
     "currency_places",
     "decimal_places",
     "quantize",
+    "significant_places",
     "to_decimal",
     "validate_currency_code",
 ]
@@ -29,6 +33,17 @@ UNIT_AMOUNT_PLACES = 4
 
 QUANTITY_PLACES = 4
 """The most decimal places a quantity may have."""
+
+MAX_AMOUNT = Decimal("9999999999.99")
+"""The largest magnitude of a line amount, and of a quantity or unit amount.
+
+Xero documents a line's ``LineAmount`` as at most 9,999,999,999.99 (its invoices page,
+https://developer.xero.com/documentation/api/accounting/invoices); its OpenAPI spec types the
+amounts as ``number``/``double`` with no bound, and Xero answers larger ones with a 400. Bounding
+the quantity and the unit amount by the same figure is our choice: it keeps ``quantity *
+unit_amount`` within 28 significant digits, which the default Decimal context holds exactly, so
+rounding a line can never raise.
+"""
 
 # ISO 4217 currencies whose minor unit is not 2 decimal places. Every other code uses 2.
 _MINOR_UNITS: dict[str, int] = {
@@ -81,6 +96,30 @@ def decimal_places(value: Decimal) -> int:
     """How many decimal places ``value`` is written with (``Decimal('1.50')`` has 2)."""
     exponent = value.as_tuple().exponent
     return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
+def significant_places(value: Decimal) -> int:
+    """Decimal places once trailing zeros are dropped (``Decimal('1.50')`` has 1).
+
+    Unlike ``decimal_places(value.normalize())`` it needs no context, so ``1e-999999999`` counts
+    999999999 places instead of underflowing to zero.
+    """
+    _sign, digits, exponent = value.as_tuple()
+    if not isinstance(exponent, int) or not any(digits):
+        return 0
+    trailing = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return max(0, -(exponent + trailing))
+
+
+def check_magnitude(value: Decimal, field: str, what: str) -> None:
+    """Raise :class:`ValidationError` for ``field`` if ``value`` exceeds :data:`MAX_AMOUNT`."""
+    if value.copy_abs() > MAX_AMOUNT:
+        shown = f"{value:.6g}" if value.adjusted() > 20 else str(value)
+        raise ValidationError.for_field(
+            field,
+            f"{shown} exceeds the limit of ±{MAX_AMOUNT:,} for a {what}",
+            f"use a {what} of at most {MAX_AMOUNT:,} in size; split a larger sale into lines",
+        )
 
 
 def quantize(value: Decimal, places: int) -> Decimal:

@@ -8,7 +8,10 @@ from typing import Any
 
 import attrs
 import click
+from rich.measure import Measurement
+from rich.padding import Padding
 from rich.table import Table
+from rich.text import Text
 
 from ams_billing.cli.environment import command_environment, env_file_option, secret_values
 from ams_billing.cli.exit_codes import ExitCode
@@ -19,13 +22,18 @@ from ams_billing.core.loading import (
     available_providers,
     resolve_provider_class,
 )
+from ams_billing.providers.xero import XeroBillingService
 
 __all__ = ["ProviderRow", "describe_provider", "providers"]
 
 
 @attrs.frozen
 class ProviderRow:
-    """One provider: where it lives, whether it is selected, and its capabilities or why not."""
+    """One provider: where it lives, whether it is selected, and its capabilities or why not.
+
+    ``problems`` are the configuration problems that kept it from being built (all of them are
+    in ``reason`` too); ``details_from`` is the command that explains them.
+    """
 
     name: str
     target: str
@@ -33,6 +41,18 @@ class ProviderRow:
     built: bool
     capabilities: tuple[str, ...] | None = None
     reason: str | None = None
+    problems: tuple[str, ...] = ()
+    details_from: str = "ams-billing providers --json"
+
+    def summary(self) -> str:
+        """One short status for the text listing: capabilities, or why there are none."""
+        if self.capabilities is not None:
+            return ", ".join(self.capabilities)
+        if self.problems:
+            count = len(self.problems)
+            plural = "problem" if count == 1 else "problems"
+            return f"not configured: {count} {plural}; run `{self.details_from}`"
+        return self.reason or ""
 
     def as_json(self) -> dict[str, Any]:
         """The stable JSON form."""
@@ -67,8 +87,21 @@ def describe_provider(
     try:
         instance = from_env(environ) if callable(from_env) else provider_class()
     except ConfigurationError as error:
-        missing = "; ".join(str(e) for e in error.errors) or str(error)
-        return ProviderRow(name, target, selected, False, reason=f"not configured here: {missing}")
+        problems = tuple(str(e) for e in error.errors) or (str(error),)
+        return ProviderRow(
+            name,
+            target,
+            selected,
+            False,
+            reason=f"not configured here: {'; '.join(problems)}",
+            problems=problems,
+            # ams-billing check explains the Xero configuration, problem by problem.
+            details_from=(
+                "ams-billing check"
+                if issubclass(provider_class, XeroBillingService)
+                else "ams-billing providers --json"
+            ),
+        )
     except (TypeError, ValueError) as error:
         return ProviderRow(
             name, target, selected, False, reason=f"cannot be built from the environment: {error}"
@@ -91,8 +124,9 @@ def providers(*, env_file: Path | None, as_json: bool) -> None:
     """List the installed billing providers, with capabilities where they can be built.
 
     A provider is built only when its variables are set (the Xero provider then asks Xero
-    whether the organisation can email); otherwise the listing says what is missing. Exits 3
-    when AMS_BILLING_SERVICE_CLASS names nothing that can be loaded.
+    whether the organisation can email); otherwise the listing counts the problems, which
+    `ams-billing check` explains (and --json lists). Exits 3 when AMS_BILLING_SERVICE_CLASS
+    names nothing that can be loaded.
     """
     output = Output(json_mode=as_json)
     try:
@@ -125,22 +159,38 @@ def providers(*, env_file: Path | None, as_json: bool) -> None:
             "providers": [row.as_json() for row in rows],
         }
     )
+    _show_rows(output, rows)
+    if selection_error:
+        output.line(f"{SERVICE_CLASS_VARIABLE}: {selection_error}", "red", stderr=True)
+    output.exit(code)
+
+
+def _show_rows(output: Output, rows: list[ProviderRow]) -> None:
+    """A table when the terminal is wide enough for it, else one short block per provider."""
+    statuses = [
+        output.text(row.summary(), "green" if row.capabilities is not None else "yellow")
+        for row in rows
+    ]
     table = Table(show_header=True, header_style="bold")
     for column in ("provider", "target", "selected", "capabilities"):
         table.add_column(column, no_wrap=column != "capabilities")
-    for row in rows:
-        capabilities = (
-            output.text(", ".join(row.capabilities), "green")
-            if row.capabilities is not None
-            else output.text(row.reason or "", "yellow")
-        )
+    for row, status in zip(rows, statuses, strict=True):
         table.add_row(
             output.text(row.name, "bold"),
             output.text(row.target),
             output.text("yes" if row.selected else ""),
-            capabilities,
+            status,
         )
-    output.show(table)
-    if selection_error:
-        output.line(f"{SERVICE_CLASS_VARIABLE}: {selection_error}", "red", stderr=True)
-    output.exit(code)
+    console = output.console
+    natural = Measurement.get(console, console.options.update_width(10_000), table).maximum
+    if natural <= console.width:
+        output.show(table)
+        return
+    # A narrow terminal would squeeze the last column to a few characters: stack instead.
+    for row, status in zip(rows, statuses, strict=True):
+        heading = Text.assemble(output.text(row.name, "bold"))
+        if row.selected:
+            heading.append(" (selected)")
+        heading.append_text(output.text(f"  {row.target}"))
+        output.show(heading)
+        output.show(Padding(status, (0, 0, 0, 2), expand=False))

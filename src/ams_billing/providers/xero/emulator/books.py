@@ -147,7 +147,14 @@ class Invoice:
 
     @property
     def amount_due(self) -> Decimal:
-        """What is still owed."""
+        """What is still owed: nothing on a VOIDED invoice, whatever its total.
+
+        Xero's OpenAPI spec (``xero_accounting.yaml`` 16.1.0, ``GET /Invoices``, 200 response
+        example, ``Invoices[0]``, INV-0001) shows a VOIDED invoice with ``Total: 40.00``,
+        ``AmountPaid: 0.00`` and ``AmountDue: 0.00``. Xero documents nothing for DELETED.
+        """
+        if self.status == "VOIDED":
+            return Decimal("0.00")
         return self.total - self.amount_paid
 
 

@@ -7,6 +7,7 @@ can move time forward without sleeping.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -67,10 +68,20 @@ class EmulatorClock:
         return self._start + timedelta(seconds=self.elapsed())
 
     def advance(self, seconds: float) -> None:
-        """Move the clock forward by ``seconds`` (works for both kinds of clock)."""
+        """Move the clock forward by ``seconds`` (works for both kinds of clock).
+
+        Raise ``ValueError`` for a negative or non-finite move, or one past the year 9999 (which
+        would leave the clock unable to tell the time).
+        """
+        if not math.isfinite(seconds):
+            raise ValueError(f"the clock moves by a finite number of seconds, not {seconds}")
         if seconds < 0:
             raise ValueError("the clock cannot go backwards")
         with self._lock:
+            try:
+                self._start + timedelta(seconds=self._offset + seconds)
+            except OverflowError:
+                raise ValueError("the clock cannot move beyond the year 9999") from None
             self._offset += seconds
 
     def sleep(self, seconds: float) -> None:

@@ -68,11 +68,14 @@ def compute_line(
 ) -> tuple[Decimal, Decimal]:
     """Return ``(LineAmount, TaxAmount)`` for a line, each rounded half-up to 2 dp.
 
-    ``rate`` is a percentage; ``kind`` is Exclusive, Inclusive or NoTax.
+    ``rate`` is a percentage; ``kind`` is Exclusive, Inclusive or NoTax. Raise ``ValueError``
+    when the line amount is beyond :data:`~.wire.MAX_AMOUNT`.
     """
     gross = quantity * unit_amount
     if discount_rate:
         gross = gross * (Decimal(100) - discount_rate) / Decimal(100)
+    if not wire.in_range(gross):
+        raise ValueError(f"LineAmount {wire.OUT_OF_RANGE}")
     line = wire.quantize(gross)
     if kind == "NoTax" or not rate:
         return line, Decimal("0.00")
@@ -231,10 +234,35 @@ def _decimal(line: Mapping[str, Any], key: str, errors: list[str]) -> Decimal | 
     if line.get(key) is None:
         return None
     try:
-        return wire.to_decimal(line[key])
+        value = wire.to_decimal(line[key])
     except ValueError:
         errors.append(f"{key} '{line[key]}' is not a valid number")  # [U]
         return None
+    if not wire.in_range(value):
+        errors.append(f"{key} {wire.OUT_OF_RANGE}")
+        return None
+    return value
+
+
+def _quantity_and_unit(
+    ctx: RequestContext, item: Mapping[str, Any], errors: list[str]
+) -> tuple[Decimal, Decimal]:
+    """``Quantity`` (4 dp) and ``UnitAmount`` (``unitdp``), from ``LineAmount`` if need be."""
+    quantity = _decimal(item, "Quantity", errors)
+    unit = _decimal(item, "UnitAmount", errors)
+    given_line = _decimal(item, "LineAmount", errors)
+    if quantity is None and unit is None and given_line is not None:
+        quantity, unit = Decimal(1), given_line
+    elif quantity is None:
+        quantity = Decimal(1) if unit is not None else Decimal(0)
+    elif unit is None and given_line is not None and quantity:
+        # Both are bounded (magnitude and exponent), so the quotient cannot overflow.
+        unit = given_line / quantity
+        if not wire.in_range(unit):
+            errors.append(f"UnitAmount {wire.OUT_OF_RANGE}")
+            unit = None
+    unit = wire.quantize(unit if unit is not None else Decimal(0), ctx.unit_dp)
+    return wire.quantize(quantity, 4), unit
 
 
 def _line(
@@ -243,18 +271,8 @@ def _line(
     description = item.get("Description")
     if not (isinstance(description, str) and description.strip()):
         errors.append(DESCRIPTION_REQUIRED)
-    quantity = _decimal(item, "Quantity", errors)
-    unit = _decimal(item, "UnitAmount", errors)
-    given_line = _decimal(item, "LineAmount", errors)
+    quantity, unit = _quantity_and_unit(ctx, item, errors)
     discount = _decimal(item, "DiscountRate", errors)
-    if quantity is None and unit is None and given_line is not None:
-        quantity, unit = Decimal(1), given_line
-    elif quantity is None:
-        quantity = Decimal(1) if unit is not None else Decimal(0)
-    elif unit is None and given_line is not None and quantity:
-        unit = given_line / quantity
-    unit = wire.quantize(unit if unit is not None else Decimal(0), ctx.unit_dp)
-    quantity = wire.quantize(quantity, 4)
     account = None
     code = item.get("AccountCode")
     if item.get("AccountID"):
@@ -280,7 +298,13 @@ def _line(
     rate = ctx.books.tax_rates.get(str(tax_type))
     if rate is None:
         errors.append(f"The TaxType code '{tax_type}' is not valid")
-    amount, tax = compute_line(quantity, unit, discount, rate.rate if rate else Decimal(0), kind)
+    try:
+        amount, tax = compute_line(
+            quantity, unit, discount, rate.rate if rate else Decimal(0), kind
+        )
+    except ValueError as exc:
+        errors.append(str(exc))
+        amount, tax = Decimal("0.00"), Decimal("0.00")
     override = _decimal(item, "TaxAmount", errors) if "TaxAmount" in item else None
     if override is not None and kind != "NoTax" and item.get("LineItemID") is None:
         tax = wire.quantize(override)

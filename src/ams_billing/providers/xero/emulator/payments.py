@@ -103,11 +103,16 @@ def apply_payment(
         errors.append("Account code or AccountID must be specified")  # [U]
     elif not account.accepts_payments:
         errors.append(BAD_ACCOUNT)
+    value = Decimal(0)
     try:
-        value = wire.quantize(wire.to_decimal(amount))
+        given = wire.to_decimal(amount)
     except ValueError:
         errors.append("Amount must be a valid number")  # [U]
-        value = Decimal(0)
+    else:
+        if wire.in_range(given):
+            value = wire.quantize(given)
+        else:
+            errors.append(f"Amount {wire.OUT_OF_RANGE}")
     if not errors and value <= 0:
         errors.append("Payment amount must be greater than zero")  # [U]
     if not errors and invoice is not None and value > invoice.amount_due:

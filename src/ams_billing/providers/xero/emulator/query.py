@@ -48,9 +48,12 @@ def _literal(text: str) -> Any:
     if lowered == "null":
         return None
     try:
-        return Decimal(text)
+        number = Decimal(text)
     except ArithmeticError as exc:
         raise QueryError(f"cannot parse value {text!r}") from exc
+    if not number.is_finite():  # NaN cannot be ordered: comparing with it raises
+        raise QueryError(f"cannot parse value {text!r}")
+    return number
 
 
 def _lookup(record: Mapping[str, Any], path: str) -> Any:

@@ -78,6 +78,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve  # noqa: N815
 
+    def __getattr__(self, name: str) -> Any:
+        """Serve every other method (``TRACE``, ``OPTIONS``...) through the engine too.
+
+        ``BaseHTTPRequestHandler`` answers a method without a ``do_<METHOD>`` with its own 501
+        HTML page; the engine answers it as it answers any method a resource does not support
+        (Xero's plain-text 405, or 404 for an unknown path).
+        """
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True

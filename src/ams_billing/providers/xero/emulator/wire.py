@@ -1,7 +1,9 @@
 """Xero's JSON wire format: exact decimals, ``/Date(ms+0000)/`` dates, envelopes and errors.
 
 Money is serialised from :class:`~decimal.Decimal` straight into JSON numbers (``40.00``), never
-through ``float``. Request bodies are parsed with every number as a ``Decimal``.
+through ``float``. Request bodies are parsed with every number as a ``Decimal``; ``NaN`` and
+``Infinity`` (not JSON) and numbers with an absurd exponent (``1e999999999``) make the body
+unparseable, a 400. Amounts and quantities are bounded by :data:`MAX_AMOUNT`.
 """
 
 from __future__ import annotations
@@ -16,10 +18,13 @@ from typing import Any
 from ams_billing.core import exactjson
 
 __all__ = [
+    "MAX_AMOUNT",
+    "OUT_OF_RANGE",
     "TWO_DP",
     "date_string",
     "dumps",
     "envelope",
+    "in_range",
     "loads",
     "ms_date",
     "ms_datetime",
@@ -32,6 +37,26 @@ __all__ = [
 ]
 
 TWO_DP = Decimal("0.01")
+
+MAX_AMOUNT = Decimal("9999999999.99")
+"""The largest magnitude of an amount or a quantity the emulator accepts.
+
+Xero documents a line's ``LineAmount`` as at most 9,999,999,999.99 (the invoices page,
+https://developer.xero.com/documentation/api/accounting/invoices ; xero-api.md §3.2); its OpenAPI
+spec types amounts and quantities as ``number``/``double`` with no bound. The emulator applies
+the same bound to ``Quantity``, ``UnitAmount``, ``TaxAmount``, ``DiscountRate``, the computed
+line amount and a payment's ``Amount``: Xero answers huge values with a ValidationException, but
+its limits for those fields and its wording are [U]. Two bounded values (at most 10 integer
+digits and 4 decimals each) multiply to at most 28 digits, which the default Decimal context
+(precision 28) holds exactly, so rounding a bounded line never raises.
+"""
+
+OUT_OF_RANGE = "must be between -9,999,999,999.99 and 9,999,999,999.99"  # [U]
+"""The end of the message for an amount or quantity beyond :data:`MAX_AMOUNT`."""
+
+# A number written with an exponent beyond this is refused outright: ``1e999999999`` would take
+# a gigabyte to echo back in a 400, and no amount needs it.
+_MAX_EXPONENT = 1000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
@@ -43,19 +68,40 @@ def dumps(value: Any) -> bytes:
 
 
 def loads(body: bytes) -> Any:
-    """Parse a JSON request body; every number becomes a ``Decimal``."""
-    return json.loads(body, parse_float=Decimal, parse_int=Decimal)
+    """Parse a JSON request body; every number becomes a ``Decimal``.
+
+    Raise ``ValueError`` for ``NaN``/``Infinity`` (not JSON) and for a number whose exponent is
+    beyond any amount (``1e999999999``).
+    """
+    return json.loads(body, parse_float=_number, parse_int=_number, parse_constant=_constant)
+
+
+def _number(text: str) -> Decimal:
+    value = Decimal(text)
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and abs(exponent) > _MAX_EXPONENT:
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise ValueError(f"the number {shown} is out of range")
+    return value
+
+
+def _constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def to_decimal(value: Any) -> Decimal:
-    """Convert a JSON number (or numeric string) to ``Decimal``; raise ``ValueError`` if not."""
+    """Convert a JSON number (or numeric string) to ``Decimal``; raise ``ValueError`` if not.
+
+    A string with an absurd exponent (``"1e-999999999"``) is refused as :func:`loads` refuses
+    such a number: kept as given, it would be written out in full in the response.
+    """
     if isinstance(value, bool):
         raise ValueError("not a number")
     if isinstance(value, Decimal):
         result = value
     elif isinstance(value, int | str):
         try:
-            result = Decimal(str(value).strip())
+            result = _number(str(value).strip())
         except InvalidOperation as exc:
             raise ValueError(f"{value!r} is not a number") from exc
     elif isinstance(value, float):
@@ -65,6 +111,11 @@ def to_decimal(value: Any) -> Decimal:
     if not result.is_finite():
         raise ValueError("not a finite number")
     return result
+
+
+def in_range(value: Decimal) -> bool:
+    """Whether ``value``'s magnitude is within :data:`MAX_AMOUNT` (safe to round and multiply)."""
+    return value.is_finite() and value.copy_abs() <= MAX_AMOUNT
 
 
 def quantize(value: Decimal, places: int = 2) -> Decimal:
