@@ -93,7 +93,7 @@ class InMemoryWebhookInbox:
     def claim(self, limit: int, lease_seconds: float) -> list[InboxEntry]:
         """Lease up to ``limit`` free entries, oldest first."""
         now = self._now()
-        taken = []
+        taken: list[InboxEntry] = []
         with self._lock:
             for slot in self._slots.values():
                 if len(taken) >= limit:
