@@ -6,12 +6,14 @@
     from ams_billing.contrib.webhooks import BackgroundProcessor, WebhookEndpoint, WebhookWSGIApp
 
     billing = load_service(listeners=[MyMemberships()])
-    processor = BackgroundProcessor(billing)
+    processor = BackgroundProcessor(billing, inbox=durable_inbox)  # kept before the 200
     app = WebhookWSGIApp(WebhookEndpoint(billing, on_delivery=processor.submit))
+
+``drain_inbox(billing, inbox)`` processes what an inbox holds from a cron job or a worker.
 """
 
 from ams_billing.contrib.webhooks.asgi import WebhookASGIApp
-from ams_billing.contrib.webhooks.processor import BackgroundProcessor
+from ams_billing.contrib.webhooks.processor import BackgroundProcessor, DrainResult, drain_inbox
 from ams_billing.contrib.webhooks.request import (
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_READ_TIMEOUT,
@@ -23,7 +25,9 @@ __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_READ_TIMEOUT",
     "BackgroundProcessor",
+    "DrainResult",
     "WebhookASGIApp",
     "WebhookEndpoint",
     "WebhookWSGIApp",
+    "drain_inbox",
 ]

@@ -1,0 +1,126 @@
+"""Deliveries go through the inbox: kept before the 200, done only after the listeners."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import httpx
+from webhook_servers import Stack
+
+from ams_billing import (
+    BillingService,
+    ChangeKind,
+    Contact,
+    InvoiceChange,
+    InvoiceRequest,
+    LineItem,
+    hookimpl,
+)
+from ams_billing.contrib.webhooks import BackgroundProcessor, drain_inbox
+from ams_billing.core.inbox import InMemoryWebhookInbox
+from ams_billing.providers.fake import FakeBillingService
+
+
+def _paid_delivery(fake: FakeBillingService, service: BillingService, n: int):
+    invoice = service.create_invoice(
+        InvoiceRequest(
+            contact=Contact(f"acct-{n}", "Member"),
+            line_items=[LineItem("Membership", 1, "10.00")],
+            currency="NZD",
+            issue_date=date(2026, 7, 1),
+            due_date=date(2026, 7, 31),
+        ),
+        idempotency_key=f"i-{n}",
+    )
+    fake.take_webhook_deliveries()
+    fake.record_payment(invoice.provider_id, invoice.total)
+    (signed,) = fake.take_webhook_deliveries()
+    return invoice.provider_id, signed
+
+
+def test_an_acknowledged_delivery_is_in_the_inbox_before_the_answer(stack: Stack) -> None:
+    stack.processor.close()  # no worker: what the 200 promises must already be kept
+    stack.processor.inbox = inbox = InMemoryWebhookInbox()
+    stack.processor._ensure_started = lambda: None  # type: ignore[method-assign]
+    _, signed = _paid_delivery(stack.fake, stack.service, 1)
+    response = httpx.post(stack.url, content=signed.body, headers=dict(signed.headers))
+    assert response.status_code == 200
+    assert inbox.pending() == 1
+    assert stack.recorder.changes == []
+
+
+def test_what_a_dead_worker_left_is_drained_by_the_next_one() -> None:
+    fake = FakeBillingService()
+    told: list[InvoiceChange] = []
+
+    class Listener:
+        @hookimpl
+        def invoice_changed(self, change: InvoiceChange) -> None:
+            told.append(change)
+
+    service = BillingService(fake, listeners=[Listener()])
+    inbox = InMemoryWebhookInbox()
+    ids = []
+    for n in range(30):
+        invoice_id, signed = _paid_delivery(fake, service, n)
+        ids.append(invoice_id)
+        delivery = service.handle_webhook(signed.body, signed.headers).delivery
+        assert delivery is not None
+        inbox.add(delivery)
+    inbox.claim(10, lease_seconds=0)  # a worker took ten, then died: its lease runs out
+
+    result = drain_inbox(service, inbox, batch=7)
+
+    assert (result.processed, result.failed, inbox.pending()) == (30, 0, 0)
+    assert sorted(c.invoice.provider_id for c in told if c.kind is ChangeKind.PAID) == sorted(ids)
+
+
+def test_a_failed_batch_stays_in_the_inbox_and_is_told_again() -> None:
+    fake = FakeBillingService()
+    calls: list[str] = []
+
+    class FailsOnce:
+        @hookimpl
+        def invoice_changed(self, change: InvoiceChange) -> None:
+            calls.append(change.invoice.provider_id)
+            if len(calls) == 1:
+                raise RuntimeError("the AMS's database was away")
+
+    service = BillingService(fake, listeners=[FailsOnce()])
+    inbox = InMemoryWebhookInbox()
+    invoice_id, signed = _paid_delivery(fake, service, 1)
+    delivery = service.handle_webhook(signed.body, signed.headers).delivery
+    assert delivery is not None
+    inbox.add(delivery)
+
+    first = drain_inbox(service, inbox)
+    assert (first.processed, first.failed, inbox.pending()) == (0, 1, 1)
+    second = drain_inbox(service, inbox)
+    assert (second.processed, second.failed, inbox.pending()) == (1, 0, 0)
+    assert calls == [invoice_id, invoice_id]
+
+
+def test_a_burst_larger_than_any_queue_loses_nothing() -> None:
+    fake = FakeBillingService()
+    told: set[str] = set()
+
+    class Listener:
+        @hookimpl
+        def invoice_changed(self, change: InvoiceChange) -> None:
+            told.add(change.invoice.provider_id)
+
+    service = BillingService(fake, listeners=[Listener()])
+    processor = BackgroundProcessor(service, linger=0)
+    ids = []
+    try:
+        for n in range(1500):  # the old queue held 1,000 and dropped the rest
+            invoice_id, signed = _paid_delivery(fake, service, n)
+            ids.append(invoice_id)
+            delivery = service.handle_webhook(signed.body, signed.headers).delivery
+            assert delivery is not None
+            assert processor.submit(delivery)
+        assert processor.drain(60)
+    finally:
+        processor.close()
+    assert told == set(ids)
+    assert processor.inbox.pending() == 0
