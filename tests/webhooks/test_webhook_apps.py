@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 import httpx
-from webhook_servers import Stack
+from webhook_servers import Stack, paid_delivery
 
 from ams_billing import ChangeKind, Contact, InvoiceChange, InvoiceRequest, LineItem, hookimpl
 
@@ -117,7 +117,6 @@ def test_a_failing_listener_does_not_stop_the_background_worker(stack: Stack) ->
 
 def test_deliveries_that_queue_up_are_read_together() -> None:
     import threading
-    from datetime import date
 
     from ams_billing import BillingService
     from ams_billing.contrib.webhooks import BackgroundProcessor
@@ -135,19 +134,7 @@ def test_deliveries_that_queue_up_are_read_together() -> None:
     processor = BackgroundProcessor(service)
     deliveries = []
     for n in range(20):
-        invoice = service.create_invoice(
-            InvoiceRequest(
-                contact=Contact(f"acct-{n}", "Member"),
-                line_items=[LineItem("Membership", 1, "10.00")],
-                currency="NZD",
-                issue_date=date(2026, 7, 1),
-                due_date=date(2026, 7, 31),
-            ),
-            idempotency_key=f"i-{n}",
-        )
-        fake.take_webhook_deliveries()
-        fake.record_payment(invoice.provider_id, invoice.total)
-        (signed,) = fake.take_webhook_deliveries()
+        _, signed = paid_delivery(fake, service, n)
         deliveries.append(service.handle_webhook(signed.body, signed.headers).delivery)
     fake.calls.clear()
     try:

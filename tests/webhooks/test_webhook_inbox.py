@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import httpx
-from webhook_servers import Stack
+from webhook_servers import Stack, paid_delivery
 
 from ams_billing import (
     BillingService,
     ChangeKind,
-    Contact,
     InvoiceChange,
-    InvoiceRequest,
-    LineItem,
     hookimpl,
 )
 from ams_billing.contrib.webhooks import BackgroundProcessor, drain_inbox
@@ -21,28 +16,11 @@ from ams_billing.core.inbox import InMemoryWebhookInbox
 from ams_billing.providers.fake import FakeBillingService
 
 
-def _paid_delivery(fake: FakeBillingService, service: BillingService, n: int):
-    invoice = service.create_invoice(
-        InvoiceRequest(
-            contact=Contact(f"acct-{n}", "Member"),
-            line_items=[LineItem("Membership", 1, "10.00")],
-            currency="NZD",
-            issue_date=date(2026, 7, 1),
-            due_date=date(2026, 7, 31),
-        ),
-        idempotency_key=f"i-{n}",
-    )
-    fake.take_webhook_deliveries()
-    fake.record_payment(invoice.provider_id, invoice.total)
-    (signed,) = fake.take_webhook_deliveries()
-    return invoice.provider_id, signed
-
-
 def test_an_acknowledged_delivery_is_in_the_inbox_before_the_answer(stack: Stack) -> None:
     stack.processor.close()  # no worker: what the 200 promises must already be kept
     stack.processor.inbox = inbox = InMemoryWebhookInbox()
     stack.processor._ensure_started = lambda: None  # type: ignore[method-assign]
-    _, signed = _paid_delivery(stack.fake, stack.service, 1)
+    _, signed = paid_delivery(stack.fake, stack.service, 1)
     response = httpx.post(stack.url, content=signed.body, headers=dict(signed.headers))
     assert response.status_code == 200
     assert inbox.pending() == 1
@@ -62,7 +40,7 @@ def test_what_a_dead_worker_left_is_drained_by_the_next_one() -> None:
     inbox = InMemoryWebhookInbox()
     ids = []
     for n in range(30):
-        invoice_id, signed = _paid_delivery(fake, service, n)
+        invoice_id, signed = paid_delivery(fake, service, n)
         ids.append(invoice_id)
         delivery = service.handle_webhook(signed.body, signed.headers).delivery
         assert delivery is not None
@@ -88,7 +66,7 @@ def test_a_failed_batch_stays_in_the_inbox_and_is_told_again() -> None:
 
     service = BillingService(fake, listeners=[FailsOnce()])
     inbox = InMemoryWebhookInbox()
-    invoice_id, signed = _paid_delivery(fake, service, 1)
+    invoice_id, signed = paid_delivery(fake, service, 1)
     delivery = service.handle_webhook(signed.body, signed.headers).delivery
     assert delivery is not None
     inbox.add(delivery)
@@ -114,7 +92,7 @@ def test_a_burst_larger_than_any_queue_loses_nothing() -> None:
     ids = []
     try:
         for n in range(1500):  # the old queue held 1,000 and dropped the rest
-            invoice_id, signed = _paid_delivery(fake, service, n)
+            invoice_id, signed = paid_delivery(fake, service, n)
             ids.append(invoice_id)
             delivery = service.handle_webhook(signed.body, signed.headers).delivery
             assert delivery is not None

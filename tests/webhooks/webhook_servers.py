@@ -6,10 +6,19 @@ import asyncio
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 
 import uvicorn
 
-from ams_billing import BillingService, InvoiceChange, hookimpl
+from ams_billing import (
+    BillingService,
+    Contact,
+    InvoiceChange,
+    InvoiceRequest,
+    LineItem,
+    hookimpl,
+)
+from ams_billing.contracts import SignedDelivery
 from ams_billing.contrib.webhooks import (
     BackgroundProcessor,
     WebhookASGIApp,
@@ -69,3 +78,23 @@ def serve_asgi_stack(stack: Stack, **options: float) -> Iterator[str]:
         server.should_exit = True
         thread.join(5)
         loop.close()
+
+
+def paid_delivery(
+    fake: FakeBillingService, service: BillingService, n: int
+) -> tuple[str, SignedDelivery]:
+    """Create member n's invoice, pay it in the fake, and return its id and signed webhook."""
+    invoice = service.create_invoice(
+        InvoiceRequest(
+            contact=Contact(f"acct-{n}", "Member"),
+            line_items=[LineItem("Membership", 1, "10.00")],
+            currency="NZD",
+            issue_date=date(2026, 7, 1),
+            due_date=date(2026, 7, 31),
+        ),
+        idempotency_key=f"i-{n}",
+    )
+    fake.take_webhook_deliveries()
+    fake.record_payment(invoice.provider_id, invoice.total)
+    (signed,) = fake.take_webhook_deliveries()
+    return invoice.provider_id, signed
