@@ -128,7 +128,7 @@ AMS_TESTS = ["ams/billing", "ams/memberships"]
 AMS_PATCH = Path("docs/ams/migration.patch")
 _XERO_PYTHON_INTERNALS = (
     "patches or calls an internal of the AMS's xero-python service ({}), which the migration "
-    "replaces; the behaviour it stood for is tested end to end in tests/ams"
+    "replaces; the behaviour it stood for is tested end to end in tests/in_ams"
 )
 AMS_DESELECTED = {
     f"ams/billing/providers/xero/tests/test_service.py::{test}": _XERO_PYTHON_INTERNALS.format(
@@ -233,7 +233,7 @@ def ams(session: nox.Session) -> None:
 
     1. the AMS's own tests in ams/billing and ams/memberships, on the unmodified copy and on the
        patched one; every test that passed before must pass after, but for AMS_DESELECTED;
-    2. tests/ams end to end: the AMS, served by a real server, bills members through the
+    2. tests/in_ams end to end: the AMS, served by a real server, bills members through the
        emulator, and the emulator's signed webhooks mark their memberships active.
     """
     snapshot = AMS_SNAPSHOT.resolve()
@@ -245,7 +245,7 @@ def ams(session: nox.Session) -> None:
     python = _ams_python(session)
     work = Path(session.create_tmp()).resolve() / "ams"
     if work.exists():
-        session.run("bash", "tests/ams/postgres.sh", "stop", str(work / "pg"), external=True)
+        session.run("bash", "tests/in_ams/postgres.sh", "stop", str(work / "pg"), external=True)
         shutil.rmtree(work)
     before, after = work / "before", work / "after"
     _copy_writable(snapshot, before)
@@ -266,7 +266,7 @@ def ams(session: nox.Session) -> None:
 
     port = None
     try:
-        session.run("bash", "tests/ams/postgres.sh", "start", str(work / "pg"), external=True)
+        session.run("bash", "tests/in_ams/postgres.sh", "start", str(work / "pg"), external=True)
         port = (work / "pg" / "port").read_text().strip()
         env = {
             "POSTGRES_HOST": "127.0.0.1", "POSTGRES_PORT": port, "POSTGRES_DB": "ams",
@@ -314,7 +314,7 @@ def ams(session: nox.Session) -> None:
         e2e.mkdir()
         (e2e / "__init__.py").write_text("")
         for name in ("settings.py", "conftest.py", "test_ams_end_to_end.py"):
-            shutil.copy(Path("tests/ams") / name, e2e / name)
+            shutil.copy(Path("tests/in_ams") / name, e2e / name)
         session.chdir(after)
         session.run(
             *pytest, "ams_billing_e2e", "--ds=ams_billing_e2e.settings", "--create-db", "-s",
@@ -322,4 +322,4 @@ def ams(session: nox.Session) -> None:
         )  # fmt: skip
     finally:
         session.chdir(Path(__file__).parent)
-        session.run("bash", "tests/ams/postgres.sh", "stop", str(work / "pg"), external=True)
+        session.run("bash", "tests/in_ams/postgres.sh", "stop", str(work / "pg"), external=True)

@@ -1,7 +1,7 @@
 """ams_billing.contrib.ams outside the AMS: it imports, builds, and resolves to its provider.
 
 Its behaviour inside the AMS (rows, signals, webhooks, commands) is proven against the AMS
-itself by ``nox -s ams`` (tests/ams).
+itself by ``nox -s ams`` (tests/in_ams).
 """
 
 from __future__ import annotations
