@@ -24,6 +24,9 @@ from ams_billing.providers.xero.emulator import (
     serve_emulator,
 )
 
+# The processor's thread reads the inbox on its own connection: it needs committed rows.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 CONFIG = EmulatorConfig()
 
 
