@@ -6,6 +6,7 @@ Every behaviour test runs on the reference and on the Django store, on this run'
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
@@ -43,6 +44,7 @@ from ams_billing.providers.xero.ledger import (
     InMemoryIdempotencyStore,
     RecordState,
 )
+from django_test_settings import POSTGRES_PORT_VARIABLE
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -301,3 +303,9 @@ def test_the_schema_comes_from_the_committed_migrations() -> None:
         "ams_billing_inbox_entry",
     } <= tables
     call_command("makemigrations", "ams_billing", check=True, dry_run=True, verbosity=0)
+
+
+def test_row_locks_are_used_where_the_database_has_them() -> None:
+    expected = "postgresql" if os.environ.get(POSTGRES_PORT_VARIABLE) else "sqlite"
+    assert connection.vendor == expected
+    assert DjangoWebhookInbox()._locks_rows() is (expected == "postgresql")
