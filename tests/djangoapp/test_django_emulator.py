@@ -16,6 +16,7 @@ from ams_billing.contrib.django.service import (
     reset_billing_service,
 )
 from ams_billing.contrib.django.signals import invoice_changed
+from ams_billing.contrib.django.stores import DjangoWebhookInbox
 from ams_billing.providers.xero.emulator import (
     EmulatorClock,
     EmulatorConfig,
@@ -23,6 +24,9 @@ from ams_billing.providers.xero.emulator import (
     XeroEmulator,
     serve_emulator,
 )
+
+# The processor's thread reads the inbox on its own connection: it needs committed rows.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 CONFIG = EmulatorConfig()
 
@@ -105,3 +109,46 @@ def test_a_payment_in_xero_reaches_the_signal_through_a_real_delivery(
     assert [(c.invoice.provider_id, c.kind) for c in changes] == [
         (invoice.provider_id, ChangeKind.PAID)
     ]
+
+
+@pytest.mark.usefixtures("xero_settings")
+def test_a_restart_drains_what_the_old_process_left(
+    live_server: object,
+    emulator: tuple[XeroEmulator, EmulatorServer],
+    changes: list[InvoiceChange],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    xero, _ = emulator
+    xero.set_webhook_target(f"{live_server.url}/billing/xero/webhooks/")  # type: ignore[attr-defined]
+    old = get_processor()
+    monkeypatch.setattr(old, "_ensure_started", lambda: None)  # it dies before processing
+    invoices = [
+        get_billing_service().create_invoice(
+            InvoiceRequest(
+                contact=Contact(f"acct-restart-{n}", f"Member {n}", f"m{n}@example.org"),
+                line_items=[LineItem("Membership", 1, Decimal("90.00"))],
+                currency="NZD",
+                issue_date=date(2026, 7, 1),
+                due_date=date(2026, 7, 31),
+            ),
+            idempotency_key=f"invoice:restart-{n}",
+        )
+        for n in range(3)
+    ]
+    for invoice in invoices:
+        xero.record_payment(invoice.provider_id, invoice.total)
+    results = xero.deliver_webhooks(force=True)
+    assert results
+    assert all(result.status == 200 for result in results)
+    assert DjangoWebhookInbox().pending() == len(results)
+    assert changes == []
+
+    reset_billing_service()  # the restart: a new service, a new processor, the same database
+    new = get_processor()
+    assert new is not old
+    assert get_billing_service().provider.ledger.get("invoice:restart-0") is not None  # type: ignore[attr-defined]
+    assert new.drain(20)
+    assert DjangoWebhookInbox().pending() == 0
+    assert sorted((c.invoice.provider_id, c.kind) for c in changes) == sorted(
+        (invoice.provider_id, ChangeKind.PAID) for invoice in invoices
+    )

@@ -14,6 +14,9 @@ from ams_billing.contrib.django.service import get_billing_service, get_processo
 from ams_billing.contrib.django.signals import invoice_changed
 from ams_billing.providers.fake import FakeBillingService
 
+# The processor's thread reads the inbox on its own connection: it needs committed rows.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 URL = "/billing/xero/webhooks/"
 
 

@@ -5,4 +5,8 @@ Add ``"ams_billing.contrib.django"`` to ``INSTALLED_APPS`` and
 ``billing/xero/webhooks/``. Connect to :data:`~ams_billing.contrib.django.signals.invoice_changed`
 to mark memberships paid. The service comes from :func:`get_billing_service`, configured from
 Django settings, falling back to the environment, under the setup guide's variable names.
+Once ``manage.py migrate`` has made its tables, the service keeps idempotency keys, invoice
+state and webhook deliveries in the database (:mod:`~ams_billing.contrib.django.stores`);
+``manage.py ams_billing_drain`` and the task
+:data:`~ams_billing.contrib.django.tasks.process_webhook_inbox` process the deliveries.
 """

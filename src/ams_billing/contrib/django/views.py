@@ -7,7 +7,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from ams_billing.contrib.django.service import get_billing_service, get_processor
+from ams_billing.contrib.django.service import get_billing_service, keep_delivery
 from ams_billing.contrib.webhooks.request import DEFAULT_MAX_BODY_BYTES
 from ams_billing.core.models import WebhookDelivery
 
@@ -18,8 +18,9 @@ __all__ = ["answer_webhook", "xero_webhook"]
 def xero_webhook(request: HttpRequest) -> HttpResponse:
     """Answer 200 to a verified delivery (Intent-to-Receive included), 401 otherwise.
 
-    The body is empty and no cookie is set, as Xero requires; the invoices the delivery names
-    are fetched after the response by the background processor.
+    The body is empty and no cookie is set, as Xero requires. The delivery is kept (in the
+    database when the app is installed) before the answer; the invoices it names are fetched
+    after the response, by a thread, a task or ``manage.py ams_billing_drain``.
     """
     return answer_webhook(request)
 
@@ -42,7 +43,7 @@ def answer_webhook(
     if verdict.delivery is not None and verdict.delivery.events:
         if on_delivery is not None:
             on_delivery(verdict.delivery)
-        get_processor().submit(verdict.delivery)
+        keep_delivery(verdict.delivery)
     response = HttpResponse(status=verdict.status)
     response["Cache-Control"] = "no-store"
     return response

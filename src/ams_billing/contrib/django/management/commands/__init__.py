@@ -1,1 +1,1 @@
-"""``manage.py ams_billing_check`` and ``manage.py ams_billing_sync``."""
+"""``manage.py ams_billing_check``, ``ams_billing_sync`` and ``ams_billing_drain``."""

@@ -1,0 +1,325 @@
+"""The three kinds of billing state in the project's own database, through Django's ORM.
+
+- :class:`DjangoIdempotencyStore`: the Xero provider's idempotency records
+  (:class:`~ams_billing.providers.xero.ledger.IdempotencyStore`);
+- :class:`DjangoInvoiceStateStore`: the last state seen of each invoice
+  (:class:`~ams_billing.core.tracking.InvoiceStateStore`);
+- :class:`DjangoWebhookInbox`: verified webhook deliveries waiting for processing
+  (:class:`~ams_billing.core.inbox.WebhookInbox`).
+
+:func:`~ams_billing.contrib.django.service.get_billing_service` and
+:func:`~ams_billing.contrib.django.service.get_processor` use them when the app
+``ams_billing.contrib.django`` is installed. Each write is its own transaction when called in
+autocommit mode (the default outside ``transaction.atomic``); inside an atomic block it commits
+with that block, as any ORM write does.
+
+Across processes: on PostgreSQL (and any database with ``SELECT ... FOR UPDATE SKIP LOCKED``),
+rows are locked: :meth:`DjangoInvoiceStateStore.put_if_newer` holds the invoice's row while it
+compares, and :meth:`DjangoWebhookInbox.claim` skips entries another worker is taking. On
+SQLite, which has no row locks and one writer at a time, both compare-and-set instead: a write
+only lands if the row is still as it was read, and a lost race is read again. Neither ever
+waits on another worker's lease.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, connections, router, transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from ams_billing.contrib.django.models import (
+    IdempotencyRecordRow,
+    InboxEntryRow,
+    InvoiceSnapshotRow,
+)
+from ams_billing.core.convert import structure, unstructure
+from ams_billing.core.inbox import InboxEntry
+from ams_billing.core.models import InvoiceStatus, WebhookDelivery
+from ams_billing.core.tracking import InvoiceSnapshot, StaleRead, _is_newer
+from ams_billing.providers.xero.ledger import IdempotencyRecord, RecordState
+
+__all__ = ["DjangoIdempotencyStore", "DjangoInvoiceStateStore", "DjangoWebhookInbox"]
+
+_RACES = 20
+"""How many times a write that lost a race to another process is tried again."""
+
+_AMOUNT_PLACES = Decimal("0.0001")
+_AMOUNT_LIMIT = Decimal(10) ** 15  # max_digits=19, decimal_places=4
+
+
+class _Store:
+    """The database a store writes to: ``using``, else the router's choice for its model."""
+
+    model: type[IdempotencyRecordRow] | type[InvoiceSnapshotRow] | type[InboxEntryRow]
+
+    def __init__(self, *, using: str | None = None) -> None:
+        self.using = using
+
+    @property
+    def db(self) -> str:
+        """The database alias."""
+        return self.using or router.db_for_write(self.model)
+
+    def _locks_rows(self) -> bool:
+        features = connections[self.db].features
+        return bool(features.has_select_for_update and features.has_select_for_update_skip_locked)
+
+
+def _to_db(moment: datetime) -> datetime:
+    """An aware datetime as Django stores it: aware UTC, or naive UTC when ``USE_TZ`` is off."""
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return moment if settings.USE_TZ else moment.replace(tzinfo=None)
+
+
+def _from_db(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+class DjangoIdempotencyStore(_Store):
+    """Idempotency records in the table ``ams_billing_idempotency_record``.
+
+    An :class:`~ams_billing.providers.xero.ledger.IdempotencyStore` whose keys survive restarts
+    and are shared by every process.
+
+    Keys are kept until deleted (the in-memory store forgets the oldest); a key longer than 255
+    characters is refused by the database.
+    """
+
+    model = IdempotencyRecordRow
+
+    def __repr__(self) -> str:
+        return f"<DjangoIdempotencyStore using={self.db!r}>"
+
+    def get(self, key: str) -> IdempotencyRecord | None:
+        """Return the record of ``key``, or ``None``."""
+        row = IdempotencyRecordRow.objects.using(self.db).filter(key=key).first()
+        if row is None:
+            return None
+        return IdempotencyRecord(
+            operation=row.operation,
+            fingerprint=row.fingerprint,
+            state=RecordState(row.state),
+            result=row.result,
+            detail=row.detail,
+        )
+
+    def put(self, key: str, record: IdempotencyRecord) -> None:
+        """Store (or replace) the record of ``key``."""
+        fields = {
+            "operation": record.operation,
+            "fingerprint": record.fingerprint,
+            "state": record.state.value,
+            "result": record.result,
+            "detail": record.detail,
+        }
+        rows = IdempotencyRecordRow.objects.using(self.db)
+        for _ in range(_RACES):
+            if rows.filter(key=key).update(**fields, updated_at=timezone.now()):
+                return
+            try:
+                with transaction.atomic(using=self.db):
+                    rows.create(key=key, **fields)
+            except IntegrityError:
+                continue  # another process inserted it meanwhile: replace theirs
+            return
+        raise RuntimeError(f"could not store idempotency key after {_RACES} races")
+
+    def delete(self, key: str) -> None:
+        """Forget ``key``."""
+        IdempotencyRecordRow.objects.using(self.db).filter(key=key).delete()
+
+
+class DjangoInvoiceStateStore(_Store):
+    """The last state seen of each invoice, in the table ``ams_billing_invoice_snapshot``.
+
+    An :class:`~ams_billing.core.tracking.InvoiceStateStore`.
+
+    Amounts are exact to four decimal places (an amount with more, or of 10**15 or more, is
+    refused rather than rounded); times are stored in UTC and read back aware.
+    :meth:`put_if_newer` is atomic across processes: see the module's notes.
+    """
+
+    model = InvoiceSnapshotRow
+
+    def __repr__(self) -> str:
+        return f"<DjangoInvoiceStateStore using={self.db!r}>"
+
+    def get(self, invoice_id: str) -> InvoiceSnapshot | None:
+        """Return the stored snapshot, or ``None`` for an invoice never seen."""
+        row = InvoiceSnapshotRow.objects.using(self.db).filter(invoice_id=invoice_id).first()
+        return None if row is None else _snapshot(row)
+
+    def put_if_newer(self, invoice_id: str, snapshot: InvoiceSnapshot) -> InvoiceSnapshot | None:
+        """Store ``snapshot`` unless the stored one is newer or equal; see the protocol.
+
+        Returns the snapshot replaced (``None`` if there was none); raises
+        :class:`~ams_billing.core.tracking.StaleRead` when the stored one was kept.
+        """
+        amount = snapshot.amount_paid
+        if amount.quantize(_AMOUNT_PLACES) != amount or abs(amount) >= _AMOUNT_LIMIT:
+            raise ValueError(f"amount_paid {amount} does not fit 4 decimal places exactly")
+        fields = {
+            "status": snapshot.status.value,
+            "amount_paid": amount,
+            "updated_at": _to_db(snapshot.updated_at),
+        }
+        rows = InvoiceSnapshotRow.objects.using(self.db)
+        locks = self._locks_rows()
+        for _ in range(_RACES):
+            # With row locks, one transaction holds the row from the read to the write. Without
+            # (SQLite), a transaction that reads then writes can deadlock another process's:
+            # each statement commits alone, and the write is conditional on the row's version.
+            block: AbstractContextManager[object] = (
+                transaction.atomic(using=self.db) if locks else nullcontext()
+            )
+            with block:
+                query = rows.select_for_update() if locks else rows
+                row = query.filter(invoice_id=invoice_id).first()
+                if row is None:
+                    try:
+                        with transaction.atomic(using=self.db):
+                            rows.create(invoice_id=invoice_id, **fields)
+                    except IntegrityError:
+                        continue  # inserted by another process meanwhile: read it, compare
+                    return None
+                previous = _snapshot(row)
+                if not _is_newer(snapshot, previous):
+                    raise StaleRead
+                if rows.filter(invoice_id=invoice_id, version=row.version).update(
+                    **fields, version=row.version + 1
+                ):
+                    return previous
+        raise RuntimeError(f"could not store invoice {invoice_id!r} after {_RACES} races")
+
+
+def _snapshot(row: InvoiceSnapshotRow) -> InvoiceSnapshot:
+    return InvoiceSnapshot(
+        status=InvoiceStatus(row.status),
+        amount_paid=Decimal(row.amount_paid),
+        updated_at=_from_db(row.updated_at),
+    )
+
+
+class DjangoWebhookInbox(_Store):
+    """A :class:`~ams_billing.core.inbox.WebhookInbox` in the table ``ams_billing_inbox_entry``.
+
+    :meth:`add` commits before it returns when called in autocommit mode; the webhook view
+    calls it after the request's transaction under ``ATOMIC_REQUESTS``, so a delivery is
+    always committed before the 200 leaves. Done entries stay in the table (with ``done_at``)
+    until :meth:`purge` deletes them. Leases are timed by this process's clock.
+
+    :param now: the clock (aware UTC), for tests.
+    """
+
+    model = InboxEntryRow
+
+    def __init__(
+        self, *, using: str | None = None, now: Callable[[], datetime] | None = None
+    ) -> None:
+        super().__init__(using=using)
+        self._now = now or timezone.now
+
+    def __repr__(self) -> str:
+        return f"<DjangoWebhookInbox using={self.db!r}>"
+
+    def add(self, delivery: WebhookDelivery) -> str:
+        """Keep ``delivery``; returns its entry id."""
+        entry_id = uuid.uuid4().hex
+        InboxEntryRow.objects.using(self.db).create(
+            entry_id=entry_id, delivery=unstructure(delivery), received_at=_to_db(self._now())
+        )
+        return entry_id
+
+    def claim(self, limit: int, lease_seconds: float) -> list[InboxEntry]:
+        """Lease up to ``limit`` entries that are neither done nor leased, oldest first."""
+        if limit <= 0:
+            return []
+        now = self._now()
+        until = _to_db(now + timedelta(seconds=lease_seconds))
+        free = (
+            InboxEntryRow.objects.using(self.db)
+            .filter(done=False)
+            .filter(Q(leased_until__isnull=True) | Q(leased_until__lte=_to_db(now)))
+            .order_by("id")
+        )
+        if self._locks_rows():
+            return self._claim_locked(free, limit, until)
+        return self._claim_compare_and_set(free, limit, until)
+
+    def _claim_locked(
+        self, free: QuerySet[InboxEntryRow], limit: int, until: datetime
+    ) -> list[InboxEntry]:
+        with transaction.atomic(using=self.db):
+            rows = list(free.select_for_update(skip_locked=True)[:limit])
+            expired = [row.pk for row in rows if row.leased_until is not None]
+            fresh = [row.pk for row in rows if row.leased_until is None]
+            objects = InboxEntryRow.objects.using(self.db)
+            objects.filter(pk__in=fresh).update(leased_until=until)
+            objects.filter(pk__in=expired).update(leased_until=until, attempts=F("attempts") + 1)
+        return [_entry(row, retried=row.leased_until is not None) for row in rows]
+
+    def _claim_compare_and_set(
+        self, free: QuerySet[InboxEntryRow], limit: int, until: datetime
+    ) -> list[InboxEntry]:
+        taken: list[InboxEntry] = []
+        taken_pks: list[int] = []
+        objects = InboxEntryRow.objects.using(self.db)
+        for _ in range(_RACES):
+            lost = False
+            rows = list(free.exclude(pk__in=taken_pks)[: limit - len(taken)])
+            for row in rows:
+                same = objects.filter(pk=row.pk, done=False, attempts=row.attempts)
+                if row.leased_until is None:
+                    won = same.filter(leased_until__isnull=True).update(leased_until=until)
+                else:
+                    won = same.filter(leased_until=row.leased_until).update(
+                        leased_until=until, attempts=row.attempts + 1
+                    )
+                if won:
+                    taken_pks.append(row.pk)
+                    taken.append(_entry(row, retried=row.leased_until is not None))
+                else:
+                    lost = True  # another worker took it between our read and our write
+            if not lost or len(taken) >= limit or not rows:
+                break
+        return taken
+
+    def complete(self, entry_ids: Sequence[str]) -> None:
+        """Mark entries done: their listeners were told. Unknown ids are ignored."""
+        InboxEntryRow.objects.using(self.db).filter(entry_id__in=list(entry_ids)).update(
+            done=True, leased_until=None, done_at=_to_db(self._now())
+        )
+
+    def release(self, entry_ids: Sequence[str]) -> None:
+        """Give leased entries back at once, for a later attempt (their ``attempts`` rise)."""
+        InboxEntryRow.objects.using(self.db).filter(
+            entry_id__in=list(entry_ids), done=False
+        ).update(leased_until=None, attempts=F("attempts") + 1)
+
+    def pending(self) -> int:
+        """How many entries are not done (leased or not)."""
+        return InboxEntryRow.objects.using(self.db).filter(done=False).count()
+
+    def purge(self, older_than: timedelta) -> int:
+        """Delete the entries done more than ``older_than`` ago; returns how many."""
+        cutoff = _to_db(self._now() - older_than)
+        deleted, _ = (
+            InboxEntryRow.objects.using(self.db).filter(done=True, done_at__lt=cutoff).delete()
+        )
+        return deleted
+
+
+def _entry(row: InboxEntryRow, *, retried: bool) -> InboxEntry:
+    return InboxEntry(
+        entry_id=row.entry_id,
+        delivery=structure(row.delivery, WebhookDelivery),
+        received_at=_from_db(row.received_at),
+        attempts=row.attempts + (1 if retried else 0),
+    )
