@@ -3,7 +3,7 @@
 The database is a SQLite file in a directory of this process's own (threads and worker
 processes share it, as they could not share ``:memory:``), or the PostgreSQL server whose port
 ``AMS_BILLING_TEST_POSTGRES_PORT`` names (role, password and database ``ams``, as
-tests/ams/postgres.sh makes them): tests/djangoapp/test_django_postgres.py runs tests/djangoapp
+tests/in_ams/postgres.sh makes them): tests/djangoapp/test_django_postgres.py runs tests/djangoapp
 again that way.
 """
 

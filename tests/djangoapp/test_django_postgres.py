@@ -1,6 +1,6 @@
 """tests/djangoapp again, on a real PostgreSQL: row locks, SKIP LOCKED, its migrations.
 
-A throwaway cluster (tests/ams/postgres.sh) serves a nested pytest run of this folder with
+A throwaway cluster (tests/in_ams/postgres.sh) serves a nested pytest run of this folder with
 ``AMS_BILLING_TEST_POSTGRES_PORT`` set, so every store, concurrency, view, restart and task
 test runs on PostgreSQL too. Skipped where PostgreSQL is not installed, except under CI.
 """
@@ -21,7 +21,7 @@ import pytest
 from django_test_settings import POSTGRES_PORT_VARIABLE
 
 HERE = Path(__file__).resolve().parent
-SCRIPT = HERE.parent / "ams" / "postgres.sh"
+SCRIPT = HERE.parent / "in_ams" / "postgres.sh"
 
 
 @pytest.fixture(scope="module")
