@@ -49,8 +49,11 @@ class SqlInvoiceStateStore:
         """Atomically store ``snapshot`` unless the stored one is newer or equal.
 
         Returns the snapshot replaced (``None`` if there was none); raises
-        :class:`~ams_billing.core.tracking.StaleRead` when the stored one was kept.
+        :class:`~ams_billing.core.tracking.StaleRead` when the stored one was kept, and
+        :class:`ValueError` for a naive ``updated_at`` (its instant would be a guess).
         """
+        if snapshot.updated_at.utcoffset() is None:
+            raise ValueError(f"updated_at must be timezone-aware, not {snapshot.updated_at!r}")
         values = {
             "status": snapshot.status.value,
             "amount_paid": snapshot.amount_paid,
