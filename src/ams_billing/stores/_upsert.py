@@ -14,8 +14,9 @@ def insert_or_ignore(connection: Connection, table: sa.Table, values: dict[str, 
 
     On PostgreSQL a concurrent uncommitted insert of the same key makes this wait for it.
     """
+    keys = list(table.primary_key.columns)
     statement = _insert(connection, table).values(**values).on_conflict_do_nothing()
-    return connection.execute(statement).rowcount == 1
+    return connection.execute(statement.returning(*keys)).first() is not None
 
 
 def upsert(connection: Connection, table: sa.Table, values: dict[str, Any]) -> None:
