@@ -21,7 +21,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from stores_helpers import PARTIES, Backend, FakeClock, init_worker
+from stores_helpers import PARTIES, Backend, FakeClock, RacePool, init_worker
 
 from ams_billing.core.inbox import InMemoryWebhookInbox
 from ams_billing.core.tracking import InMemoryInvoiceStateStore
@@ -131,7 +131,7 @@ def reference(clock: FakeClock) -> Callable[[], Backend]:
 
 
 @pytest.fixture(scope="session")
-def process_pool() -> Iterator[ProcessPoolExecutor]:
+def race_pool() -> Iterator[RacePool]:
     """4 spawned worker processes sharing a barrier, kept for the session (see stores_helpers)."""
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(PARTIES)
@@ -139,6 +139,6 @@ def process_pool() -> Iterator[ProcessPoolExecutor]:
         PARTIES, mp_context=context, initializer=init_worker, initargs=(barrier,)
     )
     try:
-        yield pool
+        yield RacePool(pool, barrier)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

@@ -150,13 +150,19 @@ def open_at_once(url: str) -> str | None:
         return schema_status(stores.engine).current
 
 
-def run_together(
-    pool: ProcessPoolExecutor, function: Callable[..., Any], calls: list[tuple[Any, ...]]
-) -> list[Any]:
-    """Run ``function`` once per argument tuple (exactly :data:`PARTIES`), all at once."""
-    assert len(calls) == PARTIES
-    futures = [pool.submit(function, *arguments) for arguments in calls]
-    return [future.result(timeout=120) for future in futures]
+@attrs.frozen
+class RacePool:
+    """The session's worker processes and the barrier they start each race on."""
+
+    pool: ProcessPoolExecutor
+    barrier: Any
+
+    def run(self, function: Callable[..., Any], calls: list[tuple[Any, ...]]) -> list[Any]:
+        """Run ``function`` once per argument tuple (exactly :data:`PARTIES`), all at once."""
+        assert len(calls) == PARTIES
+        self.barrier.reset()  # a race that failed half-way may have broken it
+        futures = [self.pool.submit(function, *arguments) for arguments in calls]
+        return [future.result(timeout=120) for future in futures]
 
 
 def claim_and_die(url: str, results: Any, lease_seconds: float) -> None:

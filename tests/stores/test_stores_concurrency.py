@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import collections
 import itertools
-from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from stores_helpers import (
     NEWEST,
     SNAPSHOTS,
+    RacePool,
     claim_until_empty,
     delivery,
     newness,
     open_at_once,
     race_put_if_newer,
     run_and_die,
-    run_together,
 )
 
 from ams_billing.stores import head_revision, open_stores, schema_status
@@ -29,11 +28,11 @@ WORKERS = 4
 
 
 def test_four_processes_draining_an_inbox_claim_every_entry_exactly_once(
-    database_url: str, process_pool: ProcessPoolExecutor
+    database_url: str, race_pool: RacePool
 ) -> None:
     with open_stores(database_url) as stores:
         added = {stores.inbox.add(delivery(number)) for number in range(200)}
-        reports = run_together(process_pool, claim_until_empty, [(database_url, 3)] * WORKERS)
+        reports = race_pool.run(claim_until_empty, [(database_url, 3)] * WORKERS)
         claimed = [entry_id for report in reports for entry_id in report]
         duplicates = [i for i, count in collections.Counter(claimed).items() if count > 1]
         assert duplicates == []
@@ -43,12 +42,11 @@ def test_four_processes_draining_an_inbox_claim_every_entry_exactly_once(
 
 
 def test_four_processes_racing_put_if_newer_leave_the_newest_and_answer_consistently(
-    database_url: str, process_pool: ProcessPoolExecutor
+    database_url: str, race_pool: RacePool
 ) -> None:
     invoice_ids = [f"inv-{number}" for number in range(40)]
     open_stores(database_url).close()  # the schema
-    reports = run_together(
-        process_pool,
+    reports = race_pool.run(
         race_put_if_newer,
         [(database_url, index, invoice_ids) for index in range(WORKERS)],
     )
@@ -89,9 +87,9 @@ def test_an_entry_whose_worker_process_died_is_claimed_again_after_its_lease(
 
 
 def test_processes_opening_a_new_database_together_create_the_schema_once(
-    database_url: str, process_pool: ProcessPoolExecutor
+    database_url: str, race_pool: RacePool
 ) -> None:
-    revisions = run_together(process_pool, open_at_once, [(database_url,)] * WORKERS)
+    revisions = race_pool.run(open_at_once, [(database_url,)] * WORKERS)
     assert revisions == [head_revision()] * WORKERS
     with open_stores(database_url, upgrade=False) as stores:
         assert schema_status(stores.engine).current == head_revision()
