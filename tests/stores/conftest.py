@@ -1,7 +1,7 @@
 """Databases for the store tests: an SQLite file, and a real PostgreSQL on loopback.
 
-PostgreSQL is a throwaway cluster started once per test session (once per xdist worker) by
-tests/ams/postgres.sh, stopped at the end; every test gets a database of its own
+PostgreSQL is a throwaway cluster started once per test session (once per xdist worker) by the
+AMS tests' postgres.sh, stopped at the end; every test gets a database of its own
 (``CREATE DATABASE test_<uuid>``), dropped after it. Without Debian's postgresql the PostgreSQL
 cases skip, except under CI=true, where they fail: CI installs it (.ci/run).
 """
@@ -28,8 +28,14 @@ from ams_billing.core.tracking import InMemoryInvoiceStateStore
 from ams_billing.providers.xero.ledger import InMemoryIdempotencyStore
 from ams_billing.stores import open_stores
 
-REPO = Path(__file__).resolve().parents[2]
-POSTGRES_SH = REPO / "tests" / "ams" / "postgres.sh"
+TESTS = Path(__file__).resolve().parents[1]
+# The AMS's cluster script; main moves tests/ams to tests/in_ams (a folder named "ams" on
+# sys.path is a namespace package "ams"), so look in both.
+POSTGRES_SH = next(
+    (path for path in (TESTS / "in_ams" / "postgres.sh", TESTS / "ams" / "postgres.sh")
+     if path.is_file()),
+    TESTS / "ams" / "postgres.sh",
+)  # fmt: skip
 
 
 @pytest.fixture(scope="session")
@@ -114,7 +120,7 @@ def backend(request: pytest.FixtureRequest, clock: FakeClock) -> Iterator[Backen
 
 
 @pytest.fixture
-def reference(clock: FakeClock) -> Callable[[], Backend]:
+def reference() -> Callable[[], Backend]:
     """Builds a fresh in-memory backend on its own clock (the behaviour to match)."""
 
     def build() -> Backend:

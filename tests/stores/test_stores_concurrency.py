@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import itertools
+import threading
 from datetime import UTC, datetime, timedelta
 
 from stores_helpers import (
@@ -22,7 +23,7 @@ from stores_helpers import (
     run_and_die,
 )
 
-from ams_billing.stores import head_revision, open_stores, schema_status
+from ams_billing.stores import SqlStores, head_revision, open_stores, schema_status
 
 WORKERS = 4
 
@@ -94,3 +95,26 @@ def test_processes_opening_a_new_database_together_create_the_schema_once(
     with open_stores(database_url, upgrade=False) as stores:
         assert schema_status(stores.engine).current == head_revision()
         assert stores.inbox.pending() == WORKERS
+
+
+def test_threads_sharing_one_stores_object_claim_each_entry_once(database_url: str) -> None:
+    """The protocols ask for thread-safe stores: one engine, a connection per call."""
+    with SqlStores.from_url(database_url) as stores:
+        added = {stores.inbox.add(delivery(number)) for number in range(60)}
+        claimed: list[list[str]] = [[] for _ in range(WORKERS)]
+        start = threading.Barrier(WORKERS)
+
+        def drain(mine: list[str]) -> None:
+            start.wait(timeout=60)
+            while entries := stores.inbox.claim(2, 600):
+                mine.extend(entry.entry_id for entry in entries)
+                stores.inbox.complete([entry.entry_id for entry in entries])
+
+        threads = [threading.Thread(target=drain, args=(mine,)) for mine in claimed]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert not any(thread.is_alive() for thread in threads)
+        every = [entry_id for mine in claimed for entry_id in mine]
+        assert sorted(every) == sorted(added)

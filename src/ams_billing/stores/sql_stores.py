@@ -33,6 +33,13 @@ class SqlStores:
         self.inbox = SqlWebhookInbox(engine, now=now)
         """Verified webhook deliveries awaiting processing (a ``WebhookInbox``)."""
 
+    @classmethod
+    def from_url(
+        cls, url: str | URL | None = None, *, upgrade: bool = True, now: Clock | None = None
+    ) -> SqlStores:
+        """The stores on ``url``; the same as :func:`open_stores`."""
+        return open_stores(url, upgrade=upgrade, now=now)
+
     def __repr__(self) -> str:
         return f"<SqlStores {self.engine.url.render_as_string(hide_password=True)}>"
 
