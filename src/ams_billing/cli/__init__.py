@@ -3,6 +3,7 @@
 Commands (one module each in :mod:`ams_billing.cli.commands`):
 
 - ``check``: the setup guide's setup and troubleshooting, as a self-test of the configuration;
+- ``db upgrade|status``: the durable stores' schema revision;
 - ``demo``: the guide's "Verifying the Integration" flow, end to end;
 - ``emulator``: serve the Xero emulator for local development;
 - ``providers``: the installed providers and their capabilities;
@@ -20,6 +21,7 @@ import click
 
 from ams_billing._version import __version__
 from ams_billing.cli.commands.check import check
+from ams_billing.cli.commands.db import db
 from ams_billing.cli.commands.demo import ENVIRONMENTS, demo
 from ams_billing.cli.commands.emulator import emulator
 from ams_billing.cli.commands.providers import providers
@@ -43,5 +45,5 @@ def main(context: click.Context) -> None:
     context.ensure_object(CliContext)
 
 
-for _command in (check, demo, emulator, providers, sync, webhook):
+for _command in (check, db, demo, emulator, providers, sync, webhook):
     main.add_command(_command)

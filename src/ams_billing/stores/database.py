@@ -1,0 +1,186 @@
+"""The stores' database: which URL, one engine per URL, and write transactions that lock.
+
+SQLite is the embedded default (a file under the user's data directory); PostgreSQL, through
+psycopg 3, serves many processes on many machines. Each engine is set up so the database, not
+luck, keeps concurrent writers apart:
+
+- **SQLite**: WAL journal (readers never wait for the writer), a busy timeout (a writer waits
+  for the lock instead of failing), foreign keys on, and :func:`write_transaction` opens its
+  transaction with ``BEGIN IMMEDIATE``, taking the database's writer lock before it reads;
+- **PostgreSQL**: write transactions lock the rows they decide on (``SELECT ... FOR UPDATE``,
+  ``SKIP LOCKED`` for the inbox), so other rows and readers go on meanwhile.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+from ams_billing.core.errors import ConfigurationError, FieldError
+
+__all__ = [
+    "DATABASE_URL_VARIABLE",
+    "SQLITE_BUSY_TIMEOUT_SECONDS",
+    "create_store_engine",
+    "default_database_url",
+    "parse_database_url",
+    "read_transaction",
+    "shown_url",
+    "write_transaction",
+]
+
+DATABASE_URL_VARIABLE = "AMS_BILLING_DATABASE_URL"
+"""The environment variable naming the stores' database (an SQLAlchemy URL)."""
+
+SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
+"""How long an SQLite connection waits for another process's writer lock before failing."""
+
+_BEGIN_OPTION = "ams_billing_sqlite_begin"
+_SUPPORTED = ("sqlite", "postgresql")
+
+
+def default_database_url(environ: Mapping[str, str] | None = None) -> str:
+    """``$AMS_BILLING_DATABASE_URL``, else an SQLite file in the user's data directory.
+
+    The file is ``$XDG_DATA_HOME/ams-billing/billing.sqlite3`` (``~/.local/share`` when
+    ``XDG_DATA_HOME`` is unset). An empty variable counts as unset; one of only white space is a
+    :class:`~ams_billing.core.errors.ConfigurationError`.
+    """
+    environ = os.environ if environ is None else environ
+    value = environ.get(DATABASE_URL_VARIABLE) or ""
+    if value and not value.strip():
+        raise ConfigurationError(
+            "the stores' database is not configured",
+            [
+                FieldError(
+                    DATABASE_URL_VARIABLE,
+                    "is blank",
+                    "set it to a database URL such as postgresql+psycopg://user@host/db, "
+                    "or unset it for the SQLite default",
+                )
+            ],
+        )
+    if value:
+        return value.strip()
+    data_home = (environ.get("XDG_DATA_HOME") or "").strip()
+    base = Path(data_home) if data_home else Path.home() / ".local" / "share"
+    return f"sqlite:///{base / 'ams-billing' / 'billing.sqlite3'}"
+
+
+def parse_database_url(url: str | URL) -> URL:
+    """The SQLAlchemy URL of ``url``, with PostgreSQL pointed at psycopg 3.
+
+    ``postgresql://`` and ``postgres://`` mean ``postgresql+psycopg://`` (the ``postgres``
+    extra installs psycopg 3). Raises :class:`~ams_billing.core.errors.ConfigurationError` for
+    a URL that does not parse or names a database other than SQLite and PostgreSQL.
+    """
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        shown = "(" + ("empty" if not str(url) else f"{len(str(url))} characters") + ")"
+        raise ConfigurationError(
+            f"the stores' database URL {shown} is not an SQLAlchemy URL",
+            [_url_problem("is not a database URL")],
+        ) from None
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in _SUPPORTED:
+        raise ConfigurationError(
+            f"the stores support SQLite and PostgreSQL, not {parsed.get_backend_name()!r}",
+            [_url_problem(f"names {parsed.get_backend_name()!r}")],
+        )
+    return parsed
+
+
+def _url_problem(message: str) -> FieldError:
+    return FieldError(
+        DATABASE_URL_VARIABLE,
+        message,
+        "use sqlite:////absolute/path/billing.sqlite3 or "
+        "postgresql+psycopg://user:password@host:5432/database",
+    )
+
+
+def shown_url(url: str | URL) -> str:
+    """``url`` as it may be shown: the password, if any, replaced by ``***``."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def create_store_engine(url: str | URL, **engine_options: Any) -> Engine:
+    """An engine for the stores, set up for its database (see the module's docstring).
+
+    An SQLite file's directory is created if missing. ``engine_options`` go to
+    :func:`sqlalchemy.create_engine`.
+    """
+    parsed = parse_database_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed, engine_options)
+    try:
+        return sa.create_engine(parsed, pool_pre_ping=True, **engine_options)
+    except (NoSuchModuleError, ModuleNotFoundError) as error:
+        raise ConfigurationError(
+            f"the driver for {parsed.drivername} is not installed ({error}); "
+            "install ams-billing[postgres] for psycopg 3"
+        ) from None
+
+
+def _sqlite_engine(url: URL, engine_options: dict[str, Any]) -> Engine:
+    database = url.database or ""
+    in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
+    if not in_memory:
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    connect_args = {
+        "timeout": SQLITE_BUSY_TIMEOUT_SECONDS,
+        **engine_options.pop("connect_args", {}),
+    }
+    engine = sa.create_engine(url, connect_args=connect_args, **engine_options)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # pysqlite's own transaction handling would defer BEGIN; _on_begin emits it instead.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_SECONDS * 1000)}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            if not in_memory:
+                cursor.execute("PRAGMA journal_mode = WAL")
+                cursor.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints in WAL
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        mode = connection.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that commits on success: on SQLite it holds the writer lock throughout.
+
+    On PostgreSQL it is an ordinary READ COMMITTED transaction; callers lock the rows they
+    decide on with ``FOR UPDATE``.
+    """
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            connection.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+        with connection.begin():
+            yield connection
+
+
+@contextmanager
+def read_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction for reading only (on SQLite, a WAL snapshot that never blocks writers)."""
+    with engine.connect() as connection, connection.begin():
+        yield connection
