@@ -8,7 +8,9 @@ Commands (one module each in :mod:`ams_billing.cli.commands`):
 - ``emulator``: serve the Xero emulator for local development;
 - ``providers``: the installed providers and their capabilities;
 - ``sync``: reconcile invoices, resumably;
-- ``webhook send|verify``: test a webhook endpoint, verify a captured delivery.
+- ``webhook send|verify|drain`` (also ``webhooks``): test a webhook endpoint, verify a
+  captured delivery, process the deliveries kept in the durable inbox;
+- ``db upgrade|status``: the durable stores' schema.
 
 Every command that reports takes ``--json``; exit statuses are in
 :mod:`ams_billing.cli.exit_codes`. No command prints a client secret, an access token or a
@@ -47,3 +49,5 @@ def main(context: click.Context) -> None:
 
 for _command in (check, db, demo, emulator, providers, sync, webhook):
     main.add_command(_command)
+# "webhooks" (plural) is the same group: `ams-billing webhooks drain` reads as operators say it.
+main.add_command(webhook, name="webhooks")

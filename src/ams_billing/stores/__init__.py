@@ -29,6 +29,7 @@ from ams_billing.stores.database import (
 from ams_billing.stores.idempotency import SqlIdempotencyStore
 from ams_billing.stores.inbox import SqlWebhookInbox
 from ams_billing.stores.invoice_state import SqlInvoiceStateStore
+from ams_billing.stores.service import load_durable_service, takes_idempotency_store
 from ams_billing.stores.sql_stores import SqlStores, ensure_schema, open_stores
 from ams_billing.stores.versioning import (
     SchemaStatus,
@@ -50,7 +51,9 @@ __all__ = [
     "default_database_url",
     "ensure_schema",
     "head_revision",
+    "load_durable_service",
     "open_stores",
     "schema_status",
+    "takes_idempotency_store",
     "upgrade",
 ]

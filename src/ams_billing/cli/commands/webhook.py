@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ams_billing.cli.commands.drain import drain
 from ams_billing.cli.deliveries import intent_body, post_delivery, sample_body
 from ams_billing.cli.environment import command_environment, env_file_option, secret_values
 from ams_billing.cli.exit_codes import ExitCode
@@ -46,7 +47,7 @@ def _setup(env_file: Path | None, as_json: bool) -> tuple[Output, Mapping[str, s
 
 @click.group()
 def webhook() -> None:
-    """Send a signed test delivery to an endpoint, or verify a captured one."""
+    """Send a signed test delivery, verify a captured one, or drain the kept deliveries."""
 
 
 @webhook.command("send")
@@ -177,3 +178,6 @@ def verify(*, body_file: Path, signature: str, env_file: Path | None, as_json: b
         output.line(f"INVALID: the signature does not sign this body with {_KEY}", "bold red")
         output.line(f"fix: {fix}", "cyan")
     output.exit(code)
+
+
+webhook.add_command(drain)
