@@ -309,3 +309,19 @@ def test_row_locks_are_used_where_the_database_has_them() -> None:
     expected = "postgresql" if os.environ.get(POSTGRES_PORT_VARIABLE) else "sqlite"
     assert connection.vendor == expected
     assert DjangoWebhookInbox()._locks_rows() is (expected == "postgresql")
+
+
+def test_a_ledger_record_outlives_the_callers_rolled_back_transaction() -> None:
+    """Xero keeps an invoice the AMS's rollback forgot; its key must be kept too."""
+    from django.db import transaction
+
+    record = IdempotencyRecord("invoice", "f" * 64, RecordState.DONE, result="invoice-1")
+
+    def create_then_fail() -> None:
+        with transaction.atomic():
+            DjangoIdempotencyStore().put("invoice:membership-7", record)
+            raise RuntimeError("the request failed after Xero answered")
+
+    with pytest.raises(RuntimeError):
+        create_then_fail()
+    assert DjangoIdempotencyStore().get("invoice:membership-7") == record

@@ -24,14 +24,16 @@ waits on another worker's lease.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connections, router, transaction
 from django.db.models import F, Q, QuerySet
+from django.db.utils import load_backend
 from django.utils import timezone
 
 from ams_billing.contrib.django.models import (
@@ -82,58 +84,99 @@ def _from_db(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
+@contextmanager
+def _own_cursor(alias: str) -> Iterator[Any]:
+    """A cursor on a connection of its own to ``alias``'s database, in autocommit.
+
+    What the ledger records must outlive the caller's transaction: if the AMS rolls back the
+    request that created an invoice, Xero still has the invoice, and forgetting its key would
+    make a retry, after Xero's few minutes of ``Idempotency-Key``, a second invoice. So the
+    ledger writes on a connection Django's handler does not manage, never in the request's.
+    It is closed after each use: one connection per ledger step, next to a call to Xero, and
+    nothing left open to hold the database (a test database must be dropped at the end).
+    """
+    source = connections[alias].settings_dict
+    wrapper = load_backend(source["ENGINE"]).DatabaseWrapper(
+        {**source, "AUTOCOMMIT": True, "ATOMIC_REQUESTS": False}, alias=alias
+    )
+    try:
+        with wrapper.cursor() as cursor:
+            yield cursor
+    finally:
+        wrapper.close()
+
+
+def _in_memory(alias: str) -> bool:
+    source = connections[alias].settings_dict
+    name = str(source.get("NAME") or "")
+    return bool(
+        source["ENGINE"].endswith("sqlite3") and (name in ("", ":memory:") or "memory" in name)
+    )
+
+
 class DjangoIdempotencyStore(_Store):
     """Idempotency records in the table ``ams_billing_idempotency_record``.
 
     An :class:`~ams_billing.providers.xero.ledger.IdempotencyStore` whose keys survive restarts
-    and are shared by every process.
+    and are shared by every process. It reads and writes on a connection of its own, in
+    autocommit, so a record is kept even when the caller's transaction is rolled back (an SQLite
+    database in memory has no second connection: there it joins the caller's).
 
     Keys are kept until deleted (the in-memory store forgets the oldest); a key longer than 255
     characters is refused by the database.
     """
 
     model = IdempotencyRecordRow
+    _table = IdempotencyRecordRow._meta.db_table
+    _columns = ("operation", "fingerprint", "state", "result", "detail")
 
     def __repr__(self) -> str:
         return f"<DjangoIdempotencyStore using={self.db!r}>"
 
+    def _cursor(self) -> AbstractContextManager[Any]:
+        alias = self.db
+        return connections[alias].cursor() if _in_memory(alias) else _own_cursor(alias)
+
     def get(self, key: str) -> IdempotencyRecord | None:
         """Return the record of ``key``, or ``None``."""
-        row = IdempotencyRecordRow.objects.using(self.db).filter(key=key).first()
+        with self._cursor() as cursor:
+            cursor.execute(
+                f"SELECT operation, fingerprint, state, result, detail FROM {self._table} "  # noqa: S608 - our own table name
+                'WHERE "key" = %s',
+                [key],
+            )
+            row = cursor.fetchone()
         if row is None:
             return None
+        operation, fingerprint, state, result, detail = row
         return IdempotencyRecord(
-            operation=row.operation,
-            fingerprint=row.fingerprint,
-            state=RecordState(row.state),
-            result=row.result,
-            detail=row.detail,
+            operation=operation,
+            fingerprint=fingerprint,
+            state=RecordState(state),
+            result=result,
+            detail=detail,
         )
 
     def put(self, key: str, record: IdempotencyRecord) -> None:
-        """Store (or replace) the record of ``key``."""
-        fields = {
-            "operation": record.operation,
-            "fingerprint": record.fingerprint,
-            "state": record.state.value,
-            "result": record.result,
-            "detail": record.detail,
-        }
-        rows = IdempotencyRecordRow.objects.using(self.db)
-        for _ in range(_RACES):
-            if rows.filter(key=key).update(**fields, updated_at=timezone.now()):
-                return
-            try:
-                with transaction.atomic(using=self.db):
-                    rows.create(key=key, **fields)
-            except IntegrityError:
-                continue  # another process inserted it meanwhile: replace theirs
-            return
-        raise RuntimeError(f"could not store idempotency key after {_RACES} races")
+        """Store (or replace) the record of ``key``, committed at once."""
+        now = _to_db(timezone.now())
+        values = [record.operation, record.fingerprint, record.state.value, record.result]
+        with self._cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {self._table} "  # noqa: S608 - our own table name
+                '("key", operation, fingerprint, state, result, detail, created_at, updated_at) '
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+                'ON CONFLICT ("key") DO UPDATE SET operation = excluded.operation, '
+                "fingerprint = excluded.fingerprint, state = excluded.state, "
+                "result = excluded.result, detail = excluded.detail, "
+                "updated_at = excluded.updated_at",
+                [key, *values, record.detail, now, now],
+            )
 
     def delete(self, key: str) -> None:
         """Forget ``key``."""
-        IdempotencyRecordRow.objects.using(self.db).filter(key=key).delete()
+        with self._cursor() as cursor:
+            cursor.execute(f'DELETE FROM {self._table} WHERE "key" = %s', [key])  # noqa: S608
 
 
 class DjangoInvoiceStateStore(_Store):
