@@ -24,7 +24,8 @@ from ams_billing.providers.xero.emulator import EmulatorConfig
 
 ALL_CHECKS = [
     "variables", "provider", "credentials", "tenant", "scopes", "settings-scope",
-    "organisation", "emails", "account", "currency", "rate-limit", "whitelist", "webhook-key",
+    "organisation", "emails", "account", "currency", "rate-limit", "whitelist", "stores",
+    "webhook-key",
 ]  # fmt: skip
 SETTINGS_DEPENDENT = ["organisation", "emails", "account", "currency"]
 OTHER_TENANT = "0f0f0f0f-1111-4222-8333-444444444444"
@@ -55,7 +56,7 @@ def test_check_passes_against_the_emulator(tmp_path: Path) -> None:
         line = next(line for line in result.stdout.splitlines() if f" {title} " in line)
         assert "PASS" in line, line
     assert "200 Sales: an active revenue account" in result.stdout
-    assert "13 passed, 0 warned, 0 failed, 0 skipped; exit 0" in result.stdout
+    assert "14 passed, 0 warned, 0 failed, 0 skipped; exit 0" in result.stdout
 
 
 def test_check_reads_the_process_environment_without_env_file() -> None:
@@ -71,7 +72,7 @@ def test_check_json_shape(tmp_path: Path) -> None:
     assert list(document) == ["ok", "exit_code", "source", "webhook_url", "summary", "checks"]
     assert document["ok"] is True
     assert document["exit_code"] == 0
-    assert document["summary"] == {"pass": 13, "warn": 0, "fail": 0, "skip": 0}
+    assert document["summary"] == {"pass": 14, "warn": 0, "fail": 0, "skip": 0}
     assert [check["id"] for check in document["checks"]] == ALL_CHECKS
     for check in document["checks"]:
         assert list(check) == ["id", "title", "status", "detail", "fix", "problems"]
@@ -419,7 +420,7 @@ def test_the_text_report_shows_each_fix_under_its_failure(tmp_path: Path) -> Non
     at = next(i for i, line in enumerate(lines) if "FAIL" in line and " currency " in line)
     assert "USD is not enabled" in lines[at]
     assert "fix: add USD in Xero" in lines[at + 1]
-    assert "12 passed, 0 warned, 1 failed, 0 skipped; exit 1" in result.stdout
+    assert "13 passed, 0 warned, 1 failed, 0 skipped; exit 1" in result.stdout
 
 
 def test_a_malformed_env_file_is_a_configuration_error(tmp_path: Path) -> None:
@@ -454,3 +455,35 @@ def test_an_unreadable_answer_fails_the_check_instead_of_crashing(tmp_path: Path
     assert document["exit_code"] == 4
     assert tenant["status"] == "fail"
     assert tenant["detail"] == "Xero's answer to GET /connections could not be read"
+
+
+def test_the_stores_check_says_where_state_is_kept_and_warns_for_many_processes(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "state" / "billing.sqlite3"
+    url = f"sqlite:///{database}"
+    with running_emulator() as xero:
+        alone = by_id(run_check(tmp_path, {**xero.env, "AMS_BILLING_DATABASE_URL": url}))
+        many = by_id(
+            run_check(
+                tmp_path, {**xero.env, "AMS_BILLING_DATABASE_URL": url, "WEB_CONCURRENCY": "4"}
+            )
+        )
+    assert alone["stores"]["status"] == "pass"
+    assert str(database) in alone["stores"]["detail"]
+    assert "created on first use" in alone["stores"]["detail"]
+    assert not database.exists(), "a check creates nothing"
+    assert many["stores"]["status"] == "warn"
+    assert "4 processes" in many["stores"]["detail"]
+    assert "postgresql" in many["stores"]["fix"]
+
+
+def test_the_stores_check_reads_an_existing_database_schema(tmp_path: Path) -> None:
+    from ams_billing.stores import open_stores
+
+    url = f"sqlite:///{tmp_path / 'billing.sqlite3'}"
+    open_stores(url).close()
+    with running_emulator() as xero:
+        stores = by_id(run_check(tmp_path, {**xero.env, "AMS_BILLING_DATABASE_URL": url}))["stores"]
+    assert stores["status"] == "pass"
+    assert "current" in stores["detail"]

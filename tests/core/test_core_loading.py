@@ -215,3 +215,26 @@ def test_a_missing_dependency_of_the_ams_module_is_not_mistaken_for_its_absence(
     finally:
         for name in [m for m in sys.modules if m == "ams" or m.startswith("ams.")]:
             del sys.modules[name]
+
+
+def test_the_log_says_where_billing_state_lives_and_warns_for_many_processes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from ams_billing import InMemoryInvoiceStateStore
+
+    with caplog.at_level("INFO", logger="ams_billing"):
+        load_service(environ={"AMS_BILLING_SERVICE_CLASS": "fake"})
+        load_service(environ={"AMS_BILLING_SERVICE_CLASS": "fake", "WEB_CONCURRENCY": "4"})
+        load_service(
+            environ={"AMS_BILLING_SERVICE_CLASS": "fake", "WEB_CONCURRENCY": "4"},
+            state_store=InMemoryInvoiceStateStore(),
+        )
+    said = [
+        (r.levelname, r.getMessage()) for r in caplog.records if "billing state" in r.getMessage()
+    ]
+    assert said[0][0] == "INFO"
+    assert "in memory (lost on restart)" in said[0][1]
+    assert said[1][0] == "WARNING"
+    assert "4 processes are declared" in said[1][1]
+    assert said[2][0] == "INFO"
+    assert "InMemoryInvoiceStateStore" in said[2][1]

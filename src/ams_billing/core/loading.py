@@ -38,9 +38,11 @@ from ams_billing.core.tracking import InvoiceStateStore
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "PROCESS_VARIABLES",
     "SERVICE_CLASS_VARIABLE",
     "ServiceSettings",
     "available_providers",
+    "declared_processes",
     "load_provider",
     "load_service",
     "resolve_provider_class",
@@ -247,6 +249,7 @@ def load_service(
     if problems or settings is None:
         unique = list(dict.fromkeys(problems))  # a variable both sides read is reported once
         raise ConfigurationError("billing is not configured correctly:", unique)
+    _log_state(state_store, declared_processes(source))
     return BillingService(
         provider,
         email_invoices=settings.email_invoices,
@@ -255,3 +258,31 @@ def load_service(
         listeners=listeners,
         state_store=state_store,
     )
+
+
+PROCESS_VARIABLES = ("AMS_BILLING_PROCESSES", "WEB_CONCURRENCY")
+"""Variables that say how many processes share billing state (the first that parses wins)."""
+
+
+def declared_processes(environ: object) -> int:
+    """The process count the environment declares (1 when it declares none)."""
+    getter = getattr(environ, "get", None)
+    for name in PROCESS_VARIABLES:
+        value = (getter(name) if callable(getter) else None) or ""
+        if str(value).strip().isdigit():
+            return int(str(value).strip())
+    return 1
+
+
+def _log_state(state_store: InvoiceStateStore | None, processes: int) -> None:
+    """Say where the invoice state lives; warn when memory serves several processes."""
+    if state_store is not None:
+        logger.info("billing state: invoice states in %r", state_store)
+    elif processes > 1:
+        logger.warning(
+            "billing state is in memory, but %d processes are declared: each keeps its own and "
+            "loses it on restart; use ams_billing.stores (or the Django app) for a shared one",
+            processes,
+        )
+    else:
+        logger.info("billing state: in memory (lost on restart); see ams_billing.stores")

@@ -33,6 +33,7 @@ from ams_billing.cli.checks.organisation_checks import (
     check_rate_limit,
 )
 from ams_billing.cli.checks.runner import Check, CheckState, run_checks
+from ams_billing.cli.checks.store_checks import check_stores
 from ams_billing.cli.checks.webhook_checks import check_intent_to_receive, check_webhook_url
 
 __all__ = ["CHECKS", "CheckResult", "CheckStatus", "Problem", "Report", "run_self_test"]
@@ -75,6 +76,7 @@ CHECKS: tuple[Check, ...] = (
     ),
     Check("rate-limit", "rate limit", check_rate_limit, needs=("tenant",)),
     Check("whitelist", "email whitelist", check_whitelist),
+    Check("stores", "stores", check_stores, variables=("AMS_BILLING_DATABASE_URL",)),
     Check("webhook-key", "webhook key", check_webhook_key),
     Check("webhook-url", "webhook URL", check_webhook_url, applies=_with_url),
     Check(
