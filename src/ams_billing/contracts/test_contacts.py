@@ -44,6 +44,22 @@ class ContactContract(ContractCase):
         again = harness.service.create_contact(contact, idempotency_key=key)
         assert again == first
 
+    def test_replayed_key_changes_nothing(self, harness: ContractHarness) -> None:
+        # A repeat returns the first result "without another change": a later update made
+        # under another key stays.
+        contact = make_contact()
+        invoice = create_invoice(harness, invoice_request(harness, contact=contact))
+        key = unique("contact")
+        first = harness.service.create_contact(contact, idempotency_key=key)
+        renamed = attrs.evolve(contact, name=f"{contact.name} Jr", email="after@example.org")
+        harness.service.create_contact(renamed, idempotency_key=unique("contact"))
+        again = harness.service.create_contact(contact, idempotency_key=key)
+        # The same record; whether with the first values or as it is now, hookspecs.py does not
+        # say (the fake answers the first, the Xero provider re-reads it).
+        assert again.provider_id == first.provider_id
+        read = harness.service.get_invoice(invoice.provider_id)
+        assert (read.contact.name, read.contact.email) == (renamed.name, renamed.email)
+
     def test_same_key_for_another_contact_conflicts(self, harness: ContractHarness) -> None:
         key = unique("contact")
         harness.service.create_contact(make_contact(), idempotency_key=key)

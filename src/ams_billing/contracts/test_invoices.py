@@ -17,7 +17,12 @@ from ams_billing.contracts import strategies
 from ams_billing.contracts.builders import create_invoice, invoice_request, unique
 from ams_billing.contracts.capabilities import require_capability, require_other_currencies
 from ams_billing.contracts.case import EXAMPLES, CommandLineProvider, ContractCase
-from ams_billing.contracts.checks import expected_totals, invoices_with_reference, money
+from ams_billing.contracts.checks import (
+    expected_totals,
+    invoices_with_reference,
+    minor_unit_places,
+    money,
+)
 from ams_billing.contracts.harness import ContractHarness
 from ams_billing.core.errors import IdempotencyConflictError, ValidationError
 from ams_billing.core.models import (
@@ -28,7 +33,7 @@ from ams_billing.core.models import (
     InvoiceStatus,
     LineItem,
 )
-from ams_billing.core.money import currency_places, decimal_places
+from ams_billing.core.money import decimal_places
 
 __all__ = ["InvoiceContract", "check_invoice_matches_request"]
 
@@ -54,6 +59,15 @@ def check_invoice_matches_request(
     assert invoice.amount_due == invoice.total
     assert invoice.fully_paid_on is None
     assert len(invoice.line_items) == len(request.line_items)
+    for line, item in zip(invoice.line_items, request.line_items, strict=True):
+        assert (line.description, line.quantity, line.unit_amount) == (
+            item.description,
+            item.quantity,
+            item.unit_amount,
+        )
+        named = item.account_code or request.account_code
+        if named is not None:
+            assert line.account_code == named
     assert sum((line.tax_amount for line in invoice.line_items), Decimal(0)) == invoice.total_tax
     line_sum = sum((line.line_amount for line in invoice.line_items), Decimal(0))
     if request.amount_type is AmountType.INCLUSIVE:
@@ -130,7 +144,7 @@ def tax_ties(tax_rate: Decimal, currency: str, count: int = 3) -> list[Decimal]:
     Rounding half to even, half down or half up differ on them; the first ones found are those
     where half to even rounds down (half away from zero rounds up). Empty if there are none.
     """
-    unit = Decimal(1).scaleb(-currency_places(currency))
+    unit = Decimal(1).scaleb(-minor_unit_places(currency))
     found: list[Decimal] = []
     for step in range(1, 20_000):
         amount = unit * step
@@ -143,7 +157,7 @@ def tax_ties(tax_rate: Decimal, currency: str, count: int = 3) -> list[Decimal]:
 
 
 def _check_minor_units(invoice: Invoice) -> None:
-    places = currency_places(invoice.currency)
+    places = minor_unit_places(invoice.currency)
     amounts = [invoice.subtotal, invoice.total_tax, invoice.total, invoice.amount_due]
     amounts += [a for line in invoice.line_items for a in (line.line_amount, line.tax_amount)]
     assert all(decimal_places(amount.normalize()) <= places for amount in amounts), (
@@ -155,7 +169,7 @@ def _tie_request(
     harness: ContractHarness, currency: str, amount_type: AmountType = AmountType.EXCLUSIVE
 ) -> InvoiceRequest:
     """A request in ``currency`` with line-amount ties and, when the rate is known, tax ties."""
-    places = currency_places(currency)
+    places = minor_unit_places(currency)
     half = Decimal(5).scaleb(-places - 1)  # half a minor unit
     lines = [("1", str(Decimal(10) + half)), ("3", str(3 * half))]
     if harness.tax_rate is not None:
@@ -289,7 +303,7 @@ class InvoiceContract(ContractCase):
         request = invoice_request(harness, lines=lines)
         invoice = create_invoice(harness, request)
         check_invoice_matches_request(invoice, request, harness.tax_rate)
-        place = Decimal(1).scaleb(-currency_places(invoice.currency))
+        place = Decimal(1).scaleb(-minor_unit_places(invoice.currency))
         for line, tie in zip(invoice.line_items, ties, strict=False):
             # Exactly half a unit: half away from zero is rounding up, away from zero.
             assert line.tax_amount == (tie * harness.tax_rate).quantize(place, rounding=ROUND_UP)
@@ -312,7 +326,7 @@ class InvoiceContract(ContractCase):
 
     def test_zero_decimal_currency_has_no_minor_unit(self, harness: ContractHarness) -> None:
         currencies = [harness.currency, *harness.other_currencies]
-        whole = [c for c in currencies if currency_places(c) == 0]
+        whole = [c for c in currencies if minor_unit_places(c) == 0]
         if not whole:
             pytest.skip(f"none of the harness's currencies {currencies} is zero-decimal")
         request = _tie_request(harness, whole[0])

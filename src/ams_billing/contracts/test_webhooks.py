@@ -78,6 +78,7 @@ _SIGNATURE_CHANGES: dict[str, Callable[[str], str]] = {
     "one-more-character": lambda value: f"{value}A",
     "doubled": lambda value: value + value,
     "empty": lambda value: "",
+    "not-ascii": lambda value: f"{value[:-1]}\u00e9",
 }
 """Ways a signature header can be almost right; each must be refused."""
 
