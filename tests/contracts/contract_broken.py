@@ -438,13 +438,13 @@ BROKEN: dict[type[FakeBillingService], set[str]] = {
         "test_signature_must_match_exactly[first-half]",
     },
     ParsesBeforeVerifying: {
-        "test_signature_is_verified_before_the_body_is_parsed[b'this is not a webhook delivery']",
-        "test_signature_is_verified_before_the_body_is_parsed[b'']",
-        "test_signature_is_verified_before_the_body_is_parsed[b'{}']",
+        "test_signature_is_verified_before_the_body_is_parsed[text]",
+        "test_signature_is_verified_before_the_body_is_parsed[empty]",
+        "test_signature_is_verified_before_the_body_is_parsed[empty-object]",
     },
     RefusesSignedGarbageAsUnverified: {
-        f"test_signed_body_that_is_not_a_delivery_raises_validation_error[{body!r}]"
-        for body in (b"this is not a webhook delivery", b"[1, 2, 3]")
+        f"test_signed_body_that_is_not_a_delivery_raises_validation_error[{body}]"
+        for body in ("text", "binary", "json-list")
     },
     KeepsFirstInvoiceOfADelivery: {"test_delivery_naming_several_invoices_reports_each"},
     KeepsOtherTenantsEvents: {"test_other_tenants_events_are_dropped"},
