@@ -323,3 +323,95 @@ def ams(session: nox.Session) -> None:
     finally:
         session.chdir(Path(__file__).parent)
         session.run("bash", "tests/in_ams/postgres.sh", "stop", str(work / "pg"), external=True)
+
+
+MUTMUT_CONFIG = """\
+[tool.mutmut]
+source_paths = ["src"]
+only_mutate = [
+    "src/ams_billing/providers/fake/*",
+    "src/ams_billing/core/totals.py",
+    "src/ams_billing/core/money.py",
+    "src/ams_billing/core/signing.py",
+]
+pytest_add_cli_args = ["-p", "no:cacheprovider", "--billing-provider=fake"]
+pytest_add_cli_args_test_selection = ["--pyargs", "ams_billing.contracts"]
+
+# Makes this file pytest's inifile, so the run does not pick up the checkout's pytest settings
+# (the work directory is inside .nox/ of the checkout): as a third party's CI runs it.
+[tool.pytest.ini_options]
+minversion = "8.0"
+"""
+
+
+@nox.session(python=PYTHON)
+def mutation(session: nox.Session) -> None:
+    """Mutation testing of the contract suite: which mutants of the fake does it let through?
+
+    mutmut 3 mutates the fake provider and core/totals.py, money.py and signing.py in a copy of
+    src/, and runs the zero-code contract run against the fake (and nothing of tests/) on each
+    mutant, so every kill is the contract suite's. Not in the default sessions: about 20
+    minutes on 2 cores. Prints the score and writes survivors.tsv (status, mutant, change)
+    beside the run; MUTATION.md says why each survivor is left. ``nox -s mutation -- NAME...``
+    reruns the named mutants only, against the contract suite of the checkout.
+    """
+    session.install(".[contracts]", "mutmut==3.8.1")
+    work = Path(session.create_tmp()).resolve() / "mutation"
+    if not session.posargs:
+        shutil.rmtree(work, ignore_errors=True)
+    if not (work / "src").exists():
+        shutil.copytree("src", work / "src")
+    else:  # rerunning named mutants: against the contract suite as it is now
+        suite = Path("src", "ams_billing", "contracts")
+        for copy in (work / "src", work / "mutants" / "src"):
+            shutil.copytree(suite, copy / "ams_billing" / "contracts", dirs_exist_ok=True)
+    (work / "pyproject.toml").write_text(MUTMUT_CONFIG, "utf-8")
+    session.chdir(work)
+    workers = os.environ.get("AMS_BILLING_TEST_WORKERS", str(os.cpu_count() or 1))
+    session.run("mutmut", "run", "--max-children", workers, *session.posargs)
+    session.run("mutmut", "export-cicd-stats")
+    results = session.run("mutmut", "results", silent=True) or ""
+    rows = _mutation_rows(work, str(results))
+    import json  # noqa: PLC0415 - only this session needs it
+
+    (work / "survivors.tsv").write_text("".join("\t".join(r) + "\n" for r in rows), "utf-8")
+    stats = json.loads((work / "mutants" / "mutmut-cicd-stats.json").read_text("utf-8"))
+    killed = stats["killed"] + stats["timeout"]
+    session.log(
+        f"mutants: {stats['total']}, killed {killed} ({killed / stats['total']:.1%}), "
+        f"survived {stats['survived']}, no tests {stats['no_tests']}; "
+        f"survivors and their changes: {work / 'survivors.tsv'}"
+    )
+
+
+def _mutation_rows(work: Path, results: str) -> list[tuple[str, str, str]]:
+    """(status, mutant, the changed lines) for each mutant ``mutmut results`` lists."""
+    import ast  # noqa: PLC0415 - only the mutation session needs these
+    import difflib  # noqa: PLC0415
+    import re  # noqa: PLC0415
+
+    sources: dict[str, dict[str, list[str]]] = {}
+    rows = []
+    for line in results.splitlines():
+        match = re.fullmatch(r"\s*((.+)\.(x[_ǁ].+)__mutmut_(\d+)): (.+)", line)
+        if match is None:
+            continue
+        name, module, function, number, status = match.groups()
+        if module not in sources:
+            path = work / "mutants" / "src" / Path(*module.split(".")).with_suffix(".py")
+            text = path.read_text("utf-8")
+            lines = text.splitlines()
+            sources[module] = {
+                node.name: lines[node.lineno : node.end_lineno]  # the body, without the def
+                for node in ast.walk(ast.parse(text))
+                if isinstance(node, ast.FunctionDef) and "__mutmut_" in node.name
+            }
+        original = sources[module].get(f"{function}__mutmut_orig", [])
+        mutant = sources[module].get(f"{function}__mutmut_{number}", [])
+        changed = [
+            change.strip()
+            for change in difflib.unified_diff(original, mutant, lineterm="", n=0)
+            if not change.startswith(("---", "+++", "@@"))
+        ]
+        rows.append((status, name, " | ".join(changed)))
+    return rows

@@ -106,6 +106,26 @@ def test_absent_capability_and_fault_injection_skip_with_reasons(
     assert all(results[name] == "skipped" for name in fault_tests)
     # The comparison with the fake still runs (without the fault rule).
     assert results["test_provider_behaves_like_the_fake"] == "passed"
+    # So do the tests that need the other optional driver methods: they skip, saying why.
+    assert any("signs no bodies of its own" in reason for reason in reasons)
+    assert any("makes no DRAFT invoices" in reason for reason in reasons)
+    for name in (
+        "test_one_key_sends_one_email",
+        "test_other_tenants_events_are_dropped",
+        "test_draft_invoice_has_no_online_url",
+        "test_other_currencies_are_billed_in_that_currency[EXCLUSIVE]",
+    ):
+        assert results[name] == "skipped", name
+
+
+def test_no_two_contract_mixins_share_a_test_name() -> None:
+    # ProviderContract inherits every mixin: a name defined twice would silently hide one test.
+    owners: dict[str, list[str]] = {}
+    for mixin in ProviderContract.__mro__[1:]:
+        for name in vars(mixin):
+            if name.startswith("test_"):
+                owners.setdefault(name, []).append(mixin.__name__)
+    assert {name: who for name, who in owners.items() if len(who) > 1} == {}
 
 
 # -- the zero-code run ------------------------------------------------------------------------

@@ -13,9 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from ams_billing.contracts.harness import (
     ContractHarness,
+    DraftMaker,
+    EmailCounter,
     FaultInjector,
     ProviderTestDriver,
     SignedDelivery,
+    WebhookSigner,
 )
 
 if TYPE_CHECKING:
@@ -23,10 +26,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ContractHarness",
+    "DraftMaker",
+    "EmailCounter",
     "FaultInjector",
     "ProviderContract",
     "ProviderTestDriver",
     "SignedDelivery",
+    "WebhookSigner",
 ]
 
 

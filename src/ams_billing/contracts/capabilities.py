@@ -14,10 +14,25 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ams_billing.contracts.harness import ContractHarness, FaultInjector
+from ams_billing.contracts.harness import (
+    ContractHarness,
+    DraftMaker,
+    EmailCounter,
+    FaultInjector,
+    WebhookSigner,
+)
 from ams_billing.core.models import Capability, Invoice
 
-__all__ = ["PROBES", "require_capability", "require_fault_injector", "require_no_capability"]
+__all__ = [
+    "PROBES",
+    "require_capability",
+    "require_draft_maker",
+    "require_email_counter",
+    "require_fault_injector",
+    "require_no_capability",
+    "require_other_currencies",
+    "require_webhook_signer",
+]
 
 
 def require_capability(harness: ContractHarness, capability: Capability) -> None:
@@ -44,6 +59,48 @@ def require_fault_injector(harness: ContractHarness) -> FaultInjector:
             "(implement ams_billing.contracts.FaultInjector.fail_next to run the fault tests)"
         )
     return driver
+
+
+def require_email_counter(harness: ContractHarness) -> EmailCounter:
+    """Return the driver as an email counter, or skip the calling test."""
+    driver = harness.driver
+    if not isinstance(driver, EmailCounter):
+        pytest.skip(
+            f"the test driver {type(driver).__qualname__} counts no emails (implement "
+            "ams_billing.contracts.EmailCounter.count_emails_sent to run the email-count tests)"
+        )
+    return driver
+
+
+def require_webhook_signer(harness: ContractHarness) -> WebhookSigner:
+    """Return the driver as a webhook signer, or skip the calling test."""
+    driver = harness.driver
+    if not isinstance(driver, WebhookSigner):
+        pytest.skip(
+            f"the test driver {type(driver).__qualname__} signs no bodies of its own (implement "
+            "ams_billing.contracts.WebhookSigner to run the signed-body tests)"
+        )
+    return driver
+
+
+def require_draft_maker(harness: ContractHarness) -> DraftMaker:
+    """Return the driver as a maker of DRAFT invoices, or skip the calling test."""
+    driver = harness.driver
+    if not isinstance(driver, DraftMaker):
+        pytest.skip(
+            f"the test driver {type(driver).__qualname__} makes no DRAFT invoices (implement "
+            "ams_billing.contracts.DraftMaker.create_draft_invoice to run the DRAFT tests)"
+        )
+    return driver
+
+
+def require_other_currencies(harness: ContractHarness) -> tuple[str, ...]:
+    """Return the harness's other currencies, or skip the calling test."""
+    if not harness.other_currencies:
+        pytest.skip(
+            f"the harness names no other_currencies, so the suite bills only in {harness.currency}"
+        )
+    return harness.other_currencies
 
 
 Probe = Callable[[ContractHarness, Invoice], object]

@@ -15,9 +15,18 @@ from typing import Protocol, runtime_checkable
 import attrs
 
 from ams_billing.core.errors import BillingError
+from ams_billing.core.models import Invoice, InvoiceRequest
 from ams_billing.core.service import BillingService
 
-__all__ = ["ContractHarness", "FaultInjector", "ProviderTestDriver", "SignedDelivery"]
+__all__ = [
+    "ContractHarness",
+    "DraftMaker",
+    "EmailCounter",
+    "FaultInjector",
+    "ProviderTestDriver",
+    "SignedDelivery",
+    "WebhookSigner",
+]
 
 
 @attrs.frozen
@@ -59,13 +68,53 @@ class FaultInjector(Protocol):
         """
 
 
+@runtime_checkable
+class EmailCounter(Protocol):
+    """Optional: a driver that counts the emails the provider really sent.
+
+    The email tests use it to check that a key sends one email, whatever the caller was told
+    (a replay, a lost response); they skip unless the driver implements it.
+    """
+
+    def count_emails_sent(self, invoice_id: str) -> int:
+        """How many emails the provider has really sent for the invoice so far."""
+
+
+@runtime_checkable
+class WebhookSigner(Protocol):
+    """Optional: a driver that signs deliveries the provider would not produce by itself.
+
+    With it the webhook tests check what a provider does with a genuine signature over an
+    unusual body; they skip unless the driver implements it.
+    """
+
+    def sign_webhook_body(self, body: bytes) -> SignedDelivery:
+        """Sign arbitrary bytes with the webhook key, headers as on a real delivery."""
+
+    def sign_foreign_delivery(self, invoice_id: str) -> SignedDelivery:
+        """A validly signed delivery about ``invoice_id`` whose events are another tenant's."""
+
+    def sign_empty_delivery(self) -> SignedDelivery:
+        """A validly signed delivery with no events: an Intent-to-Receive check."""
+
+
+@runtime_checkable
+class DraftMaker(Protocol):
+    """Optional: a driver that can put a DRAFT invoice in the provider's books."""
+
+    def create_draft_invoice(self, request: InvoiceRequest) -> Invoice:
+        """Create ``request`` as a DRAFT (unapproved) invoice, as a bookkeeper would."""
+
+
 @attrs.define
 class ContractHarness:
     """Everything one contract test needs; ``close`` releases it.
 
     ``currency`` and ``account_code`` must be accepted by the provider; ``tax_rate`` is the
     rate (a fraction) the provider applies to lines on ``account_code``, or ``None`` if the
-    suite should only check totals for internal consistency.
+    suite should only check totals for internal consistency. ``other_currencies`` are further
+    currencies the provider accepts (list a zero-decimal one such as JPY if it has one); the
+    suite bills in each, and skips those tests when there are none.
     """
 
     service: BillingService
@@ -74,3 +123,4 @@ class ContractHarness:
     account_code: str | None = None
     tax_rate: Decimal | None = None
     close: Callable[[], None] = attrs.field(default=lambda: None)
+    other_currencies: tuple[str, ...] = ()

@@ -58,6 +58,7 @@ class BulkContract(ContractCase):
         items = _items(requests)
         results = harness.service.create_invoices(items)
         assert [r.index for r in results] == [0, 1, 2]
+        assert [r.idempotency_key for r in results] == [item.idempotency_key for item in items]
         assert [r.idempotency_key for r in results] == [i.idempotency_key for i in items]
         assert [r.outcome for r in results] == [BatchOutcome.CREATED] * 3
         for request, invoice in zip(requests, _invoices(results), strict=True):

@@ -11,7 +11,7 @@ from ams_billing.contracts.builders import create_invoice, invoice_request, make
 from ams_billing.contracts.case import EXAMPLES, CommandLineProvider, ContractCase
 from ams_billing.contracts.harness import ContractHarness
 from ams_billing.core.errors import IdempotencyConflictError
-from ams_billing.core.models import Contact
+from ams_billing.core.models import Capability, Contact, EmailSkipReason
 
 __all__ = ["ContactContract"]
 
@@ -44,12 +44,67 @@ class ContactContract(ContractCase):
         again = harness.service.create_contact(contact, idempotency_key=key)
         assert again == first
 
+    def test_replayed_key_changes_nothing(self, harness: ContractHarness) -> None:
+        # A repeat returns the first result "without another change": a later update made
+        # under another key stays.
+        contact = make_contact()
+        invoice = create_invoice(harness, invoice_request(harness, contact=contact))
+        key = unique("contact")
+        first = harness.service.create_contact(contact, idempotency_key=key)
+        renamed = attrs.evolve(contact, name=f"{contact.name} Jr", email="after@example.org")
+        harness.service.create_contact(renamed, idempotency_key=unique("contact"))
+        again = harness.service.create_contact(contact, idempotency_key=key)
+        # The same record; whether with the first values or as it is now, hookspecs.py does not
+        # say (the fake answers the first, the Xero provider re-reads it).
+        assert again.provider_id == first.provider_id
+        read = harness.service.get_invoice(invoice.provider_id)
+        assert (read.contact.name, read.contact.email) == (renamed.name, renamed.email)
+
     def test_same_key_for_another_contact_conflicts(self, harness: ContractHarness) -> None:
         key = unique("contact")
         harness.service.create_contact(make_contact(), idempotency_key=key)
         with pytest.raises(IdempotencyConflictError) as raised:
             harness.service.create_contact(make_contact(), idempotency_key=key)
         assert "idempotency_key" in raised.value.fields
+
+    @pytest.mark.parametrize("field", ["name", "email", "email.cleared", "account_reference"])
+    def test_contact_key_with_any_field_changed_conflicts(
+        self, harness: ContractHarness, field: str
+    ) -> None:
+        contact = make_contact()
+        changed = {
+            "name": attrs.evolve(contact, name=f"{contact.name} Jr"),
+            "email": attrs.evolve(contact, email="other@example.org"),
+            "email.cleared": attrs.evolve(contact, email=None),
+            "account_reference": attrs.evolve(contact, account_reference=unique("contract")),
+        }[field]
+        key = unique("contact")
+        harness.service.create_contact(contact, idempotency_key=key)
+        with pytest.raises(IdempotencyConflictError) as raised:
+            harness.service.create_contact(changed, idempotency_key=key)
+        assert "idempotency_key" in raised.value.fields
+
+    def test_contact_keys_are_compared_exactly(self, harness: ContractHarness) -> None:
+        key = unique("Contact")
+        first = harness.service.create_contact(make_contact(), idempotency_key=key)
+        for variant in (key.swapcase(), key[:-1], f"{key}0"):
+            other = make_contact()
+            record = harness.service.create_contact(other, idempotency_key=variant)
+            assert record.account_reference == other.account_reference, variant
+            assert record.provider_id != first.provider_id
+
+    def test_a_contact_field_can_be_cleared(self, harness: ContractHarness) -> None:
+        contact = make_contact(email="before@example.org")
+        invoice = create_invoice(harness, invoice_request(harness, contact=contact))
+        cleared = attrs.evolve(contact, email=None)
+        record = harness.service.create_contact(cleared, idempotency_key=unique("contact"))
+        assert (record.account_reference, record.email) == (contact.account_reference, None)
+        again = harness.service.create_contact(cleared, idempotency_key=unique("contact"))
+        assert (again.provider_id, again.email) == (record.provider_id, None)
+        if Capability.SEND_INVOICE in harness.service.capabilities:
+            # The invoice's contact is the contact as it is now: no address, so no email.
+            result = harness.service.send_invoice(invoice.provider_id)
+            assert (result.sent, result.skipped_reason) == (False, EmailSkipReason.NO_RECIPIENT)
 
     def test_invoice_contact_is_the_contact_keyed_on_its_reference(
         self, harness: ContractHarness

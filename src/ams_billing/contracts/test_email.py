@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import uuid
+
+import attrs
 import pytest
 
-from ams_billing.contracts.builders import unique, unpaid_invoice
-from ams_billing.contracts.capabilities import require_capability
+from ams_billing.contracts.builders import invoice_request, unique, unpaid_invoice
+from ams_billing.contracts.capabilities import (
+    require_capability,
+    require_draft_maker,
+    require_email_counter,
+    require_fault_injector,
+)
 from ams_billing.contracts.case import CommandLineProvider, ContractCase
 from ams_billing.contracts.harness import ContractHarness
-from ams_billing.core.errors import InvalidStateError
-from ams_billing.core.models import Capability, EmailSkipReason
+from ams_billing.core.errors import InvalidStateError, NotFoundError, ProviderUnavailableError
+from ams_billing.core.models import Capability, EmailSkipReason, InvoiceStatus
 from ams_billing.core.service import BillingService
 
 __all__ = ["EmailContract"]
@@ -67,6 +75,49 @@ class EmailContract(ContractCase):
         harness.driver.record_payment(invoice.provider_id, invoice.amount_due)
         result = harness.service.send_invoice(invoice.provider_id)
         assert result.sent
+
+    def test_one_key_sends_one_email(self, harness: ContractHarness) -> None:
+        require_capability(harness, Capability.SEND_INVOICE)
+        counter = require_email_counter(harness)
+        invoice = unpaid_invoice(harness)
+        key = unique("email")
+        for _ in range(3):
+            harness.service.send_invoice(invoice, idempotency_key=key)
+        assert counter.count_emails_sent(invoice.provider_id) == 1
+        # Another key is another email; its repeats are not.
+        other = unique("email")
+        for _ in range(2):
+            harness.service.send_invoice(invoice.provider_id, idempotency_key=other)
+        assert counter.count_emails_sent(invoice.provider_id) == 2
+
+    def test_lost_email_response_then_retry_sends_one_email(self, harness: ContractHarness) -> None:
+        require_capability(harness, Capability.SEND_INVOICE)
+        counter = require_email_counter(harness)
+        faults = require_fault_injector(harness)
+        invoice = unpaid_invoice(harness)
+        key = unique("email")
+        faults.fail_next(1, ProviderUnavailableError, operations=["send_invoice"], after_apply=True)
+        with pytest.raises(ProviderUnavailableError):
+            harness.service.send_invoice(invoice, idempotency_key=key)
+        assert counter.count_emails_sent(invoice.provider_id) == 1
+        for _ in range(2):
+            result = harness.service.send_invoice(invoice, idempotency_key=key)
+            assert (result.invoice_id, result.sent) == (invoice.provider_id, True)
+        assert counter.count_emails_sent(invoice.provider_id) == 1
+
+    def test_email_of_an_unknown_invoice_raises_not_found(self, harness: ContractHarness) -> None:
+        require_capability(harness, Capability.SEND_INVOICE)
+        invoice = unpaid_invoice(harness)
+        ghost = attrs.evolve(invoice, provider_id=str(uuid.uuid4()))
+        with pytest.raises(NotFoundError):
+            harness.service.send_invoice(ghost, idempotency_key=unique("email"))
+
+    def test_draft_invoice_cannot_be_emailed(self, harness: ContractHarness) -> None:
+        require_capability(harness, Capability.SEND_INVOICE)
+        draft = require_draft_maker(harness).create_draft_invoice(invoice_request(harness))
+        assert draft.status is InvoiceStatus.DRAFT
+        with pytest.raises(InvalidStateError):
+            harness.service.send_invoice(draft, idempotency_key=unique("email"))
 
     def test_whitelist_policy_skips_other_recipients(self, harness: ContractHarness) -> None:
         guarded = BillingService(harness.service.provider, email_whitelist=WHITELIST)

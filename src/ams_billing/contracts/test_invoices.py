@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_UP, Decimal
+from typing import Any
 
 import attrs
 import pytest
@@ -13,9 +15,14 @@ from hypothesis import strategies as st
 
 from ams_billing.contracts import strategies
 from ams_billing.contracts.builders import create_invoice, invoice_request, unique
-from ams_billing.contracts.capabilities import require_capability
+from ams_billing.contracts.capabilities import require_capability, require_other_currencies
 from ams_billing.contracts.case import EXAMPLES, CommandLineProvider, ContractCase
-from ams_billing.contracts.checks import expected_totals, invoices_with_reference, money
+from ams_billing.contracts.checks import (
+    expected_totals,
+    invoices_with_reference,
+    minor_unit_places,
+    money,
+)
 from ams_billing.contracts.harness import ContractHarness
 from ams_billing.core.errors import IdempotencyConflictError, ValidationError
 from ams_billing.core.models import (
@@ -26,6 +33,7 @@ from ams_billing.core.models import (
     InvoiceStatus,
     LineItem,
 )
+from ams_billing.core.money import decimal_places
 
 __all__ = ["InvoiceContract", "check_invoice_matches_request"]
 
@@ -51,6 +59,15 @@ def check_invoice_matches_request(
     assert invoice.amount_due == invoice.total
     assert invoice.fully_paid_on is None
     assert len(invoice.line_items) == len(request.line_items)
+    for line, item in zip(invoice.line_items, request.line_items, strict=True):
+        assert (line.description, line.quantity, line.unit_amount) == (
+            item.description,
+            item.quantity,
+            item.unit_amount,
+        )
+        named = item.account_code or request.account_code
+        if named is not None:
+            assert line.account_code == named
     assert sum((line.tax_amount for line in invoice.line_items), Decimal(0)) == invoice.total_tax
     line_sum = sum((line.line_amount for line in invoice.line_items), Decimal(0))
     if request.amount_type is AmountType.INCLUSIVE:
@@ -71,6 +88,93 @@ def check_invoice_matches_request(
         expected.total_tax,
         expected.total,
     )
+
+
+Change = Callable[[ContractHarness, InvoiceRequest], InvoiceRequest | None]
+
+
+def _line(request: InvoiceRequest, **changes: Any) -> InvoiceRequest:
+    return attrs.evolve(request, line_items=[attrs.evolve(request.line_items[0], **changes)])
+
+
+def _other_account(harness: ContractHarness, request: InvoiceRequest) -> InvoiceRequest | None:
+    return attrs.evolve(request, account_code=None) if harness.account_code else None
+
+
+def _line_account(harness: ContractHarness, request: InvoiceRequest) -> InvoiceRequest | None:
+    return _line(request, account_code=harness.account_code) if harness.account_code else None
+
+
+def _other_currency(harness: ContractHarness, request: InvoiceRequest) -> InvoiceRequest | None:
+    others = [c for c in harness.other_currencies if c != request.currency]
+    return attrs.evolve(request, currency=others[0]) if others else None
+
+
+_CHANGES: dict[str, Change] = {
+    "contact.name": lambda h, r: attrs.evolve(
+        r, contact=attrs.evolve(r.contact, name=f"{r.contact.name} Jr")
+    ),
+    "contact.email": lambda h, r: attrs.evolve(
+        r, contact=attrs.evolve(r.contact, email="other@example.org")
+    ),
+    "contact.account_reference": lambda h, r: attrs.evolve(
+        r, contact=attrs.evolve(r.contact, account_reference=unique("contract"))
+    ),
+    "line.description": lambda h, r: _line(r, description="Another item"),
+    "line.quantity": lambda h, r: _line(r, quantity=Decimal(2)),
+    "line.unit_amount": lambda h, r: _line(r, unit_amount=Decimal("100.01")),
+    "line.account_code": _line_account,
+    "line_items": lambda h, r: attrs.evolve(
+        r, line_items=[*r.line_items, LineItem("Late fee", Decimal(1), Decimal(5))]
+    ),
+    "currency": _other_currency,
+    "issue_date": lambda h, r: attrs.evolve(r, issue_date=r.issue_date - timedelta(days=1)),
+    "due_date": lambda h, r: attrs.evolve(r, due_date=r.due_date + timedelta(days=1)),
+    "reference": lambda h, r: attrs.evolve(r, reference=unique("ref")),
+    "reference.cleared": lambda h, r: attrs.evolve(r, reference=None),
+    "amount_type": lambda h, r: attrs.evolve(r, amount_type=AmountType.INCLUSIVE),
+    "account_code": _other_account,
+}
+"""For each field of a request, a change to it (``None`` when the harness allows none)."""
+
+
+def tax_ties(tax_rate: Decimal, currency: str, count: int = 3) -> list[Decimal]:
+    """Small line amounts whose tax at ``tax_rate`` lies exactly half a minor unit from two.
+
+    Rounding half to even, half down or half up differ on them; the first ones found are those
+    where half to even rounds down (half away from zero rounds up). Empty if there are none.
+    """
+    unit = Decimal(1).scaleb(-minor_unit_places(currency))
+    found: list[Decimal] = []
+    for step in range(1, 20_000):
+        amount = unit * step
+        units = amount * tax_rate / unit  # the tax in minor units
+        if units % 1 == Decimal("0.5") and int(units) % 2 == 0:
+            found.append(amount)
+            if len(found) == count:
+                break
+    return found
+
+
+def _check_minor_units(invoice: Invoice) -> None:
+    places = minor_unit_places(invoice.currency)
+    amounts = [invoice.subtotal, invoice.total_tax, invoice.total, invoice.amount_due]
+    amounts += [a for line in invoice.line_items for a in (line.line_amount, line.tax_amount)]
+    assert all(decimal_places(amount.normalize()) <= places for amount in amounts), (
+        f"{invoice.currency} has {places} decimal places: {amounts}"
+    )
+
+
+def _tie_request(
+    harness: ContractHarness, currency: str, amount_type: AmountType = AmountType.EXCLUSIVE
+) -> InvoiceRequest:
+    """A request in ``currency`` with line-amount ties and, when the rate is known, tax ties."""
+    places = minor_unit_places(currency)
+    half = Decimal(5).scaleb(-places - 1)  # half a minor unit
+    lines = [("1", str(Decimal(10) + half)), ("3", str(3 * half))]
+    if harness.tax_rate is not None:
+        lines += [("1", str(amount)) for amount in tax_ties(harness.tax_rate, currency)]
+    return invoice_request(harness, lines=lines, currency=currency, amount_type=amount_type)
 
 
 class InvoiceContract(ContractCase):
@@ -187,6 +291,84 @@ class InvoiceContract(ContractCase):
             create_invoice(harness, request)
         since = anchor.updated_at - timedelta(seconds=1)
         assert invoices_with_reference(harness, since, request.reference) == []
+
+    def test_half_cent_tax_rounds_half_away_from_zero(self, harness: ContractHarness) -> None:
+        if harness.tax_rate is None:
+            pytest.skip("the harness states no tax_rate, so the tax of a line is not known")
+        ties = tax_ties(harness.tax_rate, harness.currency)
+        if not ties:
+            pytest.skip(f"no line amount bears a tax tie at {harness.tax_rate}")
+        # Ties up, and the same ties as discounts (down, away from zero), on a positive total.
+        lines = [("1", str(t)) for t in ties] + [("1", "100.00")] + [("1", str(-ties[0]))]
+        request = invoice_request(harness, lines=lines)
+        invoice = create_invoice(harness, request)
+        check_invoice_matches_request(invoice, request, harness.tax_rate)
+        place = Decimal(1).scaleb(-minor_unit_places(invoice.currency))
+        for line, tie in zip(invoice.line_items, ties, strict=False):
+            # Exactly half a unit: half away from zero is rounding up, away from zero.
+            assert line.tax_amount == (tie * harness.tax_rate).quantize(place, rounding=ROUND_UP)
+        assert invoice.line_items[-1].tax_amount == -invoice.line_items[0].tax_amount
+
+    @pytest.mark.parametrize(
+        "amount_type", [AmountType.EXCLUSIVE, AmountType.INCLUSIVE], ids=lambda t: t.value
+    )
+    def test_other_currencies_are_billed_in_that_currency(
+        self, harness: ContractHarness, amount_type: AmountType
+    ) -> None:
+        for currency in require_other_currencies(harness):
+            request = _tie_request(harness, currency, amount_type)
+            invoice = create_invoice(harness, request)
+            assert invoice.currency == currency
+            check_invoice_matches_request(invoice, request, harness.tax_rate)
+            _check_minor_units(invoice)
+            read = harness.service.get_invoice(invoice.provider_id)
+            assert (read.currency, read.total) == (currency, invoice.total)
+
+    def test_zero_decimal_currency_has_no_minor_unit(self, harness: ContractHarness) -> None:
+        currencies = [harness.currency, *harness.other_currencies]
+        whole = [c for c in currencies if minor_unit_places(c) == 0]
+        if not whole:
+            pytest.skip(f"none of the harness's currencies {currencies} is zero-decimal")
+        request = _tie_request(harness, whole[0])
+        invoice = create_invoice(harness, request)
+        check_invoice_matches_request(invoice, request, harness.tax_rate)
+        _check_minor_units(invoice)
+        assert invoice.line_items[0].line_amount == Decimal(11)  # 10.5 rounds away from zero
+        harness.driver.record_payment(invoice.provider_id, invoice.amount_due)
+        paid = harness.service.get_invoice(invoice.provider_id)
+        assert (paid.status, paid.amount_due, paid.currency) == (
+            InvoiceStatus.PAID,
+            Decimal(0),
+            whole[0],
+        )
+
+    def test_invoice_keys_are_compared_exactly(self, harness: ContractHarness) -> None:
+        key = unique("Invoice")
+        request = invoice_request(harness)
+        first = harness.service.create_invoice(request, idempotency_key=key)
+        seen = {first.provider_id}
+        # Same request under keys that differ only in case, or by a character: new invoices.
+        for variant in (key.swapcase(), key.lower(), key.upper(), key[:-1], f"{key}0"):
+            again = harness.service.create_invoice(request, idempotency_key=variant)
+            assert again.provider_id not in seen, f"key {variant!r} was taken for {key!r}"
+            seen.add(again.provider_id)
+        other = harness.service.create_invoice(invoice_request(harness), idempotency_key=key[1:])
+        assert other.provider_id not in seen
+
+    @pytest.mark.parametrize("field", list(_CHANGES), ids=str)
+    def test_invoice_key_with_any_field_changed_conflicts(
+        self, harness: ContractHarness, field: str
+    ) -> None:
+        request = invoice_request(harness)
+        changed = _CHANGES[field](harness, request)
+        if changed is None:
+            pytest.skip(f"the harness gives no second value for {field}")
+        assert changed != request
+        key = unique("invoice")
+        harness.service.create_invoice(request, idempotency_key=key)
+        with pytest.raises(IdempotencyConflictError) as raised:
+            harness.service.create_invoice(changed, idempotency_key=key)
+        assert "idempotency_key" in raised.value.fields
 
     @EXAMPLES
     @given(data=st.data())

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import timedelta, timezone
 from urllib.parse import urlsplit
 
 import pytest
 
-from ams_billing.contracts.builders import create_invoice, unpaid_invoice
-from ams_billing.contracts.capabilities import require_capability
+from ams_billing.contracts.builders import create_invoice, invoice_request, unpaid_invoice
+from ams_billing.contracts.capabilities import require_capability, require_draft_maker
 from ams_billing.contracts.case import CommandLineProvider, ContractCase
 from ams_billing.contracts.harness import ContractHarness
-from ams_billing.core.errors import NotFoundError
-from ams_billing.core.models import Capability, Invoice
+from ams_billing.core.errors import InvalidStateError, NotFoundError
+from ams_billing.core.models import Capability, Invoice, InvoiceStatus
 
 __all__ = ["ReadContract"]
 
@@ -103,6 +103,21 @@ class ReadContract(ContractCase):
         found = harness.service.get_invoices_changed_since(future)
         assert invoice.provider_id not in {i.provider_id for i in found}
 
+    @pytest.mark.parametrize("hours", [13, 5.5, -5, -9.5], ids=lambda h: f"UTC{h:+g}")
+    def test_changed_since_honours_the_offset_of_since(
+        self, harness: ContractHarness, hours: float
+    ) -> None:
+        require_capability(harness, Capability.CHANGED_SINCE)
+        invoice = create_invoice(harness)
+        zone = timezone(timedelta(hours=hours))
+        # The same instants, written in another zone: read as UTC they move by ``hours``.
+        before = (invoice.updated_at - timedelta(seconds=1)).astimezone(zone)
+        after = (invoice.updated_at + timedelta(minutes=30)).astimezone(zone)
+        found = {i.provider_id for i in harness.service.get_invoices_changed_since(before)}
+        assert invoice.provider_id in found
+        later = {i.provider_id for i in harness.service.get_invoices_changed_since(after)}
+        assert invoice.provider_id not in later
+
     def test_invoice_url_is_a_web_address(self, harness: ContractHarness) -> None:
         require_capability(harness, Capability.ONLINE_INVOICE_URL)
         invoice = create_invoice(harness)
@@ -115,6 +130,14 @@ class ReadContract(ContractCase):
         require_capability(harness, Capability.ONLINE_INVOICE_URL)
         with pytest.raises(NotFoundError):
             harness.service.get_invoice_url(_unknown_id())
+
+    def test_draft_invoice_has_no_online_url(self, harness: ContractHarness) -> None:
+        require_capability(harness, Capability.ONLINE_INVOICE_URL)
+        draft = require_draft_maker(harness).create_draft_invoice(invoice_request(harness))
+        assert draft.status is InvoiceStatus.DRAFT
+        assert harness.service.get_invoice(draft.provider_id).status is InvoiceStatus.DRAFT
+        with pytest.raises(InvalidStateError):
+            harness.service.get_invoice_url(draft.provider_id)
 
 
 class TestReads(ReadContract, CommandLineProvider):

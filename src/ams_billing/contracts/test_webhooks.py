@@ -8,11 +8,19 @@ import attrs
 import pytest
 
 from ams_billing.contracts.builders import invoice_request, unique, unpaid_invoice
-from ams_billing.contracts.capabilities import require_capability
+from ams_billing.contracts.capabilities import (
+    require_capability,
+    require_fault_injector,
+    require_webhook_signer,
+)
 from ams_billing.contracts.case import CommandLineProvider, ContractCase
 from ams_billing.contracts.checks import RecordingListener, money, reformatted, retargeted
 from ams_billing.contracts.harness import ContractHarness, SignedDelivery
-from ams_billing.core.errors import WebhookVerificationError
+from ams_billing.core.errors import (
+    ProviderUnavailableError,
+    ValidationError,
+    WebhookVerificationError,
+)
 from ams_billing.core.models import (
     Capability,
     EventCategory,
@@ -39,6 +47,47 @@ def _paid_with_deliveries(
 
 def _parse(harness: ContractHarness, delivery: SignedDelivery) -> WebhookDelivery:
     return harness.service.parse_webhook(delivery.body, delivery.headers)
+
+
+def _process(harness: ContractHarness, deliveries: list[SignedDelivery]) -> None:
+    for delivery in deliveries:
+        response = harness.service.handle_webhook(delivery.body, delivery.headers)
+        assert response.status == 200
+        assert response.delivery is not None
+        harness.service.process_webhook(response.delivery)
+
+
+def _signature_headers(harness: ContractHarness, delivery: SignedDelivery) -> list[str]:
+    """The headers without which the delivery is refused: those that carry its signature."""
+    needed = [
+        name
+        for name in delivery.headers
+        if _refused(harness, attrs.evolve(delivery, headers=_without(delivery, name)))
+    ]
+    assert needed, "the delivery verifies without any of its headers: nothing is checked"
+    return needed
+
+
+_SIGNATURE_CHANGES: dict[str, Callable[[str], str]] = {
+    "swapped-case": str.swapcase,
+    "lower-case": str.lower,
+    "upper-case": str.upper,
+    "cut-by-one": lambda value: value[:-1],
+    "first-half": lambda value: value[: len(value) // 2],
+    "last-half": lambda value: value[len(value) // 2 :],
+    "one-more-character": lambda value: f"{value}A",
+    "doubled": lambda value: value + value,
+    "empty": lambda value: "",
+    "not-ascii": lambda value: f"{value[:-1]}\u00e9",
+}
+"""Ways a signature header can be almost right; each must be refused."""
+
+NOT_A_DELIVERY = {
+    "text": b"this is not a webhook delivery",
+    "binary": b"\xff\xfe\x00",
+    "json-list": b"[1, 2, 3]",
+}
+"""Bodies that are no delivery of any provider."""
 
 
 class WebhookContract(ContractCase):
@@ -102,6 +151,118 @@ class WebhookContract(ContractCase):
             headers[name] = value[:-2] + ("AA" if value[-2:] != "AA" else "BB")
             with pytest.raises(WebhookVerificationError):
                 _parse(harness, attrs.evolve(delivery, headers=headers))
+
+    @pytest.mark.parametrize("change", list(_SIGNATURE_CHANGES))
+    def test_signature_must_match_exactly(self, harness: ContractHarness, change: str) -> None:
+        require_capability(harness, Capability.WEBHOOKS)
+        _, _, paid = _paid_with_deliveries(harness)
+        delivery = paid[0]
+        for name in _signature_headers(harness, delivery):
+            value = delivery.headers[name]
+            forged = _SIGNATURE_CHANGES[change](value)
+            if forged == value:
+                continue  # e.g. no letters to change the case of
+            headers = {**delivery.headers, name: forged}
+            with pytest.raises(WebhookVerificationError):
+                _parse(harness, attrs.evolve(delivery, headers=headers))
+
+    @pytest.mark.parametrize(
+        "body",
+        [*NOT_A_DELIVERY.values(), b"", b"{}"],
+        ids=[*NOT_A_DELIVERY, "empty", "empty-object"],
+    )
+    def test_signature_is_verified_before_the_body_is_parsed(
+        self, harness: ContractHarness, body: bytes
+    ) -> None:
+        require_capability(harness, Capability.WEBHOOKS)
+        _, _, paid = _paid_with_deliveries(harness)
+        # Another body under a genuine delivery's headers: a verification error, never a
+        # ValidationError (that would say the sender was genuine) nor any other exception.
+        with pytest.raises(WebhookVerificationError):
+            _parse(harness, attrs.evolve(paid[0], body=body))
+        response = harness.service.handle_webhook(body, paid[0].headers)
+        assert (response.status, response.delivery) == (401, None)
+
+    @pytest.mark.parametrize("body", NOT_A_DELIVERY.values(), ids=list(NOT_A_DELIVERY))
+    def test_signed_body_that_is_not_a_delivery_raises_validation_error(
+        self, harness: ContractHarness, body: bytes
+    ) -> None:
+        require_capability(harness, Capability.WEBHOOKS)
+        signed = require_webhook_signer(harness).sign_webhook_body(body)
+        with pytest.raises(ValidationError):
+            _parse(harness, signed)
+        # The sender is genuine: a 4xx would only make it retry.
+        response = harness.service.handle_webhook(signed.body, signed.headers)
+        assert (response.status, response.delivery) == (200, None)
+
+    def test_empty_delivery_is_answered_200(self, harness: ContractHarness) -> None:
+        require_capability(harness, Capability.WEBHOOKS)
+        empty = require_webhook_signer(harness).sign_empty_delivery()
+        assert _parse(harness, empty).events == ()
+        response = harness.service.handle_webhook(empty.body, empty.headers)
+        assert response.status == 200
+        assert response.delivery is not None
+        assert response.delivery.events == ()
+
+    def test_other_tenants_events_are_dropped(self, harness: ContractHarness) -> None:
+        require_capability(harness, Capability.WEBHOOKS)
+        signer = require_webhook_signer(harness)
+        listener = RecordingListener()
+        harness.service.add_listener(listener)
+        invoice = unpaid_invoice(harness)
+        harness.driver.record_payment(invoice.provider_id, invoice.amount_due)
+        harness.driver.take_webhook_deliveries()
+        foreign = signer.sign_foreign_delivery(invoice.provider_id)
+        parsed = _parse(harness, foreign)
+        assert invoice.provider_id not in parsed.invoice_ids
+        assert all(event.resource_id != invoice.provider_id for event in parsed.events)
+        _process(harness, [foreign])
+        assert listener.kinds_for(invoice.provider_id) == []
+
+    def test_parsing_makes_no_provider_call(self, harness: ContractHarness) -> None:
+        require_capability(harness, Capability.WEBHOOKS)
+        faults = require_fault_injector(harness)
+        invoice, _, paid = _paid_with_deliveries(harness)
+        # Every call to the provider would fail now; parsing must not need one.
+        faults.fail_next(5, ProviderUnavailableError)
+        for delivery in paid:
+            assert invoice.provider_id in _parse(harness, delivery).invoice_ids
+
+    def test_delivery_naming_several_invoices_reports_each(self, harness: ContractHarness) -> None:
+        require_capability(harness, Capability.WEBHOOKS)
+        listener = RecordingListener()
+        harness.service.add_listener(listener)
+        invoices = [unpaid_invoice(harness) for _ in range(3)]
+        harness.driver.take_webhook_deliveries()
+        for invoice in invoices:
+            harness.driver.record_payment(invoice.provider_id, invoice.amount_due)
+        deliveries = harness.driver.take_webhook_deliveries()
+        named = {i for d in deliveries for i in _parse(harness, d).invoice_ids}
+        assert {invoice.provider_id for invoice in invoices} <= named
+        _process(harness, deliveries)
+        for invoice in invoices:
+            assert listener.kinds_for(invoice.provider_id) == ["paid"], invoice.provider_id
+
+    def test_part_payment_has_its_own_delivery(self, harness: ContractHarness) -> None:
+        require_capability(harness, Capability.WEBHOOKS)
+        listener = RecordingListener()
+        harness.service.add_listener(listener)
+        invoice = unpaid_invoice(harness)
+        harness.driver.take_webhook_deliveries()
+        part = money(invoice.amount_due / 3, invoice.currency)
+        harness.driver.record_payment(invoice.provider_id, part)
+        deliveries = harness.driver.take_webhook_deliveries()
+        assert deliveries, "the driver produced no webhook delivery after a part payment"
+        named = {i for d in deliveries for i in _parse(harness, d).invoice_ids}
+        assert invoice.provider_id in named
+        _process(harness, deliveries)
+        assert listener.kinds_for(invoice.provider_id) == ["partially_paid"]
+        [change] = [c for c in listener.changes if c.invoice.provider_id == invoice.provider_id]
+        assert change.invoice.status is InvoiceStatus.AUTHORISED
+        assert (change.invoice.amount_paid, change.invoice.amount_due) == (
+            part,
+            invoice.amount_due - part,
+        )
 
     def test_absent_signature_is_refused(self, harness: ContractHarness) -> None:
         require_capability(harness, Capability.WEBHOOKS)

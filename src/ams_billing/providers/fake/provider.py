@@ -159,6 +159,7 @@ class FakeBillingService:
             currency="NZD",
             account_code="200",
             tax_rate=provider.accounts["200"],
+            other_currencies=("JPY", "USD"),
         )
 
     # -- operation hooks ------------------------------------------------------------------
@@ -436,6 +437,38 @@ class FakeBillingService:
             SIGNATURE_HEADER: sign_body(raw, self._webhook_key),
         }
         return SignedDelivery(raw, headers)
+
+    def sign_webhook_body(self, body: bytes) -> SignedDelivery:
+        """Sign arbitrary bytes (see WebhookSigner): for hostile and malformed bodies."""
+        return self.sign_delivery(body)
+
+    def sign_foreign_delivery(self, invoice_id: str) -> SignedDelivery:
+        """A delivery about ``invoice_id`` signed with this key, for another tenant."""
+        other = f"not-{self.tenant_id}"
+        event = WebhookEvent(
+            category=EventCategory.INVOICE,
+            event_type=EventType.UPDATE,
+            resource_id=invoice_id,
+            occurred_at=self._clock.tick(),
+            tenant_id=other,
+            resource_url=f"{self.base_url}/invoices/{invoice_id}",
+        )
+        return self.sign_delivery(FakeDeliveryBody((event,), 1, 1, other))
+
+    def sign_empty_delivery(self) -> SignedDelivery:
+        """An Intent-to-Receive check: a signed delivery with no events."""
+        return self.sign_delivery(FakeDeliveryBody((), 0, 0, self.tenant_id))
+
+    def create_draft_invoice(self, request: InvoiceRequest) -> Invoice:
+        """Put ``request`` in the books as a DRAFT invoice (see DraftMaker)."""
+        with self._lock:
+            invoice, _ = self._create_invoice(request, f"draft:{uuid.uuid4()}")
+            return self._update(invoice, status=InvoiceStatus.DRAFT, online_url=None)
+
+    def count_emails_sent(self, invoice_id: str) -> int:
+        """How many emails were really sent for the invoice (see EmailCounter)."""
+        with self._lock:
+            return sum(1 for email in self._emails if email.invoice_id == invoice_id)
 
     def fail_next(
         self,
