@@ -111,11 +111,14 @@ def parse_ms_datetime(value: str) -> datetime:
     """
     text = value.strip()
     try:
-        match = _MS_DATE.match(text)
+        match = _MS_DATE.match(text) if text.startswith("/") else None
         if match:
             return _EPOCH + timedelta(milliseconds=int(match.group(1)))
-        text = re.sub(r"(\.\d{6})\d+", r"\1", text.replace("Z", "+00:00"))
-        moment = datetime.fromisoformat(text)
+        try:  # Python 3.11's parser takes "Z" and trims the seventh digit itself
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            text = re.sub(r"(\.\d{6})\d+", r"\1", text.replace("Z", "+00:00"))
+            moment = datetime.fromisoformat(text)
         return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     except OverflowError:
         raise ValueError("the date is outside the years 1 to 9999") from None
@@ -328,8 +331,17 @@ def unstructure(value: object) -> Any:
 # -- JSON --------------------------------------------------------------------------------
 
 
-def loads(body: bytes) -> Any:
-    """Parse JSON with every non-integer number as a ``Decimal``."""
+_DECODER = json.JSONDecoder(parse_float=Decimal)
+
+
+def loads(body: bytes | bytearray | str) -> Any:
+    """Parse JSON with every non-integer number as a ``Decimal``.
+
+    What ``json.loads(body, parse_float=Decimal)`` does, without building a new decoder on
+    every call (a quarter of the time of a small webhook body).
+    """
+    if isinstance(body, bytes | bytearray):
+        return _DECODER.decode(body.decode(json.detect_encoding(body), "surrogatepass"))
     return json.loads(body, parse_float=Decimal)
 
 
