@@ -192,16 +192,25 @@ converter.register_structure_hook(datetime, _datetime)
 converter.register_unstructure_hook(datetime, lambda value: value.astimezone(UTC).isoformat())
 
 _NONE = type(None)
-# What the generic converter does with each scalar (``str(v)``, ``bool(v)``, ...), skipped
-# when the value already has the type (so the result is the same, without a call).
-_SCALARS: Mapping[Any, str] = {
-    str: "v if v.__class__ is str else str(v)",
-    bool: "v if v.__class__ is bool else bool(v)",
-    int: "v if v.__class__ is int else int(v)",
-    Decimal: "v if v.__class__ is Decimal else _decimal(v)",
-    date: "_date(v)",
-    datetime: "_datetime(v)",
+# What the generic converter does with each scalar (``str(v)``, ``bool(v)``, ...): the
+# conversion, and the test that lets a value of exactly that type through without it (so the
+# result is the same, without a call).
+_SCALARS: Mapping[Any, tuple[str | None, str]] = {
+    str: ("v.__class__ is str", "str(v)"),
+    bool: ("v.__class__ is bool", "bool(v)"),
+    int: ("v.__class__ is int", "int(v)"),
+    Decimal: ("v.__class__ is Decimal", "_decimal(v)"),
+    date: (None, "_cached_date(v) if v.__class__ is str else _date(v)"),
+    datetime: (None, "parse_ms_datetime(v) if v.__class__ is str else _datetime(v)"),
 }
+
+
+def _scalar(kind: Any, value: str, optional: bool) -> str:
+    exact, conversion = _SCALARS[kind]
+    if optional:
+        conversion = f"(None if v is None else {conversion})"
+    expression = f"v if {exact} else {conversion}" if exact else conversion
+    return expression if value == "v" else f"(lambda v: {expression})({value})"
 
 
 def _expression(kind: Any, owner: type[Any], value: str, names: dict[str, Any]) -> str:
@@ -209,14 +218,15 @@ def _expression(kind: Any, owner: type[Any], value: str, names: dict[str, Any]) 
     if get_origin(kind) in (UnionType, Union):
         members = [member for member in get_args(kind) if member is not _NONE]
         if len(members) == 1 and len(get_args(kind)) == 2:
+            if members[0] in _SCALARS:
+                return _scalar(members[0], value, optional=True)
             inner = _expression(members[0], owner, value, names)
             return f"(None if {value} is None else {inner})"
     elif get_origin(kind) is tuple and len(get_args(kind)) == 2 and get_args(kind)[1] is ...:
         item = _expression(get_args(kind)[0], owner, "e", names)
         return f"tuple([{item} for e in {value}])"
     if kind in _SCALARS:
-        expression = _SCALARS[kind]
-        return expression if value == "v" else f"(lambda v: {expression})({value})"
+        return _scalar(kind, value, optional=False)
     # Anything else (a nested wire class, ...): the converter's hook, looked up once; a class
     # that contains itself is looked up on first use, as its own hook is still being made.
     name = f"_h{len(names)}"
@@ -239,6 +249,8 @@ def _structure_factory(cls: type[Any]) -> Callable[[Any, type[Any]], Any]:
         "_cls": cls,
         "_decimal": _decimal,
         "_date": _date,
+        "_cached_date": _cached_date,
+        "parse_ms_datetime": parse_ms_datetime,
         "_datetime": _datetime,
         "Decimal": Decimal,
     }
@@ -250,6 +262,7 @@ def _structure_factory(cls: type[Any]) -> Callable[[Any, type[Any]], Any]:
         f"def structure_{cls.__name__}(o, _=None):",
         "  if o.__class__ is not dict:",
         "    return _by_key(o)",
+        "  get = o.get",
     ]
     arguments = []
     simple = True
@@ -270,10 +283,14 @@ def _structure_factory(cls: type[Any]) -> Callable[[Any, type[Any]], Any]:
             f"    res[{attribute.alias!r}] = {expression}",
         ]
         simple = simple and not isinstance(attribute.default, attrs.Factory)  # type: ignore[arg-type]
+        if attribute.default is None and _NONE in get_args(hints[attribute.name]):
+            # ``X | None = None``: the expression already turns a missing None into None.
+            fast += [f"  v = get({key!r})", f"  {local} = {expression}"]
+            continue
         default = f"_default_{attribute.alias}"
         names[default] = attribute.default
         fast += [
-            f"  v = o.get({key!r}, {default})",
+            f"  v = get({key!r}, {default})",
             f"  {local} = v if v is {default} else {expression}",
         ]
     by_key.append("  return _cls(**res)")
