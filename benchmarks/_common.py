@@ -10,6 +10,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -63,8 +64,25 @@ def machine() -> dict[str, Any]:
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),
         "load_average_at_start": list(os.getloadavg()),
+        "busiest_processes_at_start": busiest_processes(),
         "packages": versions,
     }
+
+
+def busiest_processes(count: int = 6) -> list[str]:
+    """What else was running: the ``count`` processes using the most CPU (``ps``), by name."""
+    try:
+        done = subprocess.run(
+            ["ps", "-eo", "pcpu=,comm=", "--sort=-pcpu"],  # noqa: S607 - ps from PATH
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return []
+    lines = [" ".join(line.split()) for line in done.stdout.splitlines() if line.strip()]
+    return [line for line in lines if not line.endswith(" ps")][:count]
 
 
 def spread(values: Sequence[float]) -> dict[str, Any]:
