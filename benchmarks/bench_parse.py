@@ -1,6 +1,6 @@
 """Benchmark 3: a page of Xero invoices (JSON bytes) into models, ours vs xero-python.
 
-Run: ``python benchmarks/bench_parse.py [--invoices 100 1000] [--repeat 15]``.
+Run: ``python benchmarks/bench_parse.py [--invoices 100 1000] [--repeat 31]``.
 
 The page is what the emulator answers to ``GET /Invoices?page=1&pageSize=1000&unitdp=4`` after
 1,000 membership invoices were billed (each with its contact and one line). Both sides start
@@ -227,7 +227,7 @@ def main() -> None:
     """Time the paths at each page size and write ``results/parse.json``."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--invoices", type=int, nargs="+", default=[100, 1000])
-    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--repeat", type=int, default=31)
     args = parser.parse_args()
     load_before = os.getloadavg()
     pages = [measure(count, args.repeat) for count in args.invoices]

@@ -73,14 +73,15 @@ def _targets(r: dict[str, dict[str, Any] | None]) -> list[tuple[str, str, str, s
                    for run in b["runs"][name]["runs"])  # fmt: skip
         rows.append((f"zero 429s ({b['members']} members, x{b['scale']:g})", f"{hits}",
                      _verdict(hits == 0), "worst of our runs"))  # fmt: skip
-        ratio = bulk["ratio_to_minimum_stats"]["median"]
-        rows.append(("wall ≤ 1.10 x limit-imposed minimum", f"{ratio:.3f}x (bulk)",
-                     _verdict(ratio <= 1.10), f"clock x{b['scale']:g}; pacer windows 61 s"),
-                    )  # fmt: skip
+        ratio = (bulk.get("ratio_to_minimum_stats") or {}).get("median")
+        rows.append(("wall ≤ 1.10 x limit-imposed minimum",
+                     f"{ratio:.3f}x (bulk)" if ratio else "— (under a minute of calls)",
+                     _verdict(ratio <= 1.10 if ratio else None),
+                     f"clock x{b['scale']:g}; pacer windows 61 s"))  # fmt: skip
         w = b["workers"]
         rows.append((f"{w['workers']} workers together: zero 429s", f"{w['status_429']}",
                      _verdict(w["status_429"] == 0 and not w["failures"]),
-                     f"{w['calls']} calls, {w['ratio_to_minimum']:.3f}x minimum"))  # fmt: skip
+                     f"{w['calls']} calls, {w['ratio_to_minimum'] or 0:.3f}x minimum"))  # fmt: skip
     else:
         rows.append(("billing targets", "—", _verdict(None), ""))
     s = r["sync"]
