@@ -463,7 +463,12 @@ def run_workers(workers: int, members: int, scale: float) -> dict[str, Any]:
             thread.join(timeout=600)
         seconds, cpu = clock.read()
         summary = _summary(emulator, workers * members, seconds, cpu, scale)
-    summary.update(workers=workers, members_per_worker=members, failures=failures[:3])
+    summary.update(
+        workers=workers,
+        members_per_worker=members,
+        failures=failures[:3],
+        load_before=clock.load_before,
+    )
     return summary
 
 

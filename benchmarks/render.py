@@ -43,13 +43,13 @@ def _provenance(data: dict[str, Any]) -> list[str]:
     """The command, when, and the machine's load (1/5/15-minute averages, 2 cores here)."""
     machine = data["machine"]
     busy = ", ".join(machine.get("busiest_processes_at_start") or []) or "not recorded"
-    after = data.get("load_average_after")
+    after = data.get("load_average_after") or machine.get("load_average_at_write")
     lines = [
         f"Command: `{data['command']}` (from the repository root) at {data['measured_at']}.",
         f"Load average at start {_load_text(machine['load_average_at_start'])}"
         + (f", at the end {_load_text(after)}" if after else "")
-        + f" on {machine['nproc']} cores; busiest processes at start (ps %CPU, lifetime"
-        f" average): {busy}.",
+        + f" on {machine['nproc']} cores; busiest processes at start (top, %CPU over half a"
+        f" second, 100% = one core): {busy}.",
     ]
     if data.get("bench_real_seconds"):
         lines[-1] += f" The command took {data['bench_real_seconds'] / 60:.1f} minutes."
@@ -205,8 +205,9 @@ def _parse(p: dict[str, Any]) -> list[str]:
         "",
         "CPU time (`thread_time`) per page, median of the rounds; the three paths run in turn "
         "in every round. Ratio: median of the per-round CPU-time ratios (min-max); the ratio "
-        "of the fastest wall times beside it. *Before*: our path with the generic cattrs "
-        "converter the provider used until this change.",
+        "of the fastest wall times beside it. *Before*: our structuring with the generic cattrs "
+        "converter the provider used until this change (JSON decoded as it was, then today's "
+        "`to_invoice`, so the mapping's own gain is not in it).",
         "",
         "| page | ours | xero-python | before | ours vs xero-python | fastest walls "
         "| before vs xero-python | ours vs before |",
