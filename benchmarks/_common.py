@@ -10,6 +10,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -62,9 +63,39 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),
-        "load_average_at_start": list(os.getloadavg()),
+        "load_average_at_start": _AT_START[0],
+        "busiest_processes_at_start": _AT_START[1],
+        "load_average_at_write": list(os.getloadavg()),
         "packages": versions,
     }
+
+
+def busiest_processes(count: int = 6) -> list[str]:
+    """What else was running: the ``count`` busiest processes over half a second (``top``)."""
+    try:
+        done = subprocess.run(
+            ["top", "-b", "-n", "2", "-d", "0.5", "-o", "%CPU", "-w", "200"],  # noqa: S607
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return []
+    second = done.stdout.split("\ntop - ")[-1].splitlines()
+    header = next((i for i, line in enumerate(second) if line.lstrip().startswith("PID")), None)
+    if header is None:
+        return []
+    busiest = []
+    for line in second[header + 1 :]:
+        fields = line.split(None, 11)
+        if len(fields) == 12 and fields[11] != "top":  # %CPU and COMMAND
+            busiest.append(f"{fields[8]}% {fields[11]}")
+    return busiest[:count]
+
+
+_AT_START: tuple[list[float], list[str]] = (list(os.getloadavg()), busiest_processes())
+"""The load average and the busiest processes when the benchmark's process started."""
 
 
 def spread(values: Sequence[float]) -> dict[str, Any]:

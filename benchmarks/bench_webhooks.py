@@ -13,7 +13,13 @@ at once (one thread and connection each, released together by a barrier) to:
 The endpoint verifies, parses and acknowledges; the verified deliveries go to a queue (what
 ``BackgroundProcessor.submit`` does) and are not fetched here (benchmark 6 measures that).
 Latency is from just before the send to the response; throughput is deliveries over the time
-from the first send to the last response. In-process: ``WebhookEndpoint.answer`` alone.
+from the first send to the last response.
+
+In-process, in one run and interleaved delivery by delivery: a bare HMAC, HMAC +
+``json.loads``, our verify, our verify + ``wire.loads``, our parse alone,
+``verify_and_parse``, the service's ``parse_webhook`` and ``handle_webhook`` (through pluggy's
+hook call), and ``WebhookEndpoint.answer``; the wall and CPU time of each, then a cProfile of
+``answer``.
 """
 
 from __future__ import annotations
@@ -23,8 +29,10 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import queue
 import socket
+import statistics
 import threading
 import time
 import uuid
@@ -147,16 +155,104 @@ def serve_uvicorn(app: Callable[..., Any]) -> Iterator[str]:
         thread.join(10)
 
 
-def in_process(endpoint: WebhookEndpoint, key: str, tenant: str, count: int) -> list[float]:
-    """Seconds per ``endpoint.answer`` (verify + parse + acknowledge), ``count`` times."""
+def _layers(endpoint: WebhookEndpoint, key: str, tenant: str) -> dict[str, Callable[..., Any]]:
+    """Each step of answering a delivery, from a bare HMAC up to ``WebhookEndpoint.answer``."""
+    from ams_billing.core.signing import header_value, signature_matches  # noqa: PLC0415
+    from ams_billing.providers.xero import wire  # noqa: PLC0415
+    from ams_billing.providers.xero.settings import Secret  # noqa: PLC0415
+    from ams_billing.providers.xero.webhooks import (  # noqa: PLC0415
+        SIGNATURE_HEADER,
+        parse_delivery,
+        verify_and_parse,
+    )
+
+    raw_key = key.encode()
+    secret = Secret(key)
+    service = endpoint.service
+
+    def bare_hmac(body: bytes, headers: dict[str, str]) -> None:
+        digest = hmac.new(raw_key, body, hashlib.sha256).digest()
+        hmac.compare_digest(base64.b64encode(digest), headers["x-xero-signature"].encode())
+
+    def hmac_json(body: bytes, headers: dict[str, str]) -> None:
+        bare_hmac(body, headers)
+        json.loads(body)
+
+    def our_verify(body: bytes, headers: dict[str, str]) -> None:
+        signature_matches(body, header_value(headers, SIGNATURE_HEADER), key)
+
+    def our_verify_loads(body: bytes, headers: dict[str, str]) -> None:
+        our_verify(body, headers)
+        wire.loads(body)
+
+    def our_parse_only(body: bytes, headers: dict[str, str]) -> None:
+        parse_delivery(body, tenant)
+
+    return {
+        "bare_hmac": bare_hmac,
+        "hmac_json_loads": hmac_json,
+        "our_verify": our_verify,
+        "our_verify_json_loads": our_verify_loads,
+        "our_parse_only": our_parse_only,
+        "verify_and_parse": lambda body, headers: verify_and_parse(body, headers, secret, tenant),
+        "service_parse_webhook": service.parse_webhook,
+        "service_handle_webhook": service.handle_webhook,
+        "endpoint_answer": lambda body, headers: endpoint.answer("POST", PATH, body, headers),
+    }
+
+
+def in_process(endpoint: WebhookEndpoint, key: str, tenant: str, count: int) -> dict[str, Any]:
+    """Each layer ``count`` times, interleaved delivery by delivery (so load hits all alike).
+
+    Wall time (``perf_counter``) and this thread's CPU time (``thread_time``) of each call:
+    where wall p99 is far above CPU p99, the thread was waiting for a core, not working.
+    """
+    layers = _layers(endpoint, key, tenant)
     bodies = [delivery(key, tenant, i + 1) for i in range(count)]
-    times = []
+    wall: dict[str, list[float]] = {name: [] for name in layers}
+    cpu: dict[str, list[float]] = {name: [] for name in layers}
+    for body, headers in bodies[: min(200, count)]:  # warm up
+        for step in layers.values():
+            step(body, headers)
+    load_before = os.getloadavg()
     for body, headers in bodies:
-        started = time.perf_counter()
-        status = endpoint.answer("POST", PATH, body, headers)
-        times.append(time.perf_counter() - started)
-        assert status == 200
-    return times
+        for name, step in layers.items():
+            started, cpu_started = time.perf_counter(), time.thread_time()
+            step(body, headers)
+            cpu[name].append(time.thread_time() - cpu_started)
+            wall[name].append(time.perf_counter() - started)
+    return {
+        "answers_per_layer": count,
+        "load_average_before": list(load_before),
+        "load_average_after": list(os.getloadavg()),
+        "layers": {
+            name: {
+                "wall_p50_seconds": percentile(wall[name], 50),
+                "wall_p99_seconds": percentile(wall[name], 99),
+                "wall_max_seconds": max(wall[name]),
+                "cpu_p50_seconds": percentile(cpu[name], 50),
+                "cpu_p99_seconds": percentile(cpu[name], 99),
+            }
+            for name in layers
+        },
+    }
+
+
+def profile_answer(endpoint: WebhookEndpoint, key: str, tenant: str, count: int) -> list[str]:
+    """Profile ``count`` ``endpoint.answer`` calls (cProfile): the top functions by own time."""
+    import cProfile  # noqa: PLC0415
+    import io  # noqa: PLC0415
+    import pstats  # noqa: PLC0415
+
+    bodies = [delivery(key, tenant, i + 1) for i in range(count)]
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for body, headers in bodies:
+        endpoint.answer("POST", PATH, body, headers)
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(15)
+    return [line for line in out.getvalue().splitlines() if line.strip()][-16:]
 
 
 def main() -> None:
@@ -189,13 +285,12 @@ def main() -> None:
                 f"{value['p50_seconds'] * 1e3:.1f} ms, p99 {value['p99_seconds'] * 1e3:.1f} ms, "
                 f"{value['throughput_per_second']:.0f}/s"
             )
-    in_process(endpoint, key, tenant, 200)  # warm up
-    p99s, p50s = [], []
-    for _ in range(args.repeat):
-        times = in_process(endpoint, key, tenant, args.in_process)
-        p99s.append(percentile(times, 99))
-        p50s.append(percentile(times, 50))
-    print(f"in-process p50 {min(p50s) * 1e6:.0f} us, p99 {max(p99s) * 1e6:.0f} us")
+    layered = [in_process(endpoint, key, tenant, args.in_process) for _ in range(args.repeat)]
+    for name in layered[0]["layers"]:
+        p50 = statistics.median(run["layers"][name]["wall_p50_seconds"] for run in layered)
+        p99 = statistics.median(run["layers"][name]["wall_p99_seconds"] for run in layered)
+        print(f"in-process {name}: p50 {p50 * 1e6:.1f} us, p99 {p99 * 1e6:.1f} us")
+    profile = profile_answer(endpoint, key, tenant, min(args.in_process, 3000))
     write_result(
         "webhooks",
         {
@@ -215,9 +310,16 @@ def main() -> None:
                 for name, values in runs.items()
             },
             "in_process": {
-                "answers_per_run": args.in_process,
-                "p50_seconds": spread(p50s),
-                "p99_seconds": spread(p99s),
+                "answers_per_layer": args.in_process,
+                "runs": layered,
+                "stats": {
+                    name: {
+                        stat: spread([run["layers"][name][stat] for run in layered])
+                        for stat in layered[0]["layers"][name]
+                    }
+                    for name in layered[0]["layers"]
+                },
+                "profile_of_answer": profile,
             },
         },
     )

@@ -25,10 +25,19 @@ FULL: list[list[str]] = [
     ["bench_paid.py"],
 ]
 QUICK: list[list[str]] = [
-    ["bench_parse.py", "--invoices", "200", "--repeat", "3"],
+    ["bench_parse.py", "--invoices", "100", "--repeat", "3"],
     ["bench_overhead.py", "--calls", "300", "--repeat", "2"],
     ["bench_webhooks.py", "--deliveries", "50", "--repeat", "1", "--in-process", "500"],
-    ["bench_billing.py", "--members", "100", "--repeat", "1", "--worker-members", "20"],
+    [
+        "bench_billing.py",
+        "--members",
+        "30",
+        "--scale",
+        "60",
+        "--also-scale",
+        "--worker-members",
+        "10",
+    ],
     ["bench_sync.py", "--invoices", "1000", "--repeat", "1"],
     ["bench_paid.py", "--payments", "10", "--many", "600", "--repeat", "1"],
 ]

@@ -140,3 +140,40 @@ def test_transport_recording_redacts_authorization(rig: Rig, member) -> None:
     rig.service.create_contact(member, idempotency_key="contact:1")
     assert isinstance(rig.transport, TestTransport)
     assert {r.headers["authorization"] for r in rig.transport.requests} == {"<redacted>"}
+
+
+def test_token_expiry_follows_a_scaled_clock() -> None:
+    now = [0.0]
+    cache = TokenCache(clock=lambda: now[0], time_scale=60)
+    mints: list[int] = []
+
+    def mint() -> MintedToken:
+        mints.append(1)
+        return MintedToken(f"token-{len(mints)}", 1800)  # Xero seconds: 30 s of this clock
+
+    cache.get(mint)
+    now[0] = (1800 - RENEW_BEFORE) / 60 - 0.01
+    cache.get(mint)
+    assert len(mints) == 1
+    now[0] = (1800 - RENEW_BEFORE) / 60 + 0.01
+    cache.get(mint)
+    assert len(mints) == 2
+    with pytest.raises(ValueError, match="positive"):
+        TokenCache(clock=lambda: 0.0, time_scale=0)
+
+
+def test_a_scaled_run_mints_one_token_and_sees_no_401(rig: Rig, membership) -> None:
+    # The provider's clock runs 60 times slower than the emulator's (as time.monotonic does
+    # beside an emulator at EmulatorClock.real(scale=60)), and its settings say so.
+    provider = rig.second_provider(
+        clock=lambda: rig.emulator.clock.elapsed() / 60, rate_limit_time_scale=60.0
+    )
+    invoice = provider.create_invoice(membership, idempotency_key="invoice:scaled")
+    for _ in range(10):  # a run of 29 Xero minutes: one token lifetime, less the minute
+        rig.emulator.clock.advance(173)
+        provider.get_invoices([invoice.provider_id])
+    assert provider.http.tokens.mints == 1
+    rig.emulator.clock.advance(60)  # past the renewal point: renewed before Xero refuses it
+    provider.get_invoices([invoice.provider_id])
+    assert provider.http.tokens.mints == 2
+    assert all(call.status != 401 for call in rig.emulator.calls)

@@ -111,10 +111,18 @@ class TokenCache:
     own ``mint`` to :meth:`get`), so a process that builds many providers still mints once.
 
     :param clock: monotonic seconds; the token is renewed :data:`RENEW_BEFORE` early.
+    :param time_scale: how many of Xero's seconds pass in one second of ``clock`` (1 but
+        against an emulator whose clock is sped up, ``AMS_BILLING_RATE_LIMIT_TIME_SCALE``,
+        as for the pacer): a token's ``expires_in`` and :data:`RENEW_BEFORE` are Xero seconds,
+        so at scale 60 an 1,800 s token lives 30 seconds of ``clock``.
     """
 
-    def __init__(self, clock: Callable[[], float]) -> None:
+    def __init__(self, clock: Callable[[], float], time_scale: float = 1.0) -> None:
+        if not time_scale > 0:
+            raise ValueError(f"time_scale must be positive, not {time_scale!r}")
         self._clock = clock
+        self._time_scale = time_scale
+        self._renew_before = RENEW_BEFORE / time_scale
         self._lock = threading.Lock()
         self._current: tuple[Secret, float] | None = None
         self.mints = 0
@@ -126,16 +134,17 @@ class TokenCache:
     def get(self, mint: Callable[[], MintedToken]) -> Secret:
         """Return a token valid for at least another minute, minting one with ``mint`` if not."""
         current = self._current
-        if current is not None and self._clock() < current[1] - RENEW_BEFORE:
+        if current is not None and self._clock() < current[1] - self._renew_before:
             return current[0]
         with self._lock:
             current = self._current
-            if current is not None and self._clock() < current[1] - RENEW_BEFORE:
+            if current is not None and self._clock() < current[1] - self._renew_before:
                 return current[0]
             started = self._clock()
             minted = mint()
             self.mints += 1
-            self._current = (Secret(minted.value), started + minted.expires_in)
+            expires = started + minted.expires_in / self._time_scale
+            self._current = (Secret(minted.value), expires)
             return self._current[0]
 
     def invalidate(self, token: Secret) -> None:

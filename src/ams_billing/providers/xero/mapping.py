@@ -49,6 +49,7 @@ LINE_AMOUNT_TYPES: dict[AmountType, str] = {
 _AMOUNT_TYPES = {value.lower(): key for key, value in LINE_AMOUNT_TYPES.items()}
 _ZERO = Decimal(0)
 _CANCELLED = frozenset({InvoiceStatus.VOIDED, InvoiceStatus.DELETED})
+_STATUSES = {status.value: status for status in InvoiceStatus}
 
 
 def unique_name(name: str, account_reference: str) -> str:
@@ -145,12 +146,14 @@ def to_invoice(invoice: wire.WireInvoice, contact: ContactRecord | None = None) 
             "Xero sent an invoice without its id, contact, status, date or UpdatedDateUTC",
             retryable=False,
         )
-    try:
-        status = InvoiceStatus(invoice.status.upper())
-    except ValueError:
+    status = _STATUSES.get(invoice.status) or _STATUSES.get(invoice.status.upper())
+    if status is None:
         raise ProviderUnavailableError(
             f"Xero sent an unknown invoice status {invoice.status!r}", retryable=False
-        ) from None
+        )
+    # The amounts are written out (``x if x is not None else 0``) rather than through a helper:
+    # this runs for every invoice of every page read.
+    lines = invoice.line_items
     return Invoice(
         provider_id=invoice.invoice_id,
         number=invoice.invoice_number or None,
@@ -163,28 +166,26 @@ def to_invoice(invoice: wire.WireInvoice, contact: ContactRecord | None = None) 
         amount_type=_AMOUNT_TYPES.get(
             (invoice.line_amount_types or "").lower(), AmountType.EXCLUSIVE
         ),
-        subtotal=_amount(invoice.sub_total),
-        total_tax=_amount(invoice.total_tax),
-        total=_amount(invoice.total),
-        amount_paid=_amount(invoice.amount_paid),
+        subtotal=_ZERO if invoice.sub_total is None else invoice.sub_total,
+        total_tax=_ZERO if invoice.total_tax is None else invoice.total_tax,
+        total=_ZERO if invoice.total is None else invoice.total,
+        amount_paid=_ZERO if invoice.amount_paid is None else invoice.amount_paid,
         # Nothing is owed on a voided or deleted invoice, whatever AmountDue still says.
-        amount_due=_ZERO if status in _CANCELLED else _amount(invoice.amount_due),
+        amount_due=_ZERO
+        if status in _CANCELLED or invoice.amount_due is None
+        else invoice.amount_due,
         updated_at=invoice.updated_date_utc,
         fully_paid_on=invoice.fully_paid_on_date if status is InvoiceStatus.PAID else None,
-        line_items=tuple(_line(line) for line in invoice.line_items or ()),
+        line_items=tuple([_line(line) for line in lines]) if lines else (),
     )
 
 
 def _line(line: wire.WireLineItem) -> InvoiceLine:
     return InvoiceLine(
         description=line.description or "",
-        quantity=_amount(line.quantity),
-        unit_amount=_amount(line.unit_amount),
-        line_amount=_amount(line.line_amount),
-        tax_amount=_amount(line.tax_amount),
+        quantity=_ZERO if line.quantity is None else line.quantity,
+        unit_amount=_ZERO if line.unit_amount is None else line.unit_amount,
+        line_amount=_ZERO if line.line_amount is None else line.line_amount,
+        tax_amount=_ZERO if line.tax_amount is None else line.tax_amount,
         account_code=line.account_code,
     )
-
-
-def _amount(value: Decimal | None) -> Decimal:
-    return _ZERO if value is None else value

@@ -155,7 +155,7 @@ class XeroHttp:
         if transport is None and clock is time.monotonic and sleep is time.sleep:
             self.tokens, self.pacer = _shared_state(settings)
         else:
-            self.tokens = TokenCache(clock)
+            self.tokens = TokenCache(clock, settings.rate_limit_time_scale)
             self.pacer = Pacer.for_settings(settings, clock=clock, sleep=sleep)
         self._random = random.Random()  # noqa: S311 - jitter, not security
 
@@ -410,7 +410,7 @@ def _shared_state(settings: XeroSettings) -> tuple[TokenCache, Pacer]:
     with _SHARED_LOCK:
         if key not in _SHARED:
             _SHARED[key] = (
-                TokenCache(time.monotonic),
+                TokenCache(time.monotonic, settings.rate_limit_time_scale),
                 Pacer.for_settings(settings),
             )
         return _SHARED[key]

@@ -14,16 +14,20 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import linecache
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, ClassVar, TypeVar
+from types import UnionType
+from typing import Any, ClassVar, TypeVar, Union, get_args, get_origin, get_type_hints
 
 import attrs
 import cattrs
-from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+from cattrs.gen import make_dict_unstructure_fn, override
+from cattrs.preconf.json import make_converter as make_json_converter
 
 from ams_billing.core import exactjson
 from ams_billing.core.errors import ProviderUnavailableError
@@ -107,11 +111,14 @@ def parse_ms_datetime(value: str) -> datetime:
     """
     text = value.strip()
     try:
-        match = _MS_DATE.match(text)
+        match = _MS_DATE.match(text) if text.startswith("/") else None
         if match:
             return _EPOCH + timedelta(milliseconds=int(match.group(1)))
-        text = re.sub(r"(\.\d{6})\d+", r"\1", text.replace("Z", "+00:00"))
-        moment = datetime.fromisoformat(text)
+        try:  # Python 3.11's parser takes "Z" and trims the seventh digit itself
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            text = re.sub(r"(\.\d{6})\d+", r"\1", text.replace("Z", "+00:00"))
+            moment = datetime.fromisoformat(text)
         return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     except OverflowError:
         raise ValueError("the date is outside the years 1 to 9999") from None
@@ -153,7 +160,12 @@ def _date(value: Any, _: object = None) -> date:
         return value
     if not isinstance(value, str):
         raise TypeError(f"{value!r} is not a date")
-    return parse_ms_date(value)
+    return _cached_date(value)
+
+
+_cached_date = functools.lru_cache(maxsize=1024)(parse_ms_date)
+""":func:`parse_ms_date`, remembered: a page's dates repeat (a billing run's issue and due
+dates are the same for every invoice), and a ``date`` is immutable."""
 
 
 def _datetime(value: Any, _: object = None) -> datetime:
@@ -164,8 +176,13 @@ def _datetime(value: Any, _: object = None) -> datetime:
     return parse_ms_datetime(value)
 
 
-converter = cattrs.Converter()
-"""The Xero provider's converter (use :func:`structure` / :func:`unstructure`)."""
+converter = make_json_converter(detailed_validation=False)
+"""The Xero provider's converter (use :func:`structure` / :func:`unstructure`).
+
+cattrs' preconfigured JSON converter. Structuring hooks for the wire classes are generated
+once per class by :func:`_structure_factory` (every field's conversion written inline, no
+per-field dispatch); :func:`structure` turns any failure into a cattrs validation error.
+"""
 
 converter.register_structure_hook(Decimal, _decimal)
 converter.register_unstructure_hook(Decimal, lambda value: value)
@@ -174,10 +191,117 @@ converter.register_unstructure_hook(date, date.isoformat)
 converter.register_structure_hook(datetime, _datetime)
 converter.register_unstructure_hook(datetime, lambda value: value.astimezone(UTC).isoformat())
 
+_NONE = type(None)
+# What the generic converter does with each scalar (``str(v)``, ``bool(v)``, ...): the
+# conversion, and the test that lets a value of exactly that type through without it (so the
+# result is the same, without a call).
+_SCALARS: Mapping[Any, tuple[str | None, str]] = {
+    str: ("v.__class__ is str", "str(v)"),
+    bool: ("v.__class__ is bool", "bool(v)"),
+    int: ("v.__class__ is int", "int(v)"),
+    Decimal: ("v.__class__ is Decimal", "_decimal(v)"),
+    date: (None, "_cached_date(v) if v.__class__ is str else _date(v)"),
+    datetime: (None, "parse_ms_datetime(v) if v.__class__ is str else _datetime(v)"),
+}
+
+
+def _scalar(kind: Any, value: str, optional: bool) -> str:
+    exact, conversion = _SCALARS[kind]
+    if optional:
+        conversion = f"(None if v is None else {conversion})"
+    expression = f"v if {exact} else {conversion}" if exact else conversion
+    return expression if value == "v" else f"(lambda v: {expression})({value})"
+
+
+def _expression(kind: Any, owner: type[Any], value: str, names: dict[str, Any]) -> str:
+    """Python source converting ``value`` to ``kind`` exactly as the generic hooks would."""
+    if get_origin(kind) in (UnionType, Union):
+        members = [member for member in get_args(kind) if member is not _NONE]
+        if len(members) == 1 and len(get_args(kind)) == 2:
+            if members[0] in _SCALARS:
+                return _scalar(members[0], value, optional=True)
+            inner = _expression(members[0], owner, value, names)
+            return f"(None if {value} is None else {inner})"
+    elif get_origin(kind) is tuple and len(get_args(kind)) == 2 and get_args(kind)[1] is ...:
+        item = _expression(get_args(kind)[0], owner, "e", names)
+        return f"tuple([{item} for e in {value}])"
+    if kind in _SCALARS:
+        return _scalar(kind, value, optional=False)
+    # Anything else (a nested wire class, ...): the converter's hook, looked up once; a class
+    # that contains itself is looked up on first use, as its own hook is still being made.
+    name = f"_h{len(names)}"
+    names[f"{name}_type"] = kind
+    if kind is owner:
+        names[name] = converter.structure
+        return f"{name}({value}, {name}_type)"
+    names[name] = converter.get_structure_hook(kind)
+    return f"{name}({value}, {name}_type)"
+
 
 def _structure_factory(cls: type[Any]) -> Callable[[Any, type[Any]], Any]:
-    renames = {a.name: override(rename=_wire_name(cls, a)) for a in attrs.fields(cls)}
-    return make_dict_structure_fn(cls, converter, **renames)  # type: ignore[arg-type]
+    """Generate ``cls``'s structuring function, once: wire names and conversions inline.
+
+    Same results and same failures as cattrs' generic hooks (a missing required field is a
+    ``KeyError``, a bad value the scalar's own error), at a fraction of the cost.
+    """
+    hints = get_type_hints(cls)
+    names: dict[str, Any] = {
+        "_cls": cls,
+        "_decimal": _decimal,
+        "_date": _date,
+        "_cached_date": _cached_date,
+        "parse_ms_datetime": parse_ms_datetime,
+        "_datetime": _datetime,
+        "Decimal": Decimal,
+    }
+    # Dicts (what JSON gives) take the fast road: one ``get`` per field with the field's own
+    # default, and one call to the class. Any other mapping, or a class with a default
+    # factory, goes field by field into keyword arguments, as cattrs' generated code does.
+    by_key = ["def _by_key(o):", "  res = {}"]
+    fast = [
+        f"def structure_{cls.__name__}(o, _=None):",
+        "  if o.__class__ is not dict:",
+        "    return _by_key(o)",
+        "  get = o.get",
+    ]
+    arguments = []
+    simple = True
+    for attribute in attrs.fields(cls):
+        if not attribute.init:
+            continue
+        key = _wire_name(cls, attribute)
+        expression = _expression(hints[attribute.name], cls, "v", names)
+        local = f"_{attribute.alias}"
+        arguments.append(f"{attribute.alias}={local}")
+        if attribute.default is attrs.NOTHING:
+            by_key += [f"  v = o[{key!r}]", f"  res[{attribute.alias!r}] = {expression}"]
+            fast += [f"  v = o[{key!r}]", f"  {local} = {expression}"]
+            continue
+        by_key += [
+            f"  if {key!r} in o:",
+            f"    v = o[{key!r}]",
+            f"    res[{attribute.alias!r}] = {expression}",
+        ]
+        simple = simple and not isinstance(attribute.default, attrs.Factory)  # type: ignore[arg-type]
+        if attribute.default is None and _NONE in get_args(hints[attribute.name]):
+            # ``X | None = None``: the expression already turns a missing None into None.
+            fast += [f"  v = get({key!r})", f"  {local} = {expression}"]
+            continue
+        default = f"_default_{attribute.alias}"
+        names[default] = attribute.default
+        fast += [
+            f"  v = get({key!r}, {default})",
+            f"  {local} = v if v is {default} else {expression}",
+        ]
+    by_key.append("  return _cls(**res)")
+    fast.append(f"  return _cls({', '.join(arguments)})")
+    lines = by_key + (fast if simple else [f"structure_{cls.__name__} = _by_key"])
+    source = "\n".join(lines)
+    filename = f"<ams_billing.providers.xero.wire structure {cls.__qualname__}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), names)  # noqa: S102 - our own generated source
+    function: Callable[[Any, type[Any]], Any] = names[f"structure_{cls.__name__}"]
+    return function
 
 
 def _unstructure_factory(cls: type[Any]) -> Callable[[Any], Any]:
@@ -196,13 +320,20 @@ converter.register_unstructure_hook_factory(attrs.has, _unstructure_factory)
 
 def structure(data: Any, cls: type[T]) -> T:
     """Build a wire object from parsed JSON (raises a cattrs error when it does not fit)."""
-    return converter.structure(data, cls)
+    try:
+        return converter.structure(data, cls)
+    except cattrs.BaseValidationError:
+        raise
+    except Exception as error:  # what a field's conversion raised, as cattrs would report it
+        raise cattrs.ClassValidationError(
+            f"While structuring {cls.__name__}", [error], cls
+        ) from None
 
 
 def read(content: bytes, cls: type[T]) -> T:
     """Parse a response body into ``cls``; an unreadable body is the provider's failure."""
     try:
-        return converter.structure(loads(content), cls)
+        return structure(loads(content), cls)
     except (ValueError, TypeError, KeyError, cattrs.BaseValidationError):
         raise ProviderUnavailableError(
             f"Xero sent a response that does not read as {cls.__name__}", retryable=False
@@ -217,8 +348,17 @@ def unstructure(value: object) -> Any:
 # -- JSON --------------------------------------------------------------------------------
 
 
-def loads(body: bytes) -> Any:
-    """Parse JSON with every non-integer number as a ``Decimal``."""
+_DECODER = json.JSONDecoder(parse_float=Decimal)
+
+
+def loads(body: bytes | bytearray | str) -> Any:
+    """Parse JSON with every non-integer number as a ``Decimal``.
+
+    What ``json.loads(body, parse_float=Decimal)`` does, without building a new decoder on
+    every call (a sizeable share of decoding a small webhook body).
+    """
+    if isinstance(body, bytes | bytearray):
+        return _DECODER.decode(body.decode(json.detect_encoding(body), "surrogatepass"))
     return json.loads(body, parse_float=Decimal)
 
 
