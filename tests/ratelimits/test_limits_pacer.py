@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from ams_billing import RateLimitedError
-from ams_billing.providers.xero import XeroBillingService
+from ams_billing.providers.xero import XeroBillingService, pacing
 from ams_billing.providers.xero.emulator import EmulatorConfig, RateLimits
 from ams_billing.providers.xero.pacing import Pacer
 from ams_billing.providers.xero.testing import XeroTestDriver, in_process_harness
@@ -70,7 +70,10 @@ def test_more_remaining_than_counted_changes_nothing() -> None:
     assert p.budget.remaining() == (30, 4970)
 
 
-def test_a_spent_day_fails_fast_until_the_next_utc_day() -> None:
+def test_a_spent_day_fails_fast_until_the_next_utc_day(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The wall clock decides how far the next UTC day is: pin it to mid-afternoon, or this
+    # test would wait (rightly) when run in the last minute of a UTC day.
+    monkeypatch.setattr(pacing, "_until_next_utc_day", lambda: 9 * 3600.0)
     time = VirtualTime()
     p = pacer(time, max_wait=60.0)
     p.observe({"x-daylimit-remaining": "0"})
