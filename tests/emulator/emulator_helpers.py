@@ -62,3 +62,18 @@ def load_spec(name: str) -> dict[str, Any]:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with (directory / name).open("rb") as handle:
         return dict(yaml.load(handle, Loader=loader))
+
+
+def fee_invoice_over_http(client: httpx.Client, name: str = "Ada") -> tuple[str, str]:
+    """Create a contact and an AUTHORISED 10.00 invoice for it; return both ids."""
+    contact = client.put(f"{API}/Contacts", json={"Name": name}).json()["Contacts"][0]
+    body = {
+        "Type": "ACCREC",
+        "Contact": {"ContactID": contact["ContactID"]},
+        "Status": "AUTHORISED",
+        "LineItems": [
+            {"Description": "Fee", "Quantity": 1, "UnitAmount": "10", "AccountCode": "200"}
+        ],
+    }
+    invoice = client.put(f"{API}/Invoices", json=body).json()["Invoices"][0]
+    return contact["ContactID"], invoice["InvoiceID"]

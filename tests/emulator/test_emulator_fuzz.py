@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from emulator_helpers import API
+from emulator_helpers import API, fee_invoice_over_http
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -64,17 +64,8 @@ def fuzz_api(fuzz_emulator: XeroEmulator) -> Iterator[httpx.Client]:
 
 @pytest.fixture(scope="module")
 def targets(fuzz_api: httpx.Client) -> dict[str, str]:
-    contact = fuzz_api.put(f"{API}/Contacts", json={"Name": "Fuzz"}).json()["Contacts"][0]
-    body = {
-        "Type": "ACCREC",
-        "Contact": {"ContactID": contact["ContactID"]},
-        "Status": "AUTHORISED",
-        "LineItems": [
-            {"Description": "Fee", "Quantity": 1, "UnitAmount": "10", "AccountCode": "200"}
-        ],
-    }
-    invoice = fuzz_api.put(f"{API}/Invoices", json=body).json()["Invoices"][0]
-    return {"contact": contact["ContactID"], "invoice": invoice["InvoiceID"]}
+    contact_id, invoice_id = fee_invoice_over_http(fuzz_api, "Fuzz")
+    return {"contact": contact_id, "invoice": invoice_id}
 
 
 def _send(api: httpx.Client, method: str, path: str, body: str) -> httpx.Response:
@@ -144,18 +135,9 @@ def test_where_filters_with_odd_numbers(fuzz_api, targets, token, op):
 def test_control_surface_with_odd_numbers(path, token):
     emulator = XeroEmulator(EmulatorConfig(rate_limits=False), clock=EmulatorClock.virtual())
     with authorised_client(emulator) as client:
-        contact = client.put(f"{API}/Contacts", json={"Name": "Ada"}).json()["Contacts"][0]
-        body = {
-            "Type": "ACCREC",
-            "Contact": {"ContactID": contact["ContactID"]},
-            "Status": "AUTHORISED",
-            "LineItems": [
-                {"Description": "Fee", "Quantity": 1, "UnitAmount": "10", "AccountCode": "200"}
-            ],
-        }
-        invoice = client.put(f"{API}/Invoices", json=body).json()["Invoices"][0]
+        _, invoice_id = fee_invoice_over_http(client)
         key = "Amount" if path.endswith("payments") else "seconds"
-        payload = f'{{"InvoiceID":"{invoice["InvoiceID"]}","{key}":{token}}}'
+        payload = f'{{"InvoiceID":"{invoice_id}","{key}":{token}}}'
         response = _send(client, "POST", path, payload)
         assert response.status_code in (200, 400), response.text
         # Whatever was asked, the emulator still works afterwards.

@@ -3,7 +3,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from emulator_helpers import API, decimal_json, messages
+from emulator_helpers import API, decimal_json, fee_invoice_over_http, messages
 
 from ams_billing.providers.xero.emulator import EmulatorError
 
@@ -161,19 +161,9 @@ def test_a_huge_amount_is_a_400_over_http_not_a_dropped_connection(
     from ams_billing.providers.xero.emulator.testing import authorised_client
 
     with authorised_client(xero_emulator, xero_emulator_server.base_url) as client:
-        contact = client.put(f"{API}/Contacts", json={"Name": "Ada"}).json()["Contacts"][0]
-        body = {
-            "Type": "ACCREC",
-            "Contact": {"ContactID": contact["ContactID"]},
-            "Status": "AUTHORISED",
-            "LineItems": [
-                {"Description": "Fee", "Quantity": 1, "UnitAmount": "10", "AccountCode": "200"}
-            ],
-        }
-        invoice = client.put(f"{API}/Invoices", json=body).json()["Invoices"][0]
+        contact_id, invoice_id = fee_invoice_over_http(client)
         payment = (
-            f'{{"Invoice":{{"InvoiceID":"{invoice["InvoiceID"]}"}},'
-            '"Account":{"Code":"090"},"Amount":1e30}'
+            f'{{"Invoice":{{"InvoiceID":"{invoice_id}"}},"Account":{{"Code":"090"}},"Amount":1e30}}'
         )
         response = client.put(
             f"{API}/Payments", content=payment, headers={"Content-Type": "application/json"}
@@ -181,7 +171,7 @@ def test_a_huge_amount_is_a_400_over_http_not_a_dropped_connection(
         line = '"LineItems":[{"Description":"Fee","Quantity":1e30,"UnitAmount":1}]'
         huge_line = client.put(
             f"{API}/Invoices",
-            content=f'{{"Type":"ACCREC","Contact":{{"ContactID":"{contact["ContactID"]}"}},{line}}}',
+            content=f'{{"Type":"ACCREC","Contact":{{"ContactID":"{contact_id}"}},{line}}}',
             headers={"Content-Type": "application/json"},
         )
     assert response.status_code == 400

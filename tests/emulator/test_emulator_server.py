@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
-from emulator_helpers import API
+from emulator_helpers import API, fee_invoice_over_http
 
 from ams_billing.providers.xero.emulator import EmulatorServer, FaultRule
 from ams_billing.providers.xero.emulator.testing import authorised_client
@@ -24,17 +24,8 @@ def test_full_flow_over_loopback(xero_emulator, xero_emulator_server):
             auth=(xero_emulator.config.client_id, xero_emulator.config.client_secret),
         ).json()["access_token"]
         client.headers.update({"Authorization": f"Bearer {token}", "Accept": "application/json"})
-        contact = client.put(f"{API}/Contacts", json={"Name": "Ada"}).json()["Contacts"][0]
-        body = {
-            "Type": "ACCREC",
-            "Contact": {"ContactID": contact["ContactID"]},
-            "Status": "AUTHORISED",
-            "LineItems": [
-                {"Description": "Fee", "Quantity": 1, "UnitAmount": "10", "AccountCode": "200"}
-            ],
-        }
-        invoice = client.put(f"{API}/Invoices", json=body).json()["Invoices"][0]
-        email = client.post(f"{API}/Invoices/{invoice['InvoiceID']}/Email", json={})
+        _, invoice_id = fee_invoice_over_http(client)
+        email = client.post(f"{API}/Invoices/{invoice_id}/Email", json={})
         assert email.status_code == 204
         assert email.content == b""
         assert client.get(f"{API}/Contacts/nope").status_code == 404
@@ -75,19 +66,8 @@ def test_drop_closes_socket_without_response(xero_emulator, xero_emulator_server
 
 def test_control_endpoints(xero_emulator, xero_emulator_server):
     with authorised_client(xero_emulator, xero_emulator_server.base_url) as client:
-        contact = client.put(f"{API}/Contacts", json={"Name": "Ada"}).json()["Contacts"][0]
-        body = {
-            "Type": "ACCREC",
-            "Contact": {"ContactID": contact["ContactID"]},
-            "Status": "AUTHORISED",
-            "LineItems": [
-                {"Description": "Fee", "Quantity": 1, "UnitAmount": "10", "AccountCode": "200"}
-            ],
-        }
-        invoice = client.put(f"{API}/Invoices", json=body).json()["Invoices"][0]
-        paid = client.post(
-            "/_emulator/payments", json={"InvoiceID": invoice["InvoiceID"], "Amount": "11.50"}
-        )
+        _, invoice_id = fee_invoice_over_http(client)
+        paid = client.post("/_emulator/payments", json={"InvoiceID": invoice_id, "Amount": "11.50"})
         assert paid.status_code == 200
         books = client.get("/_emulator/books").json()
         assert books["Invoices"][0]["Status"] == "PAID"
