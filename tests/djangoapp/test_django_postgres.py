@@ -7,18 +7,16 @@ test runs on PostgreSQL too. Skipped where PostgreSQL is not installed, except u
 
 from __future__ import annotations
 
-import glob
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from django_test_settings import POSTGRES_PORT_VARIABLE
+from postgres_cluster import throwaway_postgres
 
 HERE = Path(__file__).resolve().parent
 SCRIPT = HERE.parent / "in_ams" / "postgres.sh"
@@ -26,32 +24,8 @@ SCRIPT = HERE.parent / "in_ams" / "postgres.sh"
 
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[str]:
-    if not glob.glob("/usr/lib/postgresql/*/bin/initdb"):
-        reason = "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason}; CI must run the Django tests on PostgreSQL")
-        pytest.skip(reason)
-    # Not under pytest's temporary folder: its parents are private to root, and the server
-    # runs as the postgres user.
-    folder = Path(tempfile.mkdtemp(prefix="ams-billing-django-pg-"))
-    started = subprocess.run(
-        ["bash", str(SCRIPT), "start", str(folder)],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert started.returncode == 0, started.stderr
-    try:
-        yield (folder / "port").read_text().strip()
-    finally:
-        subprocess.run(
-            ["bash", str(SCRIPT), "stop", str(folder)],
-            capture_output=True,
-            timeout=120,
-            check=False,
-        )
-        shutil.rmtree(folder, ignore_errors=True)
+    with throwaway_postgres("Django tests") as port:
+        yield port
 
 
 @pytest.mark.skipif(

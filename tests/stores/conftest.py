@@ -1,19 +1,14 @@
 """Databases for the store tests: an SQLite file, and a real PostgreSQL on loopback.
 
-PostgreSQL is a throwaway cluster started once per test session (once per xdist worker) by the
-AMS tests' postgres.sh, stopped at the end; every test gets a database of its own
+PostgreSQL is a throwaway cluster started once per test session (once per xdist worker) by
+tests/postgres_cluster.py, stopped at the end; every test gets a database of its own
 (``CREATE DATABASE test_<uuid>``), dropped after it. Without Debian's postgresql the PostgreSQL
 cases skip, except under CI=true, where they fail: CI installs it (.ci/run).
 """
 
 from __future__ import annotations
 
-import glob
 import multiprocessing
-import os
-import shutil
-import subprocess
-import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -27,47 +22,14 @@ from ams_billing.core.inbox import InMemoryWebhookInbox
 from ams_billing.core.tracking import InMemoryInvoiceStateStore
 from ams_billing.providers.xero.ledger import InMemoryIdempotencyStore
 from ams_billing.stores import open_stores
-
-TESTS = Path(__file__).resolve().parents[1]
-# The AMS's cluster script; main moves tests/ams to tests/in_ams (a folder named "ams" on
-# sys.path is a namespace package "ams"), so look in both.
-POSTGRES_SH = next(
-    (path for path in (TESTS / "in_ams" / "postgres.sh", TESTS / "ams" / "postgres.sh")
-     if path.is_file()),
-    TESTS / "ams" / "postgres.sh",
-)  # fmt: skip
+from postgres_cluster import throwaway_postgres
 
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     """``postgresql+psycopg://ams:ams@127.0.0.1:PORT`` of a fresh cluster (no database)."""
-    if not glob.glob("/usr/lib/postgresql/*/bin/initdb"):
-        reason = "PostgreSQL is not installed (apt-get install postgresql); CI installs it"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason}, yet it is missing under CI=true")
-        pytest.skip(reason)
-    # Not under pytest's tmp dirs: those are private to root, and the server runs as postgres.
-    directory = Path(tempfile.mkdtemp(prefix="ams-billing-stores-pg-"))
-    try:
-        started = subprocess.run(
-            ["bash", str(POSTGRES_SH), "start", str(directory)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        if started.returncode != 0:
-            pytest.fail(f"postgres.sh start failed ({started.returncode}): {started.stderr}")
-        port = (directory / "port").read_text().strip()
+    with throwaway_postgres("store tests") as port:
         yield f"postgresql+psycopg://ams:ams@127.0.0.1:{port}"
-    finally:
-        subprocess.run(
-            ["bash", str(POSTGRES_SH), "stop", str(directory)],
-            capture_output=True,
-            timeout=120,
-            check=False,
-        )
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture
