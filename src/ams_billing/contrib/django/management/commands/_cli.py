@@ -9,8 +9,8 @@ from ``manage.py`` updates the project's rows exactly as a webhook does.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
-from unittest import mock
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 from django.core.management.base import BaseCommand
 
@@ -28,6 +28,19 @@ def _django_service(environ: Mapping[str, str], listeners: Sequence[object]) -> 
     return service
 
 
+@contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Make ``values`` the whole of ``os.environ`` for the block, then put it back."""
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 class CliCommand(BaseCommand):
     """A management command that is the ``ams-billing`` sub-command :attr:`cli_command`.
 
@@ -43,7 +56,7 @@ class CliCommand(BaseCommand):
 
     def run_cli(self, arguments: Sequence[str]) -> None:
         """Run the sub-command with ``arguments``; exits with its status."""
-        with mock.patch.dict(os.environ, settings_environ(), clear=True):
+        with _environment(settings_environ()):
             main.main(
                 [self.cli_command, *arguments],
                 prog_name=f"manage.py ams_billing_{self.cli_command}",
