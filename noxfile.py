@@ -11,6 +11,7 @@ import os
 import shutil
 import stat
 import subprocess
+import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -245,7 +246,6 @@ def ams(session: nox.Session) -> None:
     python = _ams_python(session)
     work = Path(session.create_tmp()).resolve() / "ams"
     if work.exists():
-        session.run("bash", "tests/in_ams/postgres.sh", "stop", str(work / "pg"), external=True)
         shutil.rmtree(work)
     before, after = work / "before", work / "after"
     _copy_writable(snapshot, before)
@@ -264,10 +264,12 @@ def ams(session: nox.Session) -> None:
         *pip, "install", "-r", str(after / "requirements/local.txt"), str(wheel), external=True
     )
 
-    port = None
+    # The cluster runs as the postgres user, who must reach its folder: not under a checkout
+    # whose parents may be private to root (a mktemp -d clone), but in a folder of its own.
+    pg = Path(tempfile.mkdtemp(prefix="ams-billing-ams-pg-"))
     try:
-        session.run("bash", "tests/in_ams/postgres.sh", "start", str(work / "pg"), external=True)
-        port = (work / "pg" / "port").read_text().strip()
+        session.run("bash", "tests/in_ams/postgres.sh", "start", str(pg), external=True)
+        port = (pg / "port").read_text().strip()
         env = {
             "POSTGRES_HOST": "127.0.0.1", "POSTGRES_PORT": port, "POSTGRES_DB": "ams",
             "POSTGRES_USER": "ams", "POSTGRES_PASSWORD": "ams", "PYTHONDONTWRITEBYTECODE": "1",
@@ -322,7 +324,8 @@ def ams(session: nox.Session) -> None:
         )  # fmt: skip
     finally:
         session.chdir(Path(__file__).parent)
-        session.run("bash", "tests/in_ams/postgres.sh", "stop", str(work / "pg"), external=True)
+        session.run("bash", "tests/in_ams/postgres.sh", "stop", str(pg), external=True)
+        shutil.rmtree(pg, ignore_errors=True)
 
 
 MUTMUT_CONFIG = """\
