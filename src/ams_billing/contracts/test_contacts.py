@@ -12,7 +12,7 @@ from ams_billing.contracts.case import EXAMPLES, CommandLineProvider, ContractCa
 from ams_billing.contracts.checks import check_conflict
 from ams_billing.contracts.harness import ContractHarness
 from ams_billing.core.errors import IdempotencyConflictError
-from ams_billing.core.models import Capability, Contact, EmailSkipReason
+from ams_billing.core.models import Capability, Contact, ContactRecord, EmailSkipReason
 
 __all__ = ["ContactContract"]
 
@@ -23,6 +23,7 @@ class ContactContract(ContractCase):
     def test_create_contact_returns_what_it_holds(self, harness: ContractHarness) -> None:
         contact = make_contact()
         record = harness.service.create_contact(contact, idempotency_key=unique("contact"))
+        assert isinstance(record, ContactRecord)
         assert record.provider_id
         assert record.account_reference == contact.account_reference
         assert record.name == contact.name

@@ -191,6 +191,7 @@ class InvoiceContract(ContractCase):
     def test_invoice_is_authorised_with_consistent_totals(self, harness: ContractHarness) -> None:
         request = invoice_request(harness, lines=[("2", "60.00"), ("1", "19.99")])
         invoice = create_invoice(harness, request)
+        assert isinstance(invoice, Invoice)
         check_invoice_matches_request(invoice, request, harness.tax_rate)
 
     @pytest.mark.parametrize("amount_type", list(AmountType), ids=lambda t: t.value)

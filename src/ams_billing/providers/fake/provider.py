@@ -229,7 +229,7 @@ class FakeBillingService:
         if replay is not None:
             assert isinstance(replay, ContactRecord)
             # The contact as held now: a later update under another key stays (hookspecs.py).
-            return self._contacts.get(replay.account_reference, replay), False
+            return self._contacts.get(contact.account_reference, replay), False
         existed = contact.account_reference in self._contacts
         record = self._upsert_contact(contact)
         self._remember("create_contact", idempotency_key, contact, record)
