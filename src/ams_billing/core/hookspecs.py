@@ -95,8 +95,9 @@ def create_contact(contact: Contact, idempotency_key: str) -> ContactRecord:  # 
     :param contact: the billing contact; ``account_reference`` identifies it across calls.
     :param idempotency_key: a key the caller owns (e.g. ``contact:<account uuid>:<version>``).
         A repeat with the same key and the same contact makes no change: it returns the record
-        of the contact created or updated the first time (the same provider id), as the
-        provider holds it now; a later update made under another key stays.
+        of the contact created or updated the first time (the same provider id) with its
+        current details, at least as of the last change made through this provider; a later
+        update made under another key stays, and the first details are not written back.
     :returns: the contact as the provider holds it, with its provider id.
     :raises ValidationError: the provider refused a field (the field is named).
     :raises IdempotencyConflictError: the key was used before with different details (another
