@@ -337,6 +337,9 @@ only_mutate = [
     "src/ams_billing/core/money.py",
     "src/ams_billing/core/signing.py",
 ]
+# The fake's fault plan is a test tool (it decides which call fails on purpose), not provider
+# behaviour; MUTATION.md gives the reason for this and for each "pragma: no mutate" region.
+do_not_mutate = ["src/ams_billing/providers/fake/faults.py"]
 pytest_add_cli_args = ["-p", "no:cacheprovider", "--billing-provider=fake"]
 pytest_add_cli_args_test_selection = ["--pyargs", "ams_billing.contracts"]
 

@@ -16,12 +16,17 @@ import attrs
 
 from ams_billing import (
     AmountType,
+    AuthenticationError,
     Contact,
     ContactRecord,
+    FieldError,
+    IdempotencyConflictError,
     Invoice,
     InvoiceEmailResult,
     InvoiceRequest,
     InvoiceStatus,
+    NotFoundError,
+    ProviderUnavailableError,
     ValidationError,
     WebhookDelivery,
     WebhookVerificationError,
@@ -362,6 +367,81 @@ class ReadsSinceAsUTC(FakeBillingService):
         return super().get_invoices_changed_since(since.replace(tzinfo=UTC))
 
 
+class TrimsTheSignature(FakeBillingService):
+    """Strips whitespace around the signature before comparing it (a suffix, all the same)."""
+
+    @hookimpl
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookDelivery:
+        given = header_value(headers, SIGNATURE_HEADER)
+        if given is not None:
+            headers = _with_signature(headers, given.strip())
+        return super().parse_webhook(body, headers)
+
+
+class ConflictNamesAnotherKey(FakeBillingService):
+    """Raises the conflict, but carrying the operation's name instead of the key sent."""
+
+    def _replay(self, operation: str, key: str, request: object) -> object | None:
+        try:
+            return super()._replay(operation, key, request)
+        except IdempotencyConflictError:
+            raise IdempotencyConflictError(operation) from None
+
+
+class NotFoundWithoutTheId(FakeBillingService):
+    """Raises NotFoundError without saying which id was not found."""
+
+    def _invoice(self, invoice_id: str) -> Invoice:
+        try:
+            return super()._invoice(invoice_id)
+        except NotFoundError as error:
+            raise NotFoundError(str(error)) from None
+
+
+class RefusesWithoutSayingWhy(FakeBillingService):
+    """Names the refused fields of an invoice, with empty messages."""
+
+    def _validate_invoice(self, request: InvoiceRequest) -> None:
+        try:
+            super()._validate_invoice(request)
+        except ValidationError as error:
+            raise ValidationError([FieldError(e.field, "") for e in error.errors]) from None
+
+
+class ContactReplayAnswersTheFirst(FakeBillingService):
+    """Answers a replayed contact key with the details of the first call, not the contact now."""
+
+    @hookimpl
+    def create_contact(self, contact: Contact, idempotency_key: str) -> ContactRecord:
+        stored = self._idempotency.get(idempotency_key)
+        record = super().create_contact(contact, idempotency_key)
+        if stored is not None and isinstance(stored[2], ContactRecord):
+            return stored[2]
+        return record
+
+
+class NonDeliveryNamesNoBody(FakeBillingService):
+    """Refuses a signed body that is no delivery, naming a made-up field instead of ``body``."""
+
+    @hookimpl
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookDelivery:
+        try:
+            return super().parse_webhook(body, headers)
+        except ValidationError as error:
+            raise ValidationError([FieldError("$", e.message) for e in error.errors]) from None
+
+
+class ReportsRefusedCredentialsAsAnOutage(FakeBillingService):
+    """Turns a refusal of the credentials into "unavailable", so the caller retries forever."""
+
+    @hookimpl
+    def create_contact(self, contact: Contact, idempotency_key: str) -> ContactRecord:
+        try:
+            return super().create_contact(contact, idempotency_key)
+        except AuthenticationError as error:
+            raise ProviderUnavailableError(str(error)) from None
+
+
 BROKEN: dict[type[FakeBillingService], set[str]] = {
     DuplicatesOnRetry: {
         "test_retry_with_the_same_key_returns_the_same_invoice",
@@ -455,6 +535,32 @@ BROKEN: dict[type[FakeBillingService], set[str]] = {
         "test_changed_since_honours_the_offset_of_since[UTC+5.5]",
         "test_changed_since_honours_the_offset_of_since[UTC-5]",
         "test_changed_since_honours_the_offset_of_since[UTC-9.5]",
+    },
+    TrimsTheSignature: {
+        f"test_signature_must_match_exactly[{change}]"
+        for change in ("leading-space", "trailing-space", "trailing-newline", "padded-tab")
+    },
+    ConflictNamesAnotherKey: {
+        "test_same_key_for_another_contact_conflicts",
+        "test_same_key_for_another_request_conflicts",
+    },
+    NotFoundWithoutTheId: {
+        "test_invoice_url_of_an_unknown_id_raises_not_found",
+        "test_void_of_an_unknown_invoice_raises_not_found",
+        "test_email_of_an_unknown_invoice_raises_not_found",
+    },
+    RefusesWithoutSayingWhy: {
+        "test_currency_not_enabled_is_refused_naming_the_field",
+        "test_unknown_account_code_is_refused_naming_the_field",
+        "test_unknown_line_account_code_is_refused_naming_the_line",
+    },
+    ContactReplayAnswersTheFirst: {"test_replayed_key_changes_nothing"},
+    ReportsRefusedCredentialsAsAnOutage: {
+        "test_documented_errors_reach_the_caller_as_themselves[AuthenticationError-create_contact]"
+    },
+    NonDeliveryNamesNoBody: {
+        f"test_signed_body_that_is_not_a_delivery_raises_validation_error[{body}]"
+        for body in ("text", "binary", "json-list")
     },
 }
 """Each broken provider and the contract tests (names with parameters) that must fail for it."""

@@ -14,6 +14,7 @@ import pytest
 TEST_ONLY = (
     "ams_billing.contracts",
     "ams_billing.providers.xero.testing",
+    "ams_billing.providers.xero.contract_driver",
     "ams_billing.providers.xero.emulator",
     "pytest",
     "hypothesis",

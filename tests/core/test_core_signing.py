@@ -36,3 +36,12 @@ def test_absent_empty_or_non_ascii_signatures_never_match() -> None:
 def test_header_lookup_ignores_case() -> None:
     assert header_value({"X-Xero-Signature": "abc"}, "x-xero-signature") == "abc"
     assert header_value({}, "x-xero-signature") is None
+
+
+def test_whitespace_around_a_signature_is_part_of_it() -> None:
+    # HTTP servers strip a header value's surrounding whitespace (RFC 9110 5.5) before the
+    # application sees it; whitespace still there was sent inside the value.
+    signature = sign_body(b"{}", "key")
+    for padded in (f" {signature}", f"{signature} ", f"{signature}\n", f"\t{signature}\t"):
+        assert not signature_matches(b"{}", padded, "key"), repr(padded)
+    assert signature_matches(b"{}", signature, "key")

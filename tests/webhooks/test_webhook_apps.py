@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import socket
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 import httpx
+import pytest
 from webhook_servers import Stack, paid_delivery
 
 from ams_billing import ChangeKind, Contact, InvoiceChange, InvoiceRequest, LineItem, hookimpl
+from ams_billing.core.errors import WebhookVerificationError
 
 
 def make_paid_invoice(stack: Stack) -> str:
@@ -149,3 +153,41 @@ def test_deliveries_that_queue_up_are_read_together() -> None:
     # The worker may take the first delivery alone before the rest are queued: two reads at
     # most, where one read per delivery would be twenty.
     assert fake.calls.count("get_invoices") <= 2
+
+
+def _raw_post(url: str, body: bytes, header_lines: list[str]) -> int:
+    """POST over a plain socket, header lines exactly as given (httpx would normalise them)."""
+    parts = urlsplit(url)
+    head = [
+        f"POST {parts.path or '/'} HTTP/1.1",
+        f"Host: {parts.netloc}",
+        f"Content-Length: {len(body)}",
+        "Connection: close",
+        *header_lines,
+    ]
+    assert parts.hostname is not None
+    assert parts.port is not None
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as conn:
+        conn.sendall(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
+        received = b""
+        while chunk := conn.recv(4096):
+            received += chunk
+    return int(received.split(b" ", 2)[1])
+
+
+def test_whitespace_around_the_signature_header_is_stripped_by_http(stack: Stack) -> None:
+    # The optional whitespace around a header value is not part of it (RFC 9110 5.5): the
+    # server strips it, so a genuine delivery sent with some still verifies, although
+    # parse_webhook compares the value it is given exactly.
+    invoice_id = make_paid_invoice(stack)
+    (delivery,) = stack.fake.take_webhook_deliveries()
+    signature = delivery.headers["x-fake-signature"]
+    padded = f"x-fake-signature: \t {signature} \t"
+    status = _raw_post(stack.url, delivery.body, ["Content-Type: application/json", padded])
+    assert status == 200
+    assert stack.processor.drain(5)
+    assert [(c.invoice.provider_id, c.kind) for c in stack.recorder.changes] == [
+        (invoice_id, ChangeKind.PAID)
+    ]
+    with pytest.raises(WebhookVerificationError):
+        stack.service.parse_webhook(delivery.body, {"x-fake-signature": f" {signature}"})

@@ -13,12 +13,15 @@ from decimal import ROUND_HALF_UP, Decimal
 import attrs
 
 from ams_billing.contracts.harness import ContractHarness, SignedDelivery
+from ams_billing.core.errors import IdempotencyConflictError, ValidationError
 from ams_billing.core.hookspecs import hookimpl
 from ams_billing.core.models import AmountType, Invoice, InvoiceChange, InvoiceRequest, LineItem
 
 __all__ = [
     "ExpectedTotals",
     "RecordingListener",
+    "check_conflict",
+    "check_explained",
     "expected_line",
     "expected_totals",
     "invoices_with_reference",
@@ -127,3 +130,21 @@ def retargeted(delivery: SignedDelivery) -> SignedDelivery:
     else:
         body.extend(b" ")
     return attrs.evolve(delivery, body=bytes(body))
+
+
+def check_explained(error: ValidationError, *fields: str) -> None:
+    """``error`` names each of ``fields``, and every field error names a field and says why."""
+    named = [field_error.field for field_error in error.errors]
+    for field in fields:
+        assert field in named, (field, named)
+    for field_error in error.errors:
+        assert isinstance(field_error.field, str), field_error
+        assert field_error.field, field_error
+        assert isinstance(field_error.message, str), field_error
+        assert field_error.message.strip(), field_error
+
+
+def check_conflict(error: IdempotencyConflictError, key: str) -> None:
+    """A conflict names the ``idempotency_key`` field, explained, and carries the key sent."""
+    check_explained(error, "idempotency_key")
+    assert error.idempotency_key == key, (error.idempotency_key, key)

@@ -109,8 +109,9 @@ class EmailContract(ContractCase):
         require_capability(harness, Capability.SEND_INVOICE)
         invoice = unpaid_invoice(harness)
         ghost = attrs.evolve(invoice, provider_id=str(uuid.uuid4()))
-        with pytest.raises(NotFoundError):
+        with pytest.raises(NotFoundError) as raised:
             harness.service.send_invoice(ghost, idempotency_key=unique("email"))
+        assert raised.value.resource_id == ghost.provider_id
 
     def test_draft_invoice_cannot_be_emailed(self, harness: ContractHarness) -> None:
         require_capability(harness, Capability.SEND_INVOICE)

@@ -16,7 +16,12 @@ from ams_billing.contracts.capabilities import require_capability, require_fault
 from ams_billing.contracts.case import CommandLineProvider, ContractCase
 from ams_billing.contracts.checks import invoices_with_reference
 from ams_billing.contracts.harness import ContractHarness
-from ams_billing.core.errors import ProviderUnavailableError, RateLimitedError
+from ams_billing.core.errors import (
+    AuthenticationError,
+    BillingError,
+    ProviderUnavailableError,
+    RateLimitedError,
+)
 from ams_billing.core.models import Capability
 
 __all__ = ["FaultContract"]
@@ -113,6 +118,29 @@ class FaultContract(ContractCase):
         assert retry_after is not None
         assert isinstance(retry_after, int | float)
         assert retry_after >= 0
+
+    @pytest.mark.parametrize("operation", ["create_contact", "create_invoice"])
+    @pytest.mark.parametrize(
+        "error",
+        [AuthenticationError, RateLimitedError, ProviderUnavailableError],
+        ids=lambda error: error.__name__,
+    )
+    def test_documented_errors_reach_the_caller_as_themselves(
+        self, harness: ContractHarness, operation: str, error: type[BillingError]
+    ) -> None:
+        # hookspecs.py: the credentials refused, the limit hit and the provider unreachable are
+        # each raised as their own class, so the caller can tell a retry from a fix.
+        faults = require_fault_injector(harness)
+        count = RATE_LIMIT_FAULTS if error is RateLimitedError else 1
+        faults.fail_next(count, error, operations=[operation])
+        with pytest.raises(error):
+            _create(harness, operation)
+
+
+def _create(harness: ContractHarness, operation: str) -> object:
+    if operation == "create_contact":
+        return harness.service.create_contact(make_contact(), idempotency_key=unique("c"))
+    return harness.service.create_invoice(invoice_request(harness), idempotency_key=unique("i"))
 
 
 class TestFaults(FaultContract, CommandLineProvider):

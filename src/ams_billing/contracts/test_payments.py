@@ -79,8 +79,10 @@ class PaymentContract(ContractCase):
 
     def test_void_of_an_unknown_invoice_raises_not_found(self, harness: ContractHarness) -> None:
         require_capability(harness, Capability.VOID_INVOICE)
-        with pytest.raises(NotFoundError):
-            harness.service.void_invoice("00000000-0000-4000-8000-00000000dead")
+        unknown = "00000000-0000-4000-8000-00000000dead"
+        with pytest.raises(NotFoundError) as raised:
+            harness.service.void_invoice(unknown)
+        assert raised.value.resource_id == unknown
 
 
 class TestPayments(PaymentContract, CommandLineProvider):

@@ -128,8 +128,10 @@ class ReadContract(ContractCase):
 
     def test_invoice_url_of_an_unknown_id_raises_not_found(self, harness: ContractHarness) -> None:
         require_capability(harness, Capability.ONLINE_INVOICE_URL)
-        with pytest.raises(NotFoundError):
-            harness.service.get_invoice_url(_unknown_id())
+        unknown = _unknown_id()
+        with pytest.raises(NotFoundError) as raised:
+            harness.service.get_invoice_url(unknown)
+        assert raised.value.resource_id == unknown
 
     def test_draft_invoice_has_no_online_url(self, harness: ContractHarness) -> None:
         require_capability(harness, Capability.ONLINE_INVOICE_URL)

@@ -14,7 +14,13 @@ from ams_billing.contracts.capabilities import (
     require_webhook_signer,
 )
 from ams_billing.contracts.case import CommandLineProvider, ContractCase
-from ams_billing.contracts.checks import RecordingListener, money, reformatted, retargeted
+from ams_billing.contracts.checks import (
+    RecordingListener,
+    check_explained,
+    money,
+    reformatted,
+    retargeted,
+)
 from ams_billing.contracts.harness import ContractHarness, SignedDelivery
 from ams_billing.core.errors import (
     ProviderUnavailableError,
@@ -79,6 +85,10 @@ _SIGNATURE_CHANGES: dict[str, Callable[[str], str]] = {
     "doubled": lambda value: value + value,
     "empty": lambda value: "",
     "not-ascii": lambda value: f"{value[:-1]}\u00e9",
+    "leading-space": lambda value: f" {value}",
+    "trailing-space": lambda value: f"{value} ",
+    "trailing-newline": lambda value: f"{value}\n",
+    "padded-tab": lambda value: f"\t{value}\t",
 }
 """Ways a signature header can be almost right; each must be refused."""
 
@@ -189,8 +199,9 @@ class WebhookContract(ContractCase):
     ) -> None:
         require_capability(harness, Capability.WEBHOOKS)
         signed = require_webhook_signer(harness).sign_webhook_body(body)
-        with pytest.raises(ValidationError):
+        with pytest.raises(ValidationError) as raised:
             _parse(harness, signed)
+        check_explained(raised.value, "body")
         # The sender is genuine: a 4xx would only make it retry.
         response = harness.service.handle_webhook(signed.body, signed.headers)
         assert (response.status, response.delivery) == (200, None)

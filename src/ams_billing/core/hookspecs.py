@@ -13,11 +13,15 @@ Rules that bind every provider:
 - Arguments are the core's models; results are the core's models. No provider wire format
   crosses this boundary.
 - Failures raise a subclass of :class:`~ams_billing.core.errors.BillingError`; nothing else
-  escapes. Messages and attributes never contain secrets.
+  escapes. Messages and attributes never contain secrets. A
+  :class:`~ams_billing.core.errors.ValidationError` names each field at fault and says why
+  (every :class:`~ams_billing.core.errors.FieldError` has a field and a message); a
+  :class:`~ams_billing.core.errors.NotFoundError` carries the id asked for as ``resource_id``.
 - Creates are idempotent on the caller's ``idempotency_key``: the same key returns the first
   result and never creates a second record, even if the first call's response was lost. The
-  same key with a different request raises
-  :class:`~ams_billing.core.errors.IdempotencyConflictError`.
+  same key with a different request (any field differs) raises
+  :class:`~ams_billing.core.errors.IdempotencyConflictError`, whose ``idempotency_key`` is the
+  key sent. Keys are compared exactly (case and length count).
 - An operation the provider does not offer raises
   :class:`~ams_billing.core.errors.UnsupportedOperationError` and is left out of
   :func:`get_capabilities`.
@@ -90,10 +94,15 @@ def create_contact(contact: Contact, idempotency_key: str) -> ContactRecord:  # 
 
     :param contact: the billing contact; ``account_reference`` identifies it across calls.
     :param idempotency_key: a key the caller owns (e.g. ``contact:<account uuid>:<version>``).
-        A repeat with the same key returns the first result without another change.
+        A repeat with the same key and the same contact makes no change: it returns the record
+        of the contact created or updated the first time (the same provider id) with its
+        current details, at least as of the last change made through this provider; a later
+        update made under another key stays, and the first details are not written back.
     :returns: the contact as the provider holds it, with its provider id.
     :raises ValidationError: the provider refused a field (the field is named).
-    :raises IdempotencyConflictError: the key was used for a different contact.
+    :raises IdempotencyConflictError: the key was used before with different details (another
+        account reference, name or email, or an email set where it was cleared): a changed
+        contact needs a new key (hence the ``<version>`` above); nothing is changed.
     :raises AuthenticationError: the provider refused the credentials.
     :raises RateLimitedError: the provider's limit was hit; ``retry_after`` says when to retry.
     :raises ProviderUnavailableError: the provider could not be reached.
@@ -190,7 +199,13 @@ def parse_webhook(body: bytes, headers: Mapping[str, str]) -> WebhookDelivery:  
     :returns: the verified delivery; events for other tenants are dropped; an empty delivery
         is an Intent-to-Receive check and must be answered 200 like any other.
     :raises WebhookVerificationError: absent or wrong signature: answer 401, process nothing.
-    :raises ValidationError: the signature holds but the body is not a delivery.
+    :raises ValidationError: the signature holds but the body is not a delivery (the field
+        named is ``body``).
+
+    The signature header's value must match exactly: another case, a prefix, a suffix (also
+    of whitespace) or an empty value is refused. HTTP servers strip the optional whitespace
+    around a header value before the application sees it, so a genuine delivery arrives
+    without any.
 
     Pure: no network call, so it can answer within the provider's acknowledgement deadline.
     """

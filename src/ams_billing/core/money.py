@@ -70,7 +70,8 @@ ISO_4217_CODES = frozenset(_ISO_4217_TABLE.split())
 """Every currency code ISO 4217 lists; a code outside it is refused before any call."""
 
 
-def validate_currency_code(code: str, field: str = "currency") -> str:
+# The models' input validation, left out of mutation testing (MUTATION.md).
+def validate_currency_code(code: str, field: str = "currency") -> str:  # pragma: no mutate block
     """Return ``code`` if it is an ISO 4217 currency code (upper case), else raise."""
     if not isinstance(code, str) or not _CURRENCY_CODE.fullmatch(code):
         raise ValidationError.for_field(
@@ -98,7 +99,8 @@ def decimal_places(value: Decimal) -> int:
     return -exponent if isinstance(exponent, int) and exponent < 0 else 0
 
 
-def significant_places(value: Decimal) -> int:
+# The models' input validation, left out of mutation testing (MUTATION.md).
+def significant_places(value: Decimal) -> int:  # pragma: no mutate block
     """Decimal places once trailing zeros are dropped (``Decimal('1.50')`` has 1).
 
     Unlike ``decimal_places(value.normalize())`` it needs no context, so ``1e-999999999`` counts
@@ -111,7 +113,8 @@ def significant_places(value: Decimal) -> int:
     return max(0, -(exponent + trailing))
 
 
-def check_magnitude(value: Decimal, field: str, what: str) -> None:
+# The models' input validation, left out of mutation testing (MUTATION.md).
+def check_magnitude(value: Decimal, field: str, what: str) -> None:  # pragma: no mutate block
     """Raise :class:`ValidationError` for ``field`` if ``value`` exceeds :data:`MAX_AMOUNT`."""
     if value.copy_abs() > MAX_AMOUNT:
         shown = f"{value:.6g}" if value.adjusted() > 20 else str(value)
@@ -127,7 +130,8 @@ def quantize(value: Decimal, places: int) -> Decimal:
     return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
-def to_decimal(value: object, field: str) -> Decimal:
+# The models' input validation, left out of mutation testing (MUTATION.md).
+def to_decimal(value: object, field: str) -> Decimal:  # pragma: no mutate block
     """Convert ``value`` to a finite Decimal, naming ``field`` when it cannot be.
 
     Floats are refused: ``0.1`` is not one tenth, and money must not pretend it is. Pass a

@@ -23,13 +23,17 @@ def sign_body(body: bytes, key: str) -> str:
 def signature_matches(body: bytes, signature: str | None, key: str) -> bool:
     """Tell whether ``signature`` signs ``body`` with ``key``, in constant time.
 
-    An absent or empty signature, or an empty key, never matches.
+    The comparison is exact: case, length and surrounding whitespace all count. Whitespace
+    around a header value (HTTP's OWS) is not part of the value, and every HTTP server strips
+    it before the application sees the header (RFC 9110, section 5.5); whitespace still there
+    was sent inside the value, so the value is not the signature. An absent or empty
+    signature, or an empty key, never matches.
     """
     if not signature or not key:
         return False
     expected = sign_body(body, key).encode("ascii")
     try:
-        given = signature.strip().encode("ascii")
+        given = signature.encode("ascii")
     except UnicodeEncodeError:
         return False
     return hmac.compare_digest(expected, given)

@@ -136,6 +136,7 @@ class FakeBillingService:
         self._faults = FaultPlan()
         self.calls: list[str] = []
 
+    # pragma: no mutate start (construction and diagnostics, not provider operations: MUTATION.md)
     def __repr__(self) -> str:
         name = type(self).__name__
         return (
@@ -162,6 +163,7 @@ class FakeBillingService:
             other_currencies=("JPY", "USD"),
         )
 
+    # pragma: no mutate end
     # -- operation hooks ------------------------------------------------------------------
 
     @hookimpl
@@ -226,7 +228,8 @@ class FakeBillingService:
         replay = self._replay("create_contact", idempotency_key, contact)
         if replay is not None:
             assert isinstance(replay, ContactRecord)
-            return replay, False
+            # The contact as held now: a later update under another key stays (hookspecs.py).
+            return self._contacts.get(contact.account_reference, replay), False
         existed = contact.account_reference in self._contacts
         record = self._upsert_contact(contact)
         self._remember("create_contact", idempotency_key, contact, record)
@@ -363,6 +366,7 @@ class FakeBillingService:
             return voided
 
     # -- test driver ----------------------------------------------------------------------
+    # pragma: no mutate start (the test driver acts for the world outside: MUTATION.md)
 
     def record_payment(self, invoice_id: str, amount: Decimal) -> None:
         """Pay ``amount`` towards the invoice, as the member would; PAID when nothing is due."""
@@ -503,6 +507,7 @@ class FakeBillingService:
         with self._lock:
             return [self._view(invoice) for invoice in self._invoices.values()]
 
+    # pragma: no mutate end
     # -- internals ------------------------------------------------------------------------
 
     def _operation(self, name: str) -> _Operation:

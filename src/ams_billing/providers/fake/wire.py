@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC
 
 import attrs
 
@@ -51,8 +51,3 @@ def decode_delivery(raw: bytes) -> FakeDeliveryBody:
                 ),
             )
     return body
-
-
-def utc_now() -> datetime:
-    """The current time, timezone-aware UTC."""
-    return datetime.now(UTC)

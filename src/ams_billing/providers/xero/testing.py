@@ -35,6 +35,11 @@ from ams_billing.core.errors import (
 )
 from ams_billing.core.service import BillingService
 from ams_billing.providers.xero import wire
+from ams_billing.providers.xero.contract_driver import (
+    EmulatorContractMethods,
+    contract_config,
+    other_currencies,
+)
 from ams_billing.providers.xero.emulator import (
     EmulatorClock,
     EmulatorConfig,
@@ -184,8 +189,12 @@ class TestTransport(httpx.BaseTransport):
         self.inner.close()
 
 
-class XeroTestDriver:
-    """The contract's :class:`ProviderTestDriver` and :class:`FaultInjector` over an emulator."""
+class XeroTestDriver(EmulatorContractMethods):
+    """The contract's :class:`ProviderTestDriver` and :class:`FaultInjector` over an emulator.
+
+    The optional driver methods (emails counted, deliveries signed, drafts made) come from
+    :class:`~ams_billing.providers.xero.contract_driver.EmulatorContractMethods`.
+    """
 
     def __init__(
         self, emulator: XeroEmulator, transport: TestTransport, *, attempts: int = 4
@@ -318,8 +327,11 @@ def _build(
 def in_process_harness(
     config: EmulatorConfig | None = None, **settings_overrides: Any
 ) -> ContractHarness:
-    """The provider over the emulator's in-process transport, on a virtual clock."""
-    emulator = XeroEmulator(config or EmulatorConfig(), clock=EmulatorClock.virtual())
+    """The provider over the emulator's in-process transport, on a virtual clock.
+
+    Without ``config``, the organisation enables NZD (its base), AUD and USD.
+    """
+    emulator = XeroEmulator(config or contract_config(), clock=EmulatorClock.virtual())
     provider, driver = _build(
         emulator, emulator.transport(), EMULATOR_BASE_URL, **settings_overrides
     )
@@ -330,14 +342,18 @@ def in_process_harness(
         account_code="200",
         tax_rate=Decimal("0.15"),
         close=provider.close,
+        other_currencies=other_currencies(emulator),
     )
 
 
 def loopback_harness(
     config: EmulatorConfig | None = None, **settings_overrides: Any
 ) -> ContractHarness:
-    """The provider over real HTTP to the emulator served on ``127.0.0.1``."""
-    emulator = XeroEmulator(config or EmulatorConfig(), clock=EmulatorClock.virtual())
+    """The provider over real HTTP to the emulator served on ``127.0.0.1``.
+
+    Without ``config``, the organisation is the one :func:`in_process_harness` makes.
+    """
+    emulator = XeroEmulator(config or contract_config(), clock=EmulatorClock.virtual())
     server = EmulatorServer(emulator).start()
     try:
         provider, driver = _build(
@@ -360,4 +376,5 @@ def loopback_harness(
         account_code="200",
         tax_rate=Decimal("0.15"),
         close=close,
+        other_currencies=other_currencies(emulator),
     )
