@@ -38,7 +38,14 @@ from ams_billing.contracts.harness import ContractHarness, EmailCounter
 from ams_billing.contrib.webhooks.processor import DrainResult, drain_inbox
 from ams_billing.core.batch import BatchItem, BatchOutcome
 from ams_billing.core.errors import IdempotencyConflictError, ProviderUnavailableError
-from ams_billing.core.models import Capability, ChangeKind, Invoice, InvoiceRequest, InvoiceStatus
+from ams_billing.core.models import (
+    Capability,
+    ChangeKind,
+    EmailSkipReason,
+    Invoice,
+    InvoiceRequest,
+    InvoiceStatus,
+)
 from ams_billing.stores import open_stores
 
 __all__ = ["RestartContract"]
@@ -182,6 +189,19 @@ class RestartContract(ContractCase):
         again = harness.service.send_invoice(invoice)
         assert_emailed_once(harness, invoice)
         assert (again.invoice_id, again.sent) == (invoice.provider_id, True)
+
+    def test_email_skipped_before_a_restart_is_skipped_again(
+        self, harness: ContractHarness
+    ) -> None:
+        require_restart(harness)
+        require_capability(harness, Capability.SEND_INVOICE)
+        invoice = unpaid_invoice(harness, email=None)
+        key = unique("email")
+        first = harness.service.send_invoice(invoice, idempotency_key=key)
+        restart(harness)
+        again = harness.service.send_invoice(invoice, idempotency_key=key)
+        assert again == first
+        assert (again.sent, again.skipped_reason) == (False, EmailSkipReason.NO_RECIPIENT)
 
     def test_lost_email_response_then_a_retry_after_a_restart_emails_once(
         self, harness: ContractHarness

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -56,6 +57,8 @@ class FakeBooks:
 
     def __init__(self, *, now: Callable[[], datetime] | None = None) -> None:
         self.lock = threading.RLock()
+        self.books_id = uuid.uuid4().hex
+        """Tells these books from others, in a ledger that outlived them (as a tenant id would)."""
         self.clock = _MonotonicClock(now or (lambda: datetime.now(UTC)))
         self.ids = itertools.count(1)
         self.contacts: dict[str, ContactRecord] = {}
