@@ -236,6 +236,7 @@ class ContactReplayAppliesAgain(FakeBillingService):
     @hookimpl
     def create_contact(self, contact: Contact, idempotency_key: str) -> ContactRecord:
         self._idempotency.pop(idempotency_key, None)
+        self.ledger.delete(self._ledger_key(idempotency_key))
         return super().create_contact(contact, idempotency_key)
 
 

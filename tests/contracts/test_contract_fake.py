@@ -10,7 +10,7 @@ from contract_runs import INLINE
 
 from ams_billing import BillingService, Capability
 from ams_billing.contracts import ContractHarness, ProviderContract
-from ams_billing.contracts.base import FaultContract
+from ams_billing.contracts.base import FaultContract, RestartContract
 from ams_billing.contracts.capabilities import PROBES
 from ams_billing.providers.fake import FakeBillingService
 
@@ -25,6 +25,7 @@ MODULES = (
     "test_invoices",
     "test_payments",
     "test_reads",
+    "test_restart",
     "test_stateful",
     "test_webhooks",
 )
@@ -113,6 +114,10 @@ def test_absent_capability_and_fault_injection_skip_with_reasons(
     # So do the tests that need the other optional driver methods: they skip, saying why.
     assert any("signs no bodies of its own" in reason for reason in reasons)
     assert any("makes no DRAFT invoices" in reason for reason in reasons)
+    assert any("the harness has no restart" in reason for reason in reasons)
+    restart_tests = [name for name in dir(RestartContract) if name.startswith("test_")]
+    assert restart_tests
+    assert all(results[name] == "skipped" for name in restart_tests)
     for name in (
         "test_one_key_sends_one_email",
         "test_other_tenants_events_are_dropped",

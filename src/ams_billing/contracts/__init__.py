@@ -17,6 +17,7 @@ from ams_billing.contracts.harness import (
     EmailCounter,
     FaultInjector,
     ProviderTestDriver,
+    Restart,
     SignedDelivery,
     WebhookSigner,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "FaultInjector",
     "ProviderContract",
     "ProviderTestDriver",
+    "Restart",
     "SignedDelivery",
     "WebhookSigner",
 ]

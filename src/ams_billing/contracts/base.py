@@ -31,6 +31,7 @@ from ams_billing.contracts.test_faults import FaultContract
 from ams_billing.contracts.test_invoices import InvoiceContract
 from ams_billing.contracts.test_payments import PaymentContract
 from ams_billing.contracts.test_reads import ReadContract
+from ams_billing.contracts.test_restart import RestartContract
 from ams_billing.contracts.test_stateful import StatefulContract
 from ams_billing.contracts.test_webhooks import WebhookContract
 
@@ -44,6 +45,7 @@ __all__ = [
     "PaymentContract",
     "ProviderContract",
     "ReadContract",
+    "RestartContract",
     "StatefulContract",
     "WebhookContract",
 ]
@@ -59,6 +61,7 @@ class ProviderContract(
     ReadContract,
     PaymentContract,
     FaultContract,
+    RestartContract,
     StatefulContract,
 ):
     """Every contract test; implement :meth:`make_harness` to run them for your provider."""

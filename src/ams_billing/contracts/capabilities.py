@@ -4,7 +4,8 @@ A provider declares its optional operations through ``service.capabilities``; th
 the tests of an absent capability (naming it) and runs instead a test that the operation raises
 :class:`~ams_billing.core.errors.UnsupportedOperationError`. Fault injection is optional for
 test drivers: the fault tests skip unless the driver implements
-:class:`~ams_billing.contracts.harness.FaultInjector`.
+:class:`~ams_billing.contracts.harness.FaultInjector`, and the restart tests unless the harness
+has a ``restart``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ams_billing.contracts.harness import (
     DraftMaker,
     EmailCounter,
     FaultInjector,
+    Restart,
     WebhookSigner,
 )
 from ams_billing.core.models import Capability, Invoice
@@ -31,6 +33,7 @@ __all__ = [
     "require_fault_injector",
     "require_no_capability",
     "require_other_currencies",
+    "require_restart",
     "require_webhook_signer",
 ]
 
@@ -92,6 +95,16 @@ def require_draft_maker(harness: ContractHarness) -> DraftMaker:
             "ams_billing.contracts.DraftMaker.create_draft_invoice to run the DRAFT tests)"
         )
     return driver
+
+
+def require_restart(harness: ContractHarness) -> Restart:
+    """Return the harness's restart, or skip the calling test."""
+    if harness.restart is None:
+        pytest.skip(
+            "the harness has no restart (set ContractHarness.restart to a callable that builds "
+            "a new provider instance over the same durable stores to run the restart tests)"
+        )
+    return harness.restart
 
 
 def require_other_currencies(harness: ContractHarness) -> tuple[str, ...]:

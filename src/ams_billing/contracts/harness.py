@@ -4,6 +4,9 @@ A provider author supplies a :class:`ContractHarness` through one factory: subcl
 :class:`~ams_billing.contracts.ProviderContract` and implement ``make_harness``, or give the
 provider class a ``contract_harness()`` class method for the zero-code run
 (``pytest --pyargs ams_billing.contracts --billing-provider=NAME``).
+
+A harness may also say how to **restart** the provider (:attr:`ContractHarness.restart`): the
+restart tests then check that a key used before a restart still bills once after it.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ __all__ = [
     "EmailCounter",
     "FaultInjector",
     "ProviderTestDriver",
+    "Restart",
     "SignedDelivery",
     "WebhookSigner",
 ]
@@ -106,6 +110,10 @@ class DraftMaker(Protocol):
         """Create ``request`` as a DRAFT (unapproved) invoice, as a bookkeeper would."""
 
 
+Restart = Callable[[], BillingService]
+"""Builds the service again as a new process would: see :attr:`ContractHarness.restart`."""
+
+
 @attrs.define
 class ContractHarness:
     """Everything one contract test needs; ``close`` releases it.
@@ -115,6 +123,16 @@ class ContractHarness:
     suite should only check totals for internal consistency. ``other_currencies`` are further
     currencies the provider accepts (list a zero-decimal one such as JPY if it has one); the
     suite bills in each, and skips those tests when there are none.
+
+    ``restart`` is optional: a callable that returns a new :class:`BillingService`, over a new
+    provider instance, as the AMS would have after its process restarted. The new instance
+    shares only what survives a restart: the durable stores the first one used (its
+    idempotency ledger, the service's invoice-state store) and the accounting system's books;
+    it shares no cache or memory of the first. During the restart the accounting system's own
+    short memory of idempotency keys expires (for Xero: its clock moves past the
+    ``Idempotency-Key`` window). The restart tests replace ``service`` with what it returns and
+    go on with the same ``driver``; ``close`` must release what restarted services hold too.
+    Without it the restart tests skip, saying so.
     """
 
     service: BillingService
@@ -124,3 +142,4 @@ class ContractHarness:
     tax_rate: Decimal | None = None
     close: Callable[[], None] = attrs.field(default=lambda: None)
     other_currencies: tuple[str, ...] = ()
+    restart: Restart | None = None

@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from ams_billing.providers.xero.ledger import IdempotencyRecord, RecordState
+from ams_billing.core.ledger import IdempotencyRecord, RecordState
 from ams_billing.stores._clock import Clock, utc_now
 from ams_billing.stores._upsert import upsert
 from ams_billing.stores.database import read_transaction, write_transaction
@@ -19,7 +19,7 @@ _table = idempotency_records
 
 
 class SqlIdempotencyStore:
-    """An :class:`~ams_billing.providers.xero.ledger.IdempotencyStore` in one table.
+    """An :class:`~ams_billing.core.ledger.IdempotencyStore` in one table.
 
     Each call is one transaction; :meth:`put` is a single upsert, so concurrent writers of one
     key leave one whole record (the last), never a mix. Keys are kept until deleted (the

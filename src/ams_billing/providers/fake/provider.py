@@ -5,16 +5,20 @@ provider (Xero-style per-line tax rounding, AUTHORISED → PAID through full or 
 payments, void rules, idempotency keys, signed webhooks), and adds a test driver: record a
 payment as the member would, take the signed webhook deliveries it produced, and inject
 faults. Thread-safe: one lock guards the books.
+
+Like a real provider it is a client of an accounting system: the system's books
+(:class:`~ams_billing.providers.fake.books.FakeBooks`) can outlive an instance, and remember
+idempotency keys only for a while; the instance keeps its own ledger of the keys it used (an
+:class:`~ams_billing.core.ledger.IdempotencyStore`), which answers a retry once the books have
+forgotten the key. A durable ledger makes that hold across a restart.
 """
 
 from __future__ import annotations
 
-import itertools
 import secrets
-import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -33,6 +37,14 @@ from ams_billing.core.errors import (
     WebhookVerificationError,
 )
 from ams_billing.core.hookspecs import hookimpl
+from ams_billing.core.ledger import (
+    IdempotencyRecord,
+    IdempotencyStore,
+    InMemoryIdempotencyStore,
+    RecordState,
+    fingerprint,
+    same_request,
+)
 from ams_billing.core.models import (
     Capability,
     Contact,
@@ -48,9 +60,9 @@ from ams_billing.core.models import (
     WebhookEvent,
 )
 from ams_billing.core.money import currency_places, decimal_places, to_decimal
-from ams_billing.core.service import BillingService
 from ams_billing.core.signing import header_value, sign_body, signature_matches
 from ams_billing.core.totals import compute_line, compute_totals
+from ams_billing.providers.fake.books import FakeBooks, FakePayment
 from ams_billing.providers.fake.faults import FaultPlan
 from ams_billing.providers.fake.wire import FakeDeliveryBody, decode_delivery, encode_delivery
 
@@ -64,30 +76,6 @@ DEFAULT_ACCOUNTS: Mapping[str, Decimal] = {"200": Decimal("0.15"), "260": Decima
 DEFAULT_CURRENCIES = ("NZD", "AUD", "USD", "GBP", "EUR", "JPY")
 
 
-@attrs.frozen
-class FakePayment:
-    """A payment recorded against a fake invoice."""
-
-    payment_id: str
-    invoice_id: str
-    amount: Decimal
-    paid_on: datetime
-    deleted: bool = False
-
-
-class _MonotonicClock:
-    """Wall-clock UTC that never repeats or goes back, so reads of a change are ordered."""
-
-    def __init__(self, now: Callable[[], datetime]) -> None:
-        self._now = now
-        self._last = datetime.min.replace(tzinfo=UTC)
-
-    def tick(self) -> datetime:
-        stamp = max(self._now(), self._last + timedelta(microseconds=1))
-        self._last = stamp
-        return stamp
-
-
 class FakeBillingService:
     """An in-memory billing provider with a test driver.
 
@@ -98,6 +86,10 @@ class FakeBillingService:
     :param can_send_email: false makes the provider unable to email, like a Demo Company.
     :param tenant_id: the tenant its webhook events carry; others are ignored when parsing.
     :param now: the clock (timezone-aware UTC), for tests that control time.
+    :param books: the accounting system's books, to share with other instances (as after a
+        restart); new, empty books when omitted (on the ``now`` clock).
+    :param idempotency_store: this client's ledger of idempotency keys (default: in memory);
+        give a durable one (``SqlIdempotencyStore``) so a key never bills twice across restarts.
     """
 
     name = "fake"
@@ -113,6 +105,8 @@ class FakeBillingService:
         tenant_id: str = "fake-tenant",
         base_url: str = "https://billing.fake.invalid",
         now: Callable[[], datetime] | None = None,
+        books: FakeBooks | None = None,
+        idempotency_store: IdempotencyStore | None = None,
     ) -> None:
         self._webhook_key = webhook_key or secrets.token_urlsafe(32)
         self.accounts = dict(DEFAULT_ACCOUNTS if accounts is None else accounts)
@@ -123,16 +117,22 @@ class FakeBillingService:
         self.can_send_email = can_send_email
         self.tenant_id = tenant_id
         self.base_url = base_url.rstrip("/")
-        self._clock = _MonotonicClock(now or (lambda: datetime.now(UTC)))
-        self._lock = threading.RLock()
-        self._ids = itertools.count(1)
-        self._contacts: dict[str, ContactRecord] = {}
-        self._invoices: dict[str, Invoice] = {}
-        self._payments: dict[str, FakePayment] = {}
-        self._idempotency: dict[str, tuple[str, object, object]] = {}
-        self._emails: list[InvoiceEmailResult] = []
-        self._pending_events: list[WebhookEvent] = []
-        self._sequence = 0
+        if books is not None and now is not None:
+            raise ValueError("the clock belongs to the books: pass now to FakeBooks")
+        self.books = FakeBooks(now=now) if books is None else books
+        # Short names for the parts of the books (shared with every instance built over them).
+        self._clock = self.books.clock
+        self._lock = self.books.lock
+        self._ids = self.books.ids
+        self._contacts = self.books.contacts
+        self._invoices = self.books.invoices
+        self._payments = self.books.payments
+        self._idempotency = self.books.keys  # the accounting system's short memory of keys
+        self._emails = self.books.emails
+        self._pending_events = self.books.pending_events
+        self.ledger: IdempotencyStore = (
+            InMemoryIdempotencyStore() if idempotency_store is None else idempotency_store
+        )
         self._faults = FaultPlan()
         self.calls: list[str] = []
 
@@ -152,16 +152,14 @@ class FakeBillingService:
 
     @classmethod
     def contract_harness(cls) -> ContractHarness:
-        """The contract suite's harness: a fresh fake, its service and itself as driver."""
-        provider = cls()
-        return ContractHarness(
-            service=BillingService(provider),
-            driver=provider,
-            currency="NZD",
-            account_code="200",
-            tax_rate=provider.accounts["200"],
-            other_currencies=("JPY", "USD"),
-        )
+        """The contract suite's harness: a fresh fake as its own driver, its ledger durable.
+
+        See :func:`~ams_billing.providers.fake.testing.restartable_harness`: the ledger and
+        invoice states are in a temporary SQLite file, and the harness can restart the fake.
+        """
+        from ams_billing.providers.fake.testing import restartable_harness  # noqa: PLC0415
+
+        return restartable_harness(cls)
 
     # pragma: no mutate end
     # -- operation hooks ------------------------------------------------------------------
@@ -427,10 +425,11 @@ class FakeBillingService:
         with self._lock:
             if not self._pending_events:
                 return []
-            events, self._pending_events = tuple(self._pending_events), []
-            first = self._sequence + 1
-            self._sequence += len(events)
-            body = FakeDeliveryBody(events, first, self._sequence, self.tenant_id)
+            events = tuple(self._pending_events)
+            self._pending_events.clear()
+            first = self.books.sequence + 1
+            self.books.sequence += len(events)
+            body = FakeDeliveryBody(events, first, self.books.sequence, self.tenant_id)
             return [self.sign_delivery(body)]
 
     def sign_delivery(self, body: FakeDeliveryBody | bytes) -> SignedDelivery:
@@ -521,14 +520,39 @@ class FakeBillingService:
     def _replay(self, operation: str, key: str, request: object) -> object | None:
         stored = self._idempotency.get(key)
         if stored is None:
-            return None
+            return self._replay_from_ledger(operation, key, request)
         stored_operation, stored_request, result = stored
         if stored_operation != operation or stored_request != request:
             raise IdempotencyConflictError(key, f" ({stored_operation})")
         return result
 
+    def _replay_from_ledger(self, operation: str, key: str, request: object) -> object | None:
+        """The first result as this client's ledger recorded it, once the books forgot the key.
+
+        A contact comes back as the books hold it now (as the Xero provider's ledger answers).
+        """
+        record = self.ledger.get(self._ledger_key(key))
+        if record is None:
+            return None
+        same_request(record, operation, fingerprint(operation, request), key)
+        if operation == "create_contact":
+            return next(c for c in self._contacts.values() if c.provider_id == record.result)
+        if operation == "send_invoice" and record.detail is None:
+            return InvoiceEmailResult(
+                str(record.result), sent=False, skipped_reason=EmailSkipReason.NO_RECIPIENT
+            )
+        if operation == "send_invoice":
+            return InvoiceEmailResult(str(record.result), sent=True, recipient=record.detail)
+        return record.result
+
     def _remember(self, operation: str, key: str, request: object, result: object) -> None:
         self._idempotency[key] = (operation, request, result)
+        self.ledger.put(self._ledger_key(key), _ledger_record(operation, request, result))
+
+    def _ledger_key(self, key: str) -> str:
+        # A durable ledger can outlive books kept in memory (the CLI's fake, run twice): a key
+        # counts only against the books it was used with.
+        return f"{self.books.books_id}:{key}"
 
     def _new_id(self) -> str:
         return str(uuid.UUID(int=next(self._ids), version=4))
@@ -601,6 +625,23 @@ class FakeBillingService:
                 resource_url=f"{self.base_url}/{category.value.lower()}s/{resource_id}",
             )
         )
+
+
+def _ledger_record(operation: str, request: object, result: object) -> IdempotencyRecord:
+    """What the ledger keeps of a result: the id it is about, and an email's recipient.
+
+    An email result is kept as its invoice's id and the recipient (``None``: skipped, as the
+    contact had no address).
+    """
+    detail = None
+    if isinstance(result, ContactRecord):
+        outcome = result.provider_id
+    elif isinstance(result, InvoiceEmailResult):
+        outcome, detail = result.invoice_id, result.recipient
+    else:
+        outcome = str(result)  # an invoice id
+    print_ = fingerprint(operation, request)
+    return IdempotencyRecord(operation, print_, RecordState.DONE, outcome, detail)
 
 
 def _item(

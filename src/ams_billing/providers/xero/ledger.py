@@ -14,23 +14,26 @@ makes the caller's key durable for as long as the store keeps it:
 The default store is in memory (one process). An AMS that runs many processes, or restarts
 between a failure and its retry, implements the three-method :class:`IdempotencyStore` over its
 database so the guarantee survives; the lookup in Xero covers the rest.
+
+The provider-neutral part (the records, the store protocol, the in-memory store) lives in
+:mod:`ams_billing.core.ledger` and is re-exported here, where it was first defined.
 """
 
 from __future__ import annotations
 
-import enum
 import hashlib
-import json
 import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
-from typing import Protocol
 
-import attrs
-
-from ams_billing.core.convert import unstructure
-from ams_billing.core.errors import IdempotencyConflictError
+from ams_billing.core.ledger import (
+    IdempotencyRecord,
+    IdempotencyStore,
+    InMemoryIdempotencyStore,
+    RecordState,
+    fingerprint,
+    same_request,
+)
 
 __all__ = [
     "IdempotencyRecord",
@@ -43,92 +46,6 @@ __all__ = [
     "with_body_digest",
     "xero_key",
 ]
-
-
-class RecordState(enum.Enum):
-    """Where a keyed operation stands."""
-
-    PENDING = "pending"
-    DONE = "done"
-
-
-@attrs.frozen
-class IdempotencyRecord:
-    """What one idempotency key was used for.
-
-    ``fingerprint`` identifies the request; ``result`` is the Xero id it produced (InvoiceID,
-    ContactID) once ``DONE``; ``detail`` holds a little more (the email recipient).
-    """
-
-    operation: str
-    fingerprint: str
-    state: RecordState
-    result: str | None = None
-    detail: str | None = None
-
-
-class IdempotencyStore(Protocol):
-    """Where the ledger keeps its records; implementations must be thread-safe."""
-
-    def get(self, key: str) -> IdempotencyRecord | None:
-        """Return the record of ``key``, or ``None``."""
-
-    def put(self, key: str, record: IdempotencyRecord) -> None:
-        """Store (or replace) the record of ``key``."""
-
-    def delete(self, key: str) -> None:
-        """Forget ``key`` (its request was refused, so it may be used again)."""
-
-
-class InMemoryIdempotencyStore:
-    """A bounded, thread-safe in-memory store; the oldest keys are forgotten first."""
-
-    def __init__(self, max_keys: int = 100_000) -> None:
-        self._records: OrderedDict[str, IdempotencyRecord] = OrderedDict()
-        self._max_keys = max_keys
-        self._lock = threading.Lock()
-
-    def __repr__(self) -> str:
-        return f"<InMemoryIdempotencyStore {len(self._records)} keys>"
-
-    def get(self, key: str) -> IdempotencyRecord | None:
-        """Return the record of ``key``, or ``None``."""
-        with self._lock:
-            return self._records.get(key)
-
-    def put(self, key: str, record: IdempotencyRecord) -> None:
-        """Store the record, evicting the oldest beyond ``max_keys``."""
-        with self._lock:
-            self._records[key] = record
-            self._records.move_to_end(key)
-            while len(self._records) > self._max_keys:
-                self._records.popitem(last=False)
-
-    def delete(self, key: str) -> None:
-        """Forget ``key``."""
-        with self._lock:
-            self._records.pop(key, None)
-
-    def pending(self) -> dict[str, IdempotencyRecord]:
-        """The records whose outcome is still unknown (for tests and diagnostics)."""
-        with self._lock:
-            return {k: r for k, r in self._records.items() if r.state is RecordState.PENDING}
-
-
-def same_request(
-    record: IdempotencyRecord | None, operation: str, print_: str, key: str
-) -> IdempotencyRecord | None:
-    """Return ``record`` if it was made for this operation and request; raise if for another."""
-    if record is not None and (record.operation != operation or record.fingerprint != print_):
-        raise IdempotencyConflictError(key, f" ({record.operation})")
-    return record
-
-
-def fingerprint(operation: str, request: object) -> str:
-    """A stable digest of a core request model (``Contact``, ``InvoiceRequest``) or an id."""
-    data = unstructure(request) if attrs.has(type(request)) else request
-    text = json.dumps([operation, data], sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 class KeyLocks:

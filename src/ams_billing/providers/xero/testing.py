@@ -5,7 +5,10 @@
 - :func:`loopback_harness` — the emulator served on ``127.0.0.1`` and real HTTP in between.
 
 Both run on the emulator's virtual clock: the provider's pacing and retry waits advance it
-instead of sleeping, so a test never waits for a rate-limit window or a ``Retry-After``.
+instead of sleeping, so a test never waits for a rate-limit window or a ``Retry-After``. Both
+keep the provider's ledger and the invoice states in a temporary SQLite file (deleted by
+``close``), and can restart the provider: a new ``XeroBillingService`` over the same emulator
+and the same file, the emulator's clock moved past Xero's ``Idempotency-Key`` window.
 
 :class:`XeroTestDriver` is the contract's test driver: payments are recorded in the emulator,
 webhook deliveries are captured exactly as the emulator signed them, and faults are injected
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +28,7 @@ import attrs
 import httpx
 
 from ams_billing.contracts.harness import ContractHarness, SignedDelivery
+from ams_billing.contracts.scratch import ScratchStores
 from ams_billing.core.errors import (
     AuthenticationError,
     BillingError,
@@ -314,14 +318,64 @@ def emulator_settings(emulator: XeroEmulator, base_url: str, **overrides: Any) -
 
 
 def _build(
-    emulator: XeroEmulator, inner: httpx.BaseTransport, base_url: str, **overrides: Any
+    emulator: XeroEmulator,
+    inner: httpx.BaseTransport,
+    base_url: str,
+    stores: ScratchStores,
+    **overrides: Any,
 ) -> tuple[XeroBillingService, XeroTestDriver]:
     transport = TestTransport(inner)
     settings = emulator_settings(emulator, base_url, **overrides)
-    provider = XeroBillingService(
-        settings, transport=transport, clock=emulator.clock.elapsed, sleep=emulator.clock.sleep
-    )
+    provider = _provider(emulator, settings, transport, stores)
     return provider, XeroTestDriver(emulator, transport, attempts=settings.max_attempts)
+
+
+def _provider(
+    emulator: XeroEmulator, settings: XeroSettings, transport: TestTransport, stores: ScratchStores
+) -> XeroBillingService:
+    return XeroBillingService(
+        settings,
+        transport=transport,
+        clock=emulator.clock.elapsed,
+        sleep=emulator.clock.sleep,
+        idempotency_store=stores.stores.idempotency,
+    )
+
+
+def _harness(
+    provider: XeroBillingService,
+    driver: XeroTestDriver,
+    stores: ScratchStores,
+    stop: Callable[[], None] = lambda: None,
+) -> ContractHarness:
+    """The harness over ``provider``, with a restart; ``close`` closes all, then ``stop``."""
+    emulator = driver.emulator
+    providers = [provider]
+
+    def restart() -> BillingService:
+        # The restart outlasts Xero's memory of the Idempotency-Key: only the ledger is left.
+        emulator.clock.advance(emulator.config.idempotency_retention + 1)
+        providers.append(_provider(emulator, provider.settings, driver.transport, stores))
+        return BillingService(providers[-1], state_store=stores.stores.invoice_state)
+
+    def close() -> None:
+        try:
+            for each in providers:
+                each.close()
+        finally:
+            stores.close()
+            stop()
+
+    return ContractHarness(
+        service=BillingService(provider, state_store=stores.stores.invoice_state),
+        driver=driver,
+        currency=emulator.config.base_currency,
+        account_code="200",
+        tax_rate=Decimal("0.15"),
+        close=close,
+        restart=restart,
+        other_currencies=other_currencies(emulator),
+    )
 
 
 def in_process_harness(
@@ -332,18 +386,11 @@ def in_process_harness(
     Without ``config``, the organisation enables NZD (its base), AUD and USD.
     """
     emulator = XeroEmulator(config or contract_config(), clock=EmulatorClock.virtual())
+    stores = ScratchStores()
     provider, driver = _build(
-        emulator, emulator.transport(), EMULATOR_BASE_URL, **settings_overrides
+        emulator, emulator.transport(), EMULATOR_BASE_URL, stores, **settings_overrides
     )
-    return ContractHarness(
-        service=BillingService(provider),
-        driver=driver,
-        currency=emulator.config.base_currency,
-        account_code="200",
-        tax_rate=Decimal("0.15"),
-        close=provider.close,
-        other_currencies=other_currencies(emulator),
-    )
+    return _harness(provider, driver, stores)
 
 
 def loopback_harness(
@@ -355,26 +402,13 @@ def loopback_harness(
     """
     emulator = XeroEmulator(config or contract_config(), clock=EmulatorClock.virtual())
     server = EmulatorServer(emulator).start()
+    stores = ScratchStores()
     try:
         provider, driver = _build(
-            emulator, httpx.HTTPTransport(), server.base_url, **settings_overrides
+            emulator, httpx.HTTPTransport(), server.base_url, stores, **settings_overrides
         )
     except BaseException:
+        stores.close()
         server.stop()
         raise
-
-    def close() -> None:
-        try:
-            provider.close()
-        finally:
-            server.stop()
-
-    return ContractHarness(
-        service=BillingService(provider),
-        driver=driver,
-        currency=emulator.config.base_currency,
-        account_code="200",
-        tax_rate=Decimal("0.15"),
-        close=close,
-        other_currencies=other_currencies(emulator),
-    )
+    return _harness(provider, driver, stores, server.stop)

@@ -1,0 +1,125 @@
+"""The client's record of idempotency keys: what each key was used for, and its outcome.
+
+An accounting system remembers an ``Idempotency-Key`` only for a short while (Xero: minutes).
+A provider that keeps the promise "one key, one invoice" for longer keeps its own ledger of
+the keys it used, in an :class:`IdempotencyStore`:
+
+- a key seen before with the **same** request returns the first outcome;
+- a key seen before with a **different** request raises
+  :class:`~ams_billing.core.errors.IdempotencyConflictError` (:func:`same_request`);
+- a key whose first attempt ended with an **unknown outcome** is left ``PENDING``; what the
+  provider does about it (look the result up before creating again) is its own business.
+
+:class:`InMemoryIdempotencyStore` lives and dies with the process; the durable stores are
+:class:`~ams_billing.stores.SqlIdempotencyStore` and the Django app's. A provider takes one as
+``idempotency_store`` so that the guarantee survives restarts and spans processes.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from typing import Protocol
+
+import attrs
+
+from ams_billing.core.convert import unstructure
+from ams_billing.core.errors import IdempotencyConflictError
+
+__all__ = [
+    "IdempotencyRecord",
+    "IdempotencyStore",
+    "InMemoryIdempotencyStore",
+    "RecordState",
+    "fingerprint",
+    "same_request",
+]
+
+
+class RecordState(enum.Enum):
+    """Where a keyed operation stands."""
+
+    PENDING = "pending"
+    DONE = "done"
+
+
+@attrs.frozen
+class IdempotencyRecord:
+    """What one idempotency key was used for.
+
+    ``fingerprint`` identifies the request; ``result`` is the provider's id it produced (an
+    invoice's, a contact's) once ``DONE``; ``detail`` holds a little more (the email recipient).
+    """
+
+    operation: str
+    fingerprint: str
+    state: RecordState
+    result: str | None = None
+    detail: str | None = None
+
+
+class IdempotencyStore(Protocol):
+    """Where the ledger keeps its records; implementations must be thread-safe."""
+
+    def get(self, key: str) -> IdempotencyRecord | None:
+        """Return the record of ``key``, or ``None``."""
+
+    def put(self, key: str, record: IdempotencyRecord) -> None:
+        """Store (or replace) the record of ``key``."""
+
+    def delete(self, key: str) -> None:
+        """Forget ``key`` (its request was refused, so it may be used again)."""
+
+
+class InMemoryIdempotencyStore:
+    """A bounded, thread-safe in-memory store; the oldest keys are forgotten first."""
+
+    def __init__(self, max_keys: int = 100_000) -> None:
+        self._records: OrderedDict[str, IdempotencyRecord] = OrderedDict()
+        self._max_keys = max_keys
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<InMemoryIdempotencyStore {len(self._records)} keys>"
+
+    def get(self, key: str) -> IdempotencyRecord | None:
+        """Return the record of ``key``, or ``None``."""
+        with self._lock:
+            return self._records.get(key)
+
+    def put(self, key: str, record: IdempotencyRecord) -> None:
+        """Store the record, evicting the oldest beyond ``max_keys``."""
+        with self._lock:
+            self._records[key] = record
+            self._records.move_to_end(key)
+            while len(self._records) > self._max_keys:
+                self._records.popitem(last=False)
+
+    def delete(self, key: str) -> None:
+        """Forget ``key``."""
+        with self._lock:
+            self._records.pop(key, None)
+
+    def pending(self) -> dict[str, IdempotencyRecord]:
+        """The records whose outcome is still unknown (for tests and diagnostics)."""
+        with self._lock:
+            return {k: r for k, r in self._records.items() if r.state is RecordState.PENDING}
+
+
+def same_request(
+    record: IdempotencyRecord | None, operation: str, print_: str, key: str
+) -> IdempotencyRecord | None:
+    """Return ``record`` if it was made for this operation and request; raise if for another."""
+    if record is not None and (record.operation != operation or record.fingerprint != print_):
+        raise IdempotencyConflictError(key, f" ({record.operation})")
+    return record
+
+
+def fingerprint(operation: str, request: object) -> str:
+    """A stable digest of a core request model (``Contact``, ``InvoiceRequest``) or an id."""
+    data = unstructure(request) if attrs.has(type(request)) else request
+    text = json.dumps([operation, data], sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
