@@ -222,19 +222,26 @@ def test_the_log_says_where_billing_state_lives_and_warns_for_many_processes(
 ) -> None:
     from ams_billing import InMemoryInvoiceStateStore
 
+    class OwnStore(InMemoryInvoiceStateStore):
+        def __repr__(self) -> str:
+            return "<the AMS's invoice table>"
+
+    memory = {"AMS_BILLING_SERVICE_CLASS": "fake", "AMS_BILLING_DATABASE_URL": "memory:"}
     with caplog.at_level("INFO", logger="ams_billing"):
-        load_service(environ={"AMS_BILLING_SERVICE_CLASS": "fake"})
-        load_service(environ={"AMS_BILLING_SERVICE_CLASS": "fake", "WEB_CONCURRENCY": "4"})
-        load_service(
-            environ={"AMS_BILLING_SERVICE_CLASS": "fake", "WEB_CONCURRENCY": "4"},
-            state_store=InMemoryInvoiceStateStore(),
-        )
+        load_service(environ=memory)
+        load_service(environ={**memory, "WEB_CONCURRENCY": "4"})
+        load_service(environ={"AMS_BILLING_SERVICE_CLASS": "fake"}, stores="memory:")
+        load_service(environ=memory, state_store=OwnStore())
     said = [
         (r.levelname, r.getMessage()) for r in caplog.records if "billing state" in r.getMessage()
     ]
-    assert said[0][0] == "INFO"
-    assert "in memory (lost on restart)" in said[0][1]
+    assert said[0] == (
+        "INFO",
+        "billing state: invoice states and webhook inbox in memory (lost on restart)",
+    )
     assert said[1][0] == "WARNING"
     assert "4 processes are declared" in said[1][1]
-    assert said[2][0] == "INFO"
-    assert "InMemoryInvoiceStateStore" in said[2][1]
+    assert said[2] == said[0]
+    assert said[3][0] == "INFO"
+    assert "invoice states in <the AMS's invoice table>" in said[3][1]
+    assert "webhook inbox in memory (lost on restart)" in said[3][1]

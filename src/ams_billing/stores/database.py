@@ -14,6 +14,7 @@ luck, keeps concurrent writers apart:
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +26,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from ams_billing.core.errors import ConfigurationError, FieldError
+from ams_billing.core.state import DATABASE_URL_VARIABLE, MEMORY, is_memory
 
 __all__ = [
     "DATABASE_URL_VARIABLE",
@@ -36,9 +38,6 @@ __all__ = [
     "shown_url",
     "write_transaction",
 ]
-
-DATABASE_URL_VARIABLE = "AMS_BILLING_DATABASE_URL"
-"""The environment variable naming the stores' database (an SQLAlchemy URL)."""
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
 """How long an SQLite connection waits for another process's writer lock before failing."""
@@ -52,7 +51,9 @@ def default_database_url(environ: Mapping[str, str] | None = None) -> str:
 
     The file is ``$XDG_DATA_HOME/ams-billing/billing.sqlite3`` (``~/.local/share`` when
     ``XDG_DATA_HOME`` is unset). An empty variable counts as unset; one of only white space is a
-    :class:`~ams_billing.core.errors.ConfigurationError`.
+    :class:`~ams_billing.core.errors.ConfigurationError`. The variable's ``memory:`` (state in
+    process memory) is returned as it is: no database can be opened on it
+    (:func:`parse_database_url` says so).
     """
     environ = os.environ if environ is None else environ
     value = environ.get(DATABASE_URL_VARIABLE) or ""
@@ -80,8 +81,18 @@ def parse_database_url(url: str | URL) -> URL:
 
     ``postgresql://`` and ``postgres://`` mean ``postgresql+psycopg://`` (the ``postgres``
     extra installs psycopg 3). Raises :class:`~ams_billing.core.errors.ConfigurationError` for
-    a URL that does not parse or names a database other than SQLite and PostgreSQL.
+    a URL that does not parse or names a database other than SQLite and PostgreSQL, and for
+    ``memory:``, which keeps state in process memory rather than in a database.
     """
+    if isinstance(url, str) and is_memory(url):
+        raise ConfigurationError(
+            f"{MEMORY} keeps billing state in process memory: there is no database to open",
+            [
+                _url_problem(
+                    f"is {MEMORY} (state in memory, lost with the process; nothing to share)"
+                )
+            ],
+        )
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError):
@@ -118,18 +129,36 @@ def create_store_engine(url: str | URL, **engine_options: Any) -> Engine:
     """An engine for the stores, set up for its database (see the module's docstring).
 
     An SQLite file's directory is created if missing. ``engine_options`` go to
-    :func:`sqlalchemy.create_engine`.
+    :func:`sqlalchemy.create_engine`. A child process forked later starts with an empty pool
+    (it never uses a connection its parent opened).
     """
     parsed = parse_database_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(parsed, engine_options)
-    try:
-        return sa.create_engine(parsed, pool_pre_ping=True, **engine_options)
-    except (NoSuchModuleError, ModuleNotFoundError) as error:
-        raise ConfigurationError(
-            f"the driver for {parsed.drivername} is not installed ({error}); "
-            "install ams-billing[postgres] for psycopg 3"
-        ) from None
+        engine = _sqlite_engine(parsed, engine_options)
+    else:
+        try:
+            engine = sa.create_engine(parsed, pool_pre_ping=True, **engine_options)
+        except (NoSuchModuleError, ModuleNotFoundError) as error:
+            raise ConfigurationError(
+                f"the driver for {parsed.drivername} is not installed ({error}); "
+                "install ams-billing[postgres] for psycopg 3"
+            ) from None
+    _forget_pool_in_children(engine)
+    return engine
+
+
+def _forget_pool_in_children(engine: Engine) -> None:
+    # SQLAlchemy's advice for forks: the child drops the inherited pool without closing its
+    # connections, which stay the parent's. Held weakly, so the engine can still be collected.
+    reference = weakref.ref(engine)
+
+    def after_fork_in_child() -> None:
+        alive = reference()
+        if alive is not None:
+            alive.dispose(close=False)
+
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=after_fork_in_child)
 
 
 def _sqlite_engine(url: URL, engine_options: dict[str, Any]) -> Engine:

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 from .config import EmulatorConfig
 
-__all__ = ["XERO_CLASS_PATH", "provider_environment"]
+__all__ = ["XERO_CLASS_PATH", "provider_environment", "throwaway_database"]
 
 XERO_CLASS_PATH = "ams.billing.providers.xero.XeroBillingService"
 """The class path the operators' setup guide gives for ``AMS_BILLING_SERVICE_CLASS``."""
 
 
-def provider_environment(config: EmulatorConfig, base_url: str) -> dict[str, str]:
+def provider_environment(
+    config: EmulatorConfig, base_url: str, *, database_url: str | None = None
+) -> dict[str, str]:
     """The variables to export so ``load_service()`` bills through the emulator at ``base_url``.
 
-    The credentials are the emulator's own fake ones; print them freely.
+    The credentials are the emulator's own fake ones; print them freely. ``database_url``, when
+    given, is exported as ``AMS_BILLING_DATABASE_URL``: a database of this emulator's own,
+    since a ledger in the default database remembers ids from emulators that are gone.
     """
+    database = {"AMS_BILLING_DATABASE_URL": database_url} if database_url else {}
     return {
         "AMS_BILLING_SERVICE_CLASS": XERO_CLASS_PATH,
         "XERO_CLIENT_ID": config.client_id,
@@ -27,4 +37,16 @@ def provider_environment(config: EmulatorConfig, base_url: str) -> dict[str, str
         "XERO_EMAIL_INVOICES": "False" if config.is_demo_company else "True",
         "XERO_API_URL": base_url,
         "XERO_IDENTITY_URL": base_url,
+        **database,
     }
+
+
+@contextmanager
+def throwaway_database() -> Iterator[str]:
+    """An SQLite URL in a new temporary directory, deleted on exit: the state of one emulator.
+
+    Each emulator starts with empty books; billing state kept beside it must start empty too,
+    and go with it.
+    """
+    with tempfile.TemporaryDirectory(prefix="ams-billing-emulator-") as folder:
+        yield f"sqlite:///{Path(folder) / 'billing.sqlite3'}"
