@@ -33,6 +33,7 @@ from ams_billing.stores.invoice_state import SqlInvoiceStateStore
 from ams_billing.stores.service import (
     load_durable_service,
     open_service_stores,
+    service_database_url,
     takes_idempotency_store,
 )
 from ams_billing.stores.sql_stores import SqlStores, ensure_schema, open_stores
@@ -60,6 +61,7 @@ __all__ = [
     "open_service_stores",
     "open_stores",
     "schema_status",
+    "service_database_url",
     "takes_idempotency_store",
     "upgrade",
 ]

@@ -24,7 +24,12 @@ from ams_billing.core.state import DATABASE_URL_VARIABLE, takes_idempotency_stor
 from ams_billing.stores.database import default_database_url, parse_database_url, shown_url
 from ams_billing.stores.sql_stores import SqlStores, open_stores
 
-__all__ = ["load_durable_service", "open_service_stores", "takes_idempotency_store"]
+__all__ = [
+    "load_durable_service",
+    "open_service_stores",
+    "service_database_url",
+    "takes_idempotency_store",
+]
 
 _FIX = (
     "check the database (is it up, may this user create tables?), set "
@@ -32,24 +37,34 @@ _FIX = (
 )
 
 
-def open_service_stores(url: str | None, environ: Environment | Mapping[str, str]) -> SqlStores:
-    """Open the stores a service keeps its state in, schema upgraded: ``url``, else the default.
+def service_database_url(environ: Environment | Mapping[str, str]) -> str:
+    """The database a service built from ``environ`` keeps its state in (or ``memory:``).
 
-    The default is ``environ``'s ``AMS_BILLING_DATABASE_URL``, else the SQLite file under
-    ``XDG_DATA_HOME`` (``environ``'s, else the process's; ``~/.local/share`` when neither). Every failure is a :class:`~ams_billing.core.errors.ConfigurationError`
-    naming the database without its password. The pool is emptied before returning, so a
-    process that forks after loading (gunicorn's ``--preload``) hands no open connection to its
-    children.
+    ``environ``'s ``AMS_BILLING_DATABASE_URL``, else the SQLite file under ``XDG_DATA_HOME``:
+    ``environ``'s, else the process's (``~/.local/share`` when neither says). The data
+    directory belongs to the process's user, not to the billing configuration: an ``environ``
+    that does not name one (an env file's, a test's, a settings module's) means the process's.
     """
     source = Environment.of(environ)
     del environ  # only the two variables read below stay in this frame
-    # The data directory belongs to the process's user, not to the billing configuration: an
-    # ``environ`` that does not name one (a test's, a settings module's) means the process's.
-    where = {
-        DATABASE_URL_VARIABLE: source.get(DATABASE_URL_VARIABLE) or "",
-        "XDG_DATA_HOME": source.get("XDG_DATA_HOME") or os.environ.get("XDG_DATA_HOME") or "",
-    }
-    chosen = url or default_database_url(where)
+    return default_database_url(
+        {
+            DATABASE_URL_VARIABLE: source.get(DATABASE_URL_VARIABLE) or "",
+            "XDG_DATA_HOME": source.get("XDG_DATA_HOME") or os.environ.get("XDG_DATA_HOME") or "",
+        }
+    )
+
+
+def open_service_stores(url: str | None, environ: Environment | Mapping[str, str]) -> SqlStores:
+    """Open the stores a service keeps its state in, schema upgraded: ``url``, else the default.
+
+    The default is :func:`service_database_url` of ``environ``. Every failure is a
+    :class:`~ams_billing.core.errors.ConfigurationError` naming the database without its
+    password. The pool is emptied before returning, so a process that forks after loading
+    (gunicorn's ``--preload``) hands no open connection to its children.
+    """
+    chosen = url or service_database_url(environ)
+    del environ
     shown = shown_url(parse_database_url(chosen))
     try:
         stores = open_stores(chosen)

@@ -24,9 +24,9 @@ from ams_billing.core.state import MEMORY, is_memory
 from ams_billing.stores.database import (
     DATABASE_URL_VARIABLE,
     create_store_engine,
-    default_database_url,
     shown_url,
 )
+from ams_billing.stores.service import service_database_url
 from ams_billing.stores.versioning import schema_status
 
 __all__ = ["check_stores"]
@@ -37,7 +37,7 @@ _ID, _TITLE = "stores", "stores"
 def check_stores(state: CheckState) -> CheckResult:
     """The stores' database answers, its schema is current, and it suits the deployment."""
     try:
-        url = default_database_url(state.environ)
+        url = service_database_url(state.environ)
         if is_memory(url):
             return _in_memory(declared_processes(state.environ))
         engine = create_store_engine(url)
