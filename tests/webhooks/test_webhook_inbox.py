@@ -91,7 +91,7 @@ def test_a_burst_larger_than_any_queue_loses_nothing() -> None:
             told.add(change.invoice.provider_id)
 
     service = BillingService(fake, listeners=[Listener()])
-    processor = BackgroundProcessor(service, linger=0)
+    processor = BackgroundProcessor(service, inbox=InMemoryWebhookInbox(), linger=0)
     ids = []
     try:
         for n in range(1500):  # the old queue held 1,000 and dropped the rest
