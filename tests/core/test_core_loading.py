@@ -35,14 +35,15 @@ def test_a_provider_resolves_by_name_or_by_path(value: str) -> None:
 
 
 def test_load_service_reads_the_environment() -> None:
-    service = load_service(environ={"AMS_BILLING_SERVICE_CLASS": "fake"})
+    service = load_service(environ={"AMS_BILLING_SERVICE_CLASS": "fake"}, stores="memory:")
     assert isinstance(service, BillingService)
     assert isinstance(service.provider, FakeBillingService)
 
 
 def test_load_service_uses_from_env_with_the_same_environment() -> None:
     service = load_service(
-        environ={"AMS_BILLING_SERVICE_CLASS": "fake", "AMS_BILLING_FAKE_WEBHOOK_KEY": "k" * 32}
+        environ={"AMS_BILLING_SERVICE_CLASS": "fake", "AMS_BILLING_FAKE_WEBHOOK_KEY": "k" * 32},
+        stores="memory:",
     )
     signed = service.provider.sign_delivery(b"{}")  # type: ignore[attr-defined]
     reference = FakeBillingService(webhook_key="k" * 32).sign_delivery(b"{}")
@@ -50,7 +51,7 @@ def test_load_service_uses_from_env_with_the_same_environment() -> None:
 
 
 def test_provider_kwargs_go_to_the_constructor() -> None:
-    service = load_service("fake", environ={}, tenant_id="t-9")
+    service = load_service("fake", environ={}, stores="memory:", tenant_id="t-9")
     assert service.provider.tenant_id == "t-9"  # type: ignore[attr-defined]
 
 
@@ -136,6 +137,7 @@ def test_provider_and_service_problems_are_reported_together() -> None:
 def test_provider_kwargs_reach_from_env_with_the_given_environment() -> None:
     service = load_service(
         environ={"AMS_BILLING_SERVICE_CLASS": "fake", "AMS_BILLING_FAKE_WEBHOOK_KEY": "k" * 32},
+        stores="memory:",
         tenant_id="t-2",
     )
     assert service.provider.tenant_id == "t-2"  # type: ignore[attr-defined]

@@ -285,16 +285,7 @@ def load_service(
         provider_kwargs["idempotency_store"] = chosen.idempotency
     owned: list[Closeable] = list(chosen.owned) if chosen is not None else []
     try:
-        provider: object = None
-        if provider_class is not None:
-            from_env = getattr(provider_class, "from_env", None)
-            try:
-                if callable(from_env):
-                    provider = from_env(source.as_dict(), **provider_kwargs)
-                else:
-                    provider = provider_class(**provider_kwargs)
-            except ConfigurationError as error:
-                problems += error.errors
+        provider = _build_provider(provider_class, source, provider_kwargs, problems)
         # The provider's problems and ours in one report: an operator fixes them in one deploy.
         if problems or settings is None or chosen is None:
             unique = list(dict.fromkeys(problems))  # a variable both sides read is reported once
@@ -318,6 +309,28 @@ def load_service(
         for resource in reversed(owned):
             resource.close()
         raise
+
+
+def _build_provider(
+    provider_class: type[Any] | None,
+    source: Environment,
+    provider_kwargs: dict[str, Any],
+    problems: list[FieldError],
+) -> object:
+    """The provider, built with ``from_env`` when it has one; ``None`` when there is none.
+
+    Its configuration problems are added to ``problems`` (and ``None`` is returned).
+    """
+    if provider_class is None:
+        return None
+    from_env = getattr(provider_class, "from_env", None)
+    try:
+        if callable(from_env):
+            return from_env(source.as_dict(), **provider_kwargs)
+        return provider_class(**provider_kwargs)
+    except ConfigurationError as error:
+        problems += error.errors
+        return None
 
 
 PROCESS_VARIABLES = ("AMS_BILLING_PROCESSES", "WEB_CONCURRENCY")
