@@ -54,8 +54,7 @@ def test_a_kept_delivery_is_processed_by_the_drain_command(tmp_path: Path) -> No
     record = tmp_path / "changes.jsonl"
     with serve_emulator(emulator) as server:
         environ = {
-            **provider_environment(config, server.base_url),
-            "AMS_BILLING_DATABASE_URL": url,
+            **provider_environment(config, server.base_url, database_url=url),
         }
         billing = load_service(environ=environ)  # the web process
         invoice = billing.create_invoice(

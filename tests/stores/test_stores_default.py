@@ -51,8 +51,8 @@ def default_file() -> Path:
 
 
 def xero_environment() -> dict[str, str]:
-    """The Xero provider's variables (no server: building the provider calls nobody)."""
-    return provider_environment(EmulatorConfig(), "http://127.0.0.1:9")
+    """The Xero provider's variables, no database named (no server: building calls nobody)."""
+    return provider_environment(EmulatorConfig(), "http://127.0.0.1:9", database_url=None)
 
 
 def test_tests_keep_the_default_database_in_a_folder_of_their_own(tmp_path: Path) -> None:
@@ -133,6 +133,16 @@ def test_memory_loads_no_sqlalchemy(code: str) -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_an_emulators_environment_keeps_the_state_with_the_emulator() -> None:
+    # A fresh emulator has empty books; a ledger in the default database would replay the ids
+    # of emulators that are gone. Its environment chooses memory unless told otherwise.
+    environ = provider_environment(EmulatorConfig(), "http://127.0.0.1:9")
+    assert environ["AMS_BILLING_DATABASE_URL"] == "memory:"
+    with load_service(environ=environ) as billing:
+        assert isinstance(billing.provider.ledger, InMemoryIdempotencyStore)  # type: ignore[attr-defined]
+    assert not default_file().parent.exists()
 
 
 def test_explicit_stores_replace_their_kind_and_open_no_database_when_all_are_given() -> None:
@@ -281,9 +291,7 @@ def test_a_retry_from_a_new_process_after_xeros_key_window_bills_once_by_default
     emulator: tuple[XeroEmulator, EmulatorServer], database: str | None, invoices: int
 ) -> None:
     xero, server = emulator
-    environ = provider_environment(xero.config, server.base_url)
-    if database is not None:
-        environ["AMS_BILLING_DATABASE_URL"] = database
+    environ = provider_environment(xero.config, server.base_url, database_url=database)
 
     first = run_worker("member-7", environ)
     xero.clock.advance(XERO_KEY_WINDOW_PASSED)

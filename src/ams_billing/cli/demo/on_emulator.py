@@ -29,7 +29,6 @@ from ams_billing.contrib.webhooks.wsgi import WebhookWSGIApp
 from ams_billing.core.loading import load_service
 from ams_billing.core.models import AmountType, WebhookDelivery
 from ams_billing.core.service import WebhookResponse
-from ams_billing.core.state import DATABASE_URL_VARIABLE
 from ams_billing.providers.xero.emulator import (
     EmulatorClock,
     EmulatorConfig,
@@ -83,8 +82,9 @@ def emulator_environment(*, demo_company: bool = False) -> Iterator[DemoEnvironm
         server = stack.enter_context(serve_emulator(emulator))
         folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="ams-billing-demo-"))
         database = Path(folder) / "demo.sqlite3"
-        environ = provider_environment(config, server.base_url)
-        environ[DATABASE_URL_VARIABLE] = f"sqlite:///{database}"
+        environ = provider_environment(
+            config, server.base_url, database_url=f"sqlite:///{database}"
+        )
         service = stack.enter_context(load_service(environ=environ))
         exchange = _Exchange(emulator)
         endpoint = WebhookEndpoint(service, on_delivery=exchange.received.append)

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ams_billing.core.state import DATABASE_URL_VARIABLE, MEMORY
+
 from .config import EmulatorConfig
 
 __all__ = ["XERO_CLASS_PATH", "provider_environment", "throwaway_database"]
@@ -16,15 +18,20 @@ XERO_CLASS_PATH = "ams.billing.providers.xero.XeroBillingService"
 
 
 def provider_environment(
-    config: EmulatorConfig, base_url: str, *, database_url: str | None = None
+    config: EmulatorConfig, base_url: str, *, database_url: str | None = MEMORY
 ) -> dict[str, str]:
     """The variables to export so ``load_service()`` bills through the emulator at ``base_url``.
 
-    The credentials are the emulator's own fake ones; print them freely. ``database_url``, when
-    given, is exported as ``AMS_BILLING_DATABASE_URL``: a database of this emulator's own,
-    since a ledger in the default database remembers ids from emulators that are gone.
+    The credentials are the emulator's own fake ones; print them freely.
+
+    ``AMS_BILLING_DATABASE_URL`` is ``database_url``: billing state of this emulator's own,
+    which starts empty as its books do. By default ``memory:`` (the state lives as long as the
+    process, as an in-process emulator does); :func:`throwaway_database` gives a file several
+    processes can share; ``None`` leaves the variable out, so the default database is used.
+    Never pair a fresh emulator with a database that outlives it: its ledger would replay ids
+    of emulators that are gone.
     """
-    database = {"AMS_BILLING_DATABASE_URL": database_url} if database_url else {}
+    database = {DATABASE_URL_VARIABLE: database_url} if database_url else {}
     return {
         "AMS_BILLING_SERVICE_CLASS": XERO_CLASS_PATH,
         "XERO_CLIENT_ID": config.client_id,
