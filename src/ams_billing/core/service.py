@@ -65,8 +65,8 @@ class BillingService:
     :func:`~ams_billing.core.hookspecs.invoice_changed` and hear about paid and voided invoices.
 
     Built directly, the service keeps what it is given: ``state_store`` (the tracker's invoice
-    states; in memory when omitted) and ``inbox`` (where :class:`~ams_billing.contrib.webhooks.
-    BackgroundProcessor` keeps deliveries; ``None`` leaves the choice to the processor).
+    states; in memory when omitted) and ``inbox`` (where a ``BackgroundProcessor`` keeps
+    deliveries; ``None`` leaves the choice to the processor, which then keeps them in memory).
     ``owned`` lists what :meth:`close` closes: what was opened for this service alone.
     """
 
