@@ -36,6 +36,7 @@ from ams_billing.providers.xero.ledger import InMemoryIdempotencyStore
 from ams_billing.stores import (
     SqlIdempotencyStore,
     SqlInvoiceStateStore,
+    SqlStores,
     SqlWebhookInbox,
     default_database_url,
     load_durable_service,
@@ -313,3 +314,22 @@ def test_a_retry_from_a_new_process_after_xeros_key_window_bills_once_by_default
         # key bills twice. That is what the default prevents.
         assert first["ledger"] == "InMemoryIdempotencyStore"
         assert first["invoice_id"] != retried["invoice_id"]
+
+
+def test_the_service_closes_the_stores_opened_for_it_and_not_the_callers(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    closed: list[str] = []
+    real_close = SqlStores.close
+
+    def close(self: SqlStores) -> None:
+        closed.append(str(self.engine.url.database))
+        real_close(self)
+
+    monkeypatch.setattr(SqlStores, "close", close)
+    with load_service(environ=FAKE):
+        assert closed == []
+    assert closed == [str(default_file())]
+    with open_stores(f"sqlite:///{tmp_path / 'own.sqlite3'}") as stores:
+        load_service(environ=FAKE, stores=stores).close()
+        assert closed == [str(default_file())]  # the caller's stores are the caller's to close
