@@ -14,6 +14,9 @@ luck, keeps concurrent writers apart:
 from __future__ import annotations
 
 import os
+import random
+import sqlite3
+import time
 import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -181,7 +184,7 @@ def _sqlite_engine(url: URL, engine_options: dict[str, Any]) -> Engine:
             cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_SECONDS * 1000)}")
             cursor.execute("PRAGMA foreign_keys = ON")
             if not in_memory:
-                cursor.execute("PRAGMA journal_mode = WAL")
+                _use_wal(cursor)
                 cursor.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints in WAL
         finally:
             cursor.close()
@@ -192,6 +195,24 @@ def _sqlite_engine(url: URL, engine_options: dict[str, Any]) -> Engine:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+def _use_wal(cursor: Any) -> None:
+    """Put the file in WAL mode, waiting (bounded) for the other connections racing to."""
+    # The mode is kept in the file, so only the first connections to a new file switch it; and
+    # the switch needs a moment when no other connection is using the file, which SQLite
+    # answers "database is locked" at once instead of through the busy timeout (processes
+    # starting together on a new file, the default of load_service(), met it).
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() >= deadline:
+                raise
+            time.sleep(random.uniform(0.005, 0.05))  # noqa: S311 - jitter, not a secret
 
 
 @contextmanager
