@@ -43,6 +43,7 @@ from _common import (
 from ams_billing import BillingService, InvoiceChange, hookimpl
 from ams_billing.contrib.webhooks import BackgroundProcessor, WebhookEndpoint, WebhookWSGIApp
 from ams_billing.contrib.webhooks.server import serve_wsgi
+from ams_billing.core.inbox import InMemoryWebhookInbox
 from ams_billing.providers.xero import XeroBillingService
 from ams_billing.providers.xero.emulator import XeroEmulator
 from ams_billing.providers.xero.testing import EMULATOR_BASE_URL, emulator_settings
@@ -86,7 +87,12 @@ def _application(
     listener = PaidListener()
     settings = emulator_settings(emulator, base_url, rate_limit_time_scale=scale, timeout=60.0)
     service = BillingService(XeroBillingService(settings), listeners=[listener])
-    return service, listener, BackgroundProcessor(service, max_pending=10_000)
+    # In memory, chosen: the figure is the processing's, not a database's.
+    return (
+        service,
+        listener,
+        BackgroundProcessor(service, inbox=InMemoryWebhookInbox(), max_pending=10_000),
+    )
 
 
 def payment_to_paid(payments: int) -> dict[str, Any]:

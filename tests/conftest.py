@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -34,6 +35,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="run tests/xero/test_xero_live.py against the Xero tenant the XERO_* variables name",
     )
+
+
+@pytest.fixture(autouse=True)
+def _billing_state_in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test writes billing state to the real user's data directory.
+
+    ``load_service()`` keeps its state in ``$XDG_DATA_HOME/ams-billing/billing.sqlite3`` unless
+    ``AMS_BILLING_DATABASE_URL`` says otherwise: here that is a folder of this test's own (and
+    of the subprocesses it starts, which inherit the environment), and a database URL from
+    the developer's shell is not used. Tests that do not care about durability pass
+    ``stores="memory:"`` (or ``AMS_BILLING_DATABASE_URL=memory:``), which is cheaper.
+    """
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.delenv("AMS_BILLING_DATABASE_URL", raising=False)
 
 
 @pytest.fixture

@@ -14,6 +14,13 @@ The public API, in ten lines::
     response = billing.handle_webhook(body, headers)   # 200 or 401, then process_webhook()
 
 Everything raises subclasses of :class:`BillingError`.
+
+The promise behind ``idempotency_key`` holds across processes and restarts: ``load_service()``
+keeps the idempotency ledger, the invoice states listeners are told about and the webhook inbox
+(``billing.inbox``) in a database by default, ``AMS_BILLING_DATABASE_URL`` (PostgreSQL for
+several machines) or else an SQLite file, ``$XDG_DATA_HOME/ams-billing/billing.sqlite3``. State
+lives in memory only when chosen: ``AMS_BILLING_DATABASE_URL=memory:`` or
+``load_service(stores="memory:")``. See :mod:`ams_billing.stores`.
 """
 
 from ams_billing._version import __version__

@@ -69,7 +69,10 @@ def running_emulator(config: EmulatorConfig | None = None) -> Iterator[Running]:
     config = config or EmulatorConfig(rate_limits=False)
     emulator = RecordingEmulator(config)
     with serve_emulator(emulator) as server:
-        yield Running(emulator, server, provider_environment(config, server.base_url))
+        # No AMS_BILLING_DATABASE_URL: the commands use the default database, in this test's
+        # own folder (tests/conftest.py), as an operator's would.
+        env = provider_environment(config, server.base_url, database_url=None)
+        yield Running(emulator, server, env)
 
 
 def write_env(path: Path, env: Mapping[str, str | None]) -> Path:

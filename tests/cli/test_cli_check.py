@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 from pathlib import Path
 from typing import Any
@@ -487,3 +488,24 @@ def test_the_stores_check_reads_an_existing_database_schema(tmp_path: Path) -> N
         stores = by_id(run_check(tmp_path, {**xero.env, "AMS_BILLING_DATABASE_URL": url}))["stores"]
     assert stores["status"] == "pass"
     assert "current" in stores["detail"]
+
+
+def test_the_stores_check_warns_when_state_is_kept_in_memory(tmp_path: Path) -> None:
+    with running_emulator() as xero:
+        memory = {**xero.env, "AMS_BILLING_DATABASE_URL": "memory:"}
+        alone = by_id(run_check(tmp_path, memory))["stores"]
+        many = by_id(run_check(tmp_path, {**memory, "AMS_BILLING_PROCESSES": "3"}))["stores"]
+    assert alone["status"] == "warn"
+    assert "process memory" in alone["detail"]
+    assert "bill twice" in alone["detail"]
+    assert "postgresql" in alone["fix"]
+    assert many["status"] == "warn"
+    assert "3 processes are declared" in many["detail"]
+
+
+def test_the_stores_check_names_the_default_file_that_load_service_uses(tmp_path: Path) -> None:
+    with running_emulator() as xero:
+        stores = by_id(run_check(tmp_path, xero.env))["stores"]
+    default = Path(os.environ["XDG_DATA_HOME"]) / "ams-billing" / "billing.sqlite3"
+    assert stores["status"] == "pass"
+    assert f"sqlite:///{default}" in stores["detail"]

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -41,6 +44,22 @@ def test_demo_defaults_to_the_xero_provider_against_the_emulator_over_http() -> 
     assert "https://in.xero.com/" in result.output
     assert steps[-1] == "membership"
     assert "FAIL" not in result.output
+    # Its state is durable, but in a file of its own: each run's emulator is fresh, and a
+    # ledger kept in the default database would replay ids from an emulator that is gone.
+    throwaway = re.search(
+        r"throwaway SQLite file, (\S+\.sqlite3), deleted afterwards", result.output
+    )
+    assert throwaway is not None, result.output
+    assert not Path(throwaway.group(1)).parent.exists()
+    assert not (Path(os.environ["XDG_DATA_HOME"]) / "ams-billing").exists()
+
+
+def test_the_demo_passes_twice_in_a_row() -> None:
+    # The second run meets the same idempotency keys with a fresh emulator: it must not
+    # replay the first run's ids.
+    for _ in range(2):
+        result = CliRunner().invoke(main, ["demo"])
+        assert result.exit_code == 0, result.output
 
 
 class SilentFake(FakeBillingService):

@@ -32,16 +32,17 @@ from ams_billing.providers.xero.emulator import (
     provider_environment,
     serve_emulator,
 )
-from ams_billing.stores import open_stores
 
 HERE = Path(__file__).parent
 
 
-def _drain(url: str, environ: dict[str, str], record: Path) -> subprocess.CompletedProcess[str]:
+def _drain(
+    environ: dict[str, str], record: Path, *options: str
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **environ, "DRAIN_RECORD": str(record), "PYTHONPATH": str(HERE)}
     return subprocess.run(
-        [sys.executable, "-m", "ams_billing.cli", "webhooks", "drain", "--url", url, "--json",
-         "--listener", "drain_listener:FileRecorder"],
+        [sys.executable, "-m", "ams_billing.cli", "webhooks", "drain", "--json",
+         "--listener", "drain_listener:FileRecorder", *options],
         env=env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
 
@@ -52,8 +53,10 @@ def test_a_kept_delivery_is_processed_by_the_drain_command(tmp_path: Path) -> No
     url = f"sqlite:///{tmp_path / 'billing.sqlite3'}"
     record = tmp_path / "changes.jsonl"
     with serve_emulator(emulator) as server:
-        environ = provider_environment(config, server.base_url)
-        billing = load_service(environ=environ)
+        environ = {
+            **provider_environment(config, server.base_url, database_url=url),
+        }
+        billing = load_service(environ=environ)  # the web process
         invoice = billing.create_invoice(
             InvoiceRequest(
                 contact=Contact("acct-1", "Ada Lovelace", "ada@example.org"),
@@ -64,25 +67,25 @@ def test_a_kept_delivery_is_processed_by_the_drain_command(tmp_path: Path) -> No
             ),
             idempotency_key="invoice:membership-7",
         )
-        billing.provider.close()  # type: ignore[attr-defined]
         emulator.record_payment(invoice.provider_id, invoice.total)
-        with open_stores(url) as stores:  # the web process: kept, answered 200, then killed
-            stores.inbox.add(
-                WebhookDelivery(
-                    events=(
-                        WebhookEvent(
-                            EventCategory.INVOICE,
-                            EventType.UPDATE,
-                            invoice.provider_id,
-                            datetime.now(UTC),
-                            config.tenant_id,
-                        ),
-                    )
+        assert billing.inbox is not None
+        billing.inbox.add(  # the delivery kept before the 200; then the process was killed
+            WebhookDelivery(
+                events=(
+                    WebhookEvent(
+                        EventCategory.INVOICE,
+                        EventType.UPDATE,
+                        invoice.provider_id,
+                        datetime.now(UTC),
+                        config.tenant_id,
+                    ),
                 )
             )
+        )
+        billing.close()
 
-        first = _drain(url, environ, record)
-        second = _drain(url, environ, record)
+        first = _drain(environ, record)  # AMS_BILLING_DATABASE_URL names the database
+        second = _drain({**environ, "AMS_BILLING_DATABASE_URL": "memory:"}, record, "--url", url)
 
     assert first.returncode == 0, first.stdout + first.stderr
     assert json.loads(first.stdout) | {"database": "-"} == {
@@ -92,3 +95,10 @@ def test_a_kept_delivery_is_processed_by_the_drain_command(tmp_path: Path) -> No
     assert lines == [[invoice.provider_id, "paid"]]
     assert second.returncode == 0
     assert json.loads(second.stdout)["processed"] == 0
+
+
+def test_drain_refuses_memory_which_no_other_process_shares(tmp_path: Path) -> None:
+    environ = {"AMS_BILLING_SERVICE_CLASS": "fake", "AMS_BILLING_DATABASE_URL": "memory:"}
+    done = _drain(environ, tmp_path / "changes.jsonl")
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "no database to open" in done.stdout + done.stderr

@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 from cli_helpers import invoke, json_of, write_env
 
+from ams_billing import Contact, load_service
 from ams_billing.providers.xero.emulator import EmulatorConfig
 
 STARTUP = 30.0
@@ -88,11 +89,25 @@ def test_the_emulator_serves_until_terminated(tmp_path: Path) -> None:
         )
         assert result.exit_code == 0, result.output
         assert json_of(result)["summary"]["fail"] == 0
+        # Billing state of this emulator's own: a fresh emulator's books are empty, and so
+        # must be the ledger; the default database would remember ids of emulators gone.
+        database = Path(env["AMS_BILLING_DATABASE_URL"].removeprefix("sqlite:///"))
+        assert database.parent.name.startswith("ams-billing-emulator-")
+        with load_service(environ=env) as billing:
+            assert billing.inbox is not None
+            assert billing.inbox.engine.url.database == str(database)  # type: ignore[attr-defined]
+            billing.create_contact(
+                Contact("acct-1", "Ada Lovelace", "ada@example.org"), idempotency_key="c-1"
+            )
+        assert database.is_file()
         served.process.send_signal(signal.SIGTERM)
         assert served.process.wait(timeout=10) == 0
         assert served.process.stderr is not None
         assert "stopping" in served.process.stderr.read()
     assert KNOWN_SECRET not in "".join(served.printed)
+    assert "throwaway SQLite file" in "".join(served.printed)
+    assert not database.parent.exists(), "the emulator's billing state goes with it"
+    assert not (Path(os.environ["XDG_DATA_HOME"]) / "ams-billing").exists()
 
 
 def test_the_emulator_prints_json_and_honours_its_options(tmp_path: Path) -> None:

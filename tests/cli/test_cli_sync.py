@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -277,17 +278,44 @@ def test_sync_against_the_emulator_with_the_xero_provider(tmp_path: Path) -> Non
         xero.emulator.record_payment(paid.provider_id, paid.total)
         env = str(write_env(tmp_path / "xero.env", xero.env))
         state = tmp_path / "state.json"
-        since = sync(state, "--env-file", env, "--since", started)
         by_id = sync(
             state, "--env-file", env, "--id", paid.provider_id, "--id", unpaid.provider_id,
             "--listener", "cli_helpers:RecordingListener",
         )  # fmt: skip
-    assert since["invoices"] == 2
-    assert since["changes"]["paid"] == 1
-    assert since["changed_invoices"][0]["invoice_id"] == paid.provider_id
-    assert since["changed_invoices"][0]["amount_paid"] == "99.00"
+        since = sync(state, "--env-file", env, "--since", started)
     assert by_id["changes"]["paid"] == 1
+    assert by_id["changed_invoices"][0]["invoice_id"] == paid.provider_id
+    assert by_id["changed_invoices"][0]["amount_paid"] == "99.00"
     assert [c.invoice.provider_id for c in RecordingListener.heard] == [paid.provider_id]
+    # The second run is another process: it reads both invoices again, and the invoice states
+    # the first run kept (the default database) tell it the payment is no news.
+    assert since["invoices"] == 2
+    assert since["changes"]["paid"] == 0
+    assert since["changed_invoices"] == []
+
+
+@pytest.mark.parametrize(("database", "paid_again"), [(None, 0), ("memory:", 1)])
+def test_sync_keeps_invoice_states_in_the_default_database_unless_memory_is_chosen(
+    tmp_path: Path, database: str | None, paid_again: int
+) -> None:
+    chosen = {} if database is None else {"AMS_BILLING_DATABASE_URL": database}
+    with running_emulator() as xero, xero.provider() as provider:
+        invoice = BillingService(provider).create_invoice(
+            provider.invoice_request(
+                Contact("acct-11", "Ada Lovelace", "ada@example.org"),
+                [LineItem("Annual membership", Decimal(1), Decimal("99.00"))],
+                issue_date=datetime.now(UTC).date(), due_date=datetime.now(UTC).date(),
+            ),
+            idempotency_key="invoice:11",
+        )  # fmt: skip
+        xero.emulator.record_payment(invoice.provider_id, invoice.total)
+        env = str(write_env(tmp_path / "xero.env", {**xero.env, **chosen}))
+        first = sync(tmp_path / "a.json", "--env-file", env, "--id", invoice.provider_id)
+        again = sync(tmp_path / "b.json", "--env-file", env, "--id", invoice.provider_id)
+    assert first["changes"]["paid"] == 1
+    assert again["changes"]["paid"] == paid_again
+    default = Path(os.environ["XDG_DATA_HOME"]) / "ams-billing" / "billing.sqlite3"
+    assert default.is_file() is (database is None)
 
 
 def test_an_unloadable_listener_is_a_configuration_error(books: Books, tmp_path: Path) -> None:

@@ -35,14 +35,15 @@ def test_a_provider_resolves_by_name_or_by_path(value: str) -> None:
 
 
 def test_load_service_reads_the_environment() -> None:
-    service = load_service(environ={"AMS_BILLING_SERVICE_CLASS": "fake"})
+    service = load_service(environ={"AMS_BILLING_SERVICE_CLASS": "fake"}, stores="memory:")
     assert isinstance(service, BillingService)
     assert isinstance(service.provider, FakeBillingService)
 
 
 def test_load_service_uses_from_env_with_the_same_environment() -> None:
     service = load_service(
-        environ={"AMS_BILLING_SERVICE_CLASS": "fake", "AMS_BILLING_FAKE_WEBHOOK_KEY": "k" * 32}
+        environ={"AMS_BILLING_SERVICE_CLASS": "fake", "AMS_BILLING_FAKE_WEBHOOK_KEY": "k" * 32},
+        stores="memory:",
     )
     signed = service.provider.sign_delivery(b"{}")  # type: ignore[attr-defined]
     reference = FakeBillingService(webhook_key="k" * 32).sign_delivery(b"{}")
@@ -50,7 +51,7 @@ def test_load_service_uses_from_env_with_the_same_environment() -> None:
 
 
 def test_provider_kwargs_go_to_the_constructor() -> None:
-    service = load_service("fake", environ={}, tenant_id="t-9")
+    service = load_service("fake", environ={}, stores="memory:", tenant_id="t-9")
     assert service.provider.tenant_id == "t-9"  # type: ignore[attr-defined]
 
 
@@ -136,6 +137,7 @@ def test_provider_and_service_problems_are_reported_together() -> None:
 def test_provider_kwargs_reach_from_env_with_the_given_environment() -> None:
     service = load_service(
         environ={"AMS_BILLING_SERVICE_CLASS": "fake", "AMS_BILLING_FAKE_WEBHOOK_KEY": "k" * 32},
+        stores="memory:",
         tenant_id="t-2",
     )
     assert service.provider.tenant_id == "t-2"  # type: ignore[attr-defined]
@@ -222,19 +224,26 @@ def test_the_log_says_where_billing_state_lives_and_warns_for_many_processes(
 ) -> None:
     from ams_billing import InMemoryInvoiceStateStore
 
+    class OwnStore(InMemoryInvoiceStateStore):
+        def __repr__(self) -> str:
+            return "<the AMS's invoice table>"
+
+    memory = {"AMS_BILLING_SERVICE_CLASS": "fake", "AMS_BILLING_DATABASE_URL": "memory:"}
     with caplog.at_level("INFO", logger="ams_billing"):
-        load_service(environ={"AMS_BILLING_SERVICE_CLASS": "fake"})
-        load_service(environ={"AMS_BILLING_SERVICE_CLASS": "fake", "WEB_CONCURRENCY": "4"})
-        load_service(
-            environ={"AMS_BILLING_SERVICE_CLASS": "fake", "WEB_CONCURRENCY": "4"},
-            state_store=InMemoryInvoiceStateStore(),
-        )
+        load_service(environ=memory)
+        load_service(environ={**memory, "WEB_CONCURRENCY": "4"})
+        load_service(environ={"AMS_BILLING_SERVICE_CLASS": "fake"}, stores="memory:")
+        load_service(environ=memory, state_store=OwnStore())
     said = [
         (r.levelname, r.getMessage()) for r in caplog.records if "billing state" in r.getMessage()
     ]
-    assert said[0][0] == "INFO"
-    assert "in memory (lost on restart)" in said[0][1]
+    assert said[0] == (
+        "INFO",
+        "billing state: invoice states and webhook inbox in memory (lost on restart)",
+    )
     assert said[1][0] == "WARNING"
     assert "4 processes are declared" in said[1][1]
-    assert said[2][0] == "INFO"
-    assert "InMemoryInvoiceStateStore" in said[2][1]
+    assert said[2] == said[0]
+    assert said[3][0] == "INFO"
+    assert "invoice states in <the AMS's invoice table>" in said[3][1]
+    assert "webhook inbox in memory (lost on restart)" in said[3][1]

@@ -240,3 +240,20 @@ def test_a_listener_that_fails_hears_the_change_again_on_the_next_read(
     service.sync_invoices([invoice.provider_id])
     service.sync_invoices([invoice.provider_id])
     assert [change.kind.value for change in ledger.changes] == ["paid"]
+
+
+def test_close_closes_what_the_service_owns_once_last_first() -> None:
+    closed: list[int] = []
+
+    class Resource:
+        def __init__(self, number: int) -> None:
+            self.number = number
+
+        def close(self) -> None:
+            closed.append(self.number)
+
+    service = BillingService(FakeBillingService(), owned=[Resource(1), Resource(2)])
+    with service:
+        assert closed == []
+    service.close()
+    assert closed == [2, 1]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -32,8 +34,14 @@ from ams_billing.core.convert import structure
 from ams_billing.core.inbox import InMemoryWebhookInbox
 from ams_billing.core.models import WebhookDelivery
 from ams_billing.core.tracking import InMemoryInvoiceStateStore
+from ams_billing.stores import SqlInvoiceStateStore, SqlWebhookInbox
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def default_sql_stores() -> Path:
+    """The SQLite file ``load_service()`` uses by default (under the test's XDG_DATA_HOME)."""
+    return Path(os.environ["XDG_DATA_HOME"]) / "ams-billing" / "billing.sqlite3"
 
 
 @pytest.fixture
@@ -45,12 +53,17 @@ def no_worker(monkeypatch: pytest.MonkeyPatch) -> BackgroundProcessor:
 
 
 def test_the_database_stores_are_used_when_the_app_is_installed() -> None:
+    reset_billing_service()
     service = get_billing_service()
     assert isinstance(service._tracker.store, DjangoInvoiceStateStore)
+    assert isinstance(service.inbox, DjangoWebhookInbox)
     processor = get_processor()
     assert isinstance(processor, DjangoBackgroundProcessor)
     assert isinstance(processor.inbox, DjangoWebhookInbox)
     assert webhook_processing() == "thread"  # no TASKS configured
+    assert not default_sql_stores().parent.exists(), (
+        "the app opens no database of ams_billing.stores"
+    )
 
 
 @override_settings(
@@ -68,14 +81,28 @@ def test_the_xero_provider_gets_the_database_idempotency_store() -> None:
     assert isinstance(get_billing_service().provider.ledger, DjangoIdempotencyStore)  # type: ignore[attr-defined]
 
 
-def test_without_the_app_everything_stays_in_memory_as_before() -> None:
+def test_without_the_app_the_state_is_where_load_service_keeps_it() -> None:
     with override_settings(INSTALLED_APPS=[]):
         reset_billing_service()
-        assert isinstance(get_billing_service()._tracker.store, InMemoryInvoiceStateStore)
+        service = get_billing_service()
+        assert isinstance(service.state_store, SqlInvoiceStateStore)
+        assert service.state_store.engine.url.database == str(default_sql_stores())
+        processor = get_processor()
+        assert type(processor) is BackgroundProcessor
+        assert isinstance(processor.inbox, SqlWebhookInbox)
+        assert processor.inbox is service.inbox
+        reset_billing_service()
+
+
+def test_without_the_app_a_setting_can_choose_memory() -> None:
+    with override_settings(INSTALLED_APPS=[], AMS_BILLING_DATABASE_URL="memory:"):
+        reset_billing_service()
+        assert isinstance(get_billing_service().state_store, InMemoryInvoiceStateStore)
         processor = get_processor()
         assert type(processor) is BackgroundProcessor
         assert isinstance(processor.inbox, InMemoryWebhookInbox)
         reset_billing_service()
+    assert not default_sql_stores().parent.exists()
 
 
 def test_the_delivery_is_in_the_table_before_the_answer(

@@ -62,7 +62,11 @@ def emulator() -> XeroEmulator:
 def load(environ: dict[str, str], emulator: XeroEmulator):  # type: ignore[no-untyped-def]
     clock = emulator.clock
     return load_service(
-        environ=environ, transport=emulator.transport(), clock=clock.elapsed, sleep=clock.sleep
+        environ=environ,
+        stores="memory:",
+        transport=emulator.transport(),
+        clock=clock.elapsed,
+        sleep=clock.sleep,
     )
 
 

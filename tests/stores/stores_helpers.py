@@ -150,6 +150,15 @@ def open_at_once(url: str) -> str | None:
         return schema_status(stores.engine).current
 
 
+def load_at_once(url: str) -> str:
+    """``load_service()`` at the same moment as the other processes, as web workers start."""
+    from ams_billing import load_service
+
+    _start_together()
+    with load_service("fake", environ={"AMS_BILLING_DATABASE_URL": url}) as billing:
+        return type(billing.state_store).__name__
+
+
 @attrs.frozen
 class RacePool:
     """The session's worker processes and the barrier they start each race on."""

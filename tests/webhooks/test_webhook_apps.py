@@ -14,6 +14,7 @@ from webhook_servers import Stack, paid_delivery
 
 from ams_billing import ChangeKind, Contact, InvoiceChange, InvoiceRequest, LineItem, hookimpl
 from ams_billing.core.errors import WebhookVerificationError
+from ams_billing.core.inbox import InMemoryWebhookInbox
 
 
 def make_paid_invoice(stack: Stack) -> str:
@@ -134,7 +135,7 @@ def test_deliveries_that_queue_up_are_read_together() -> None:
         def invoice_changed(self, change: InvoiceChange) -> None:
             gate.wait(5)  # holds the worker while more deliveries queue up
 
-    service = BillingService(fake, listeners=[SlowLedger()])
+    service = BillingService(fake, listeners=[SlowLedger()], inbox=InMemoryWebhookInbox())
     processor = BackgroundProcessor(service)
     deliveries = []
     for n in range(20):

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import httpx
-from webhook_servers import Stack, paid_delivery
+import pytest
+from webhook_servers import Stack, paid_delivery, serve_asgi_stack, serve_wsgi_stack
 
 from ams_billing import (
     BillingService,
     ChangeKind,
+    ConfigurationError,
     InvoiceChange,
     hookimpl,
 )
 from ams_billing.contrib.webhooks import BackgroundProcessor, drain_inbox
 from ams_billing.core.inbox import InMemoryWebhookInbox
 from ams_billing.providers.fake import FakeBillingService
+from ams_billing.stores import SqlWebhookInbox, open_stores
 
 
 def test_an_acknowledged_delivery_is_in_the_inbox_before_the_answer(stack: Stack) -> None:
@@ -88,7 +91,7 @@ def test_a_burst_larger_than_any_queue_loses_nothing() -> None:
             told.add(change.invoice.provider_id)
 
     service = BillingService(fake, listeners=[Listener()])
-    processor = BackgroundProcessor(service, linger=0)
+    processor = BackgroundProcessor(service, inbox=InMemoryWebhookInbox(), linger=0)
     ids = []
     try:
         for n in range(1500):  # the old queue held 1,000 and dropped the rest
@@ -102,3 +105,59 @@ def test_a_burst_larger_than_any_queue_loses_nothing() -> None:
         processor.close()
     assert told == set(ids)
     assert processor.inbox.pending() == 0
+
+
+@pytest.mark.parametrize("server", ["wsgi", "asgi"])
+def test_a_loaded_services_default_processor_keeps_deliveries_in_the_durable_inbox(
+    server: str,
+) -> None:
+    stack = Stack(loaded=True)
+    assert isinstance(stack.service.inbox, SqlWebhookInbox)
+    assert stack.processor.inbox is stack.service.inbox
+    serve = serve_wsgi_stack if server == "wsgi" else serve_asgi_stack
+    try:
+        with serve(stack) as base_url:
+            invoice_id, signed = paid_delivery(stack.fake, stack.service, 1)
+            stack.recorder.down = True  # the AMS cannot take the news: the delivery must wait
+            answer = httpx.post(
+                base_url + "/billing/xero/webhooks/",
+                content=signed.body,
+                headers=dict(signed.headers),
+            )
+            assert answer.status_code == 200
+            assert stack.processor.drain(30)
+    finally:
+        stack.processor.close()
+        stack.service.close()
+    assert (stack.processor.processed, stack.processor.failed > 0) == (0, True)
+
+    # What any other process sees, through the default database: the acknowledged delivery
+    # is kept. A worker after the restart, with the AMS back, drains it.
+    with open_stores() as stores:
+        assert stores.inbox.pending() == 1
+        stack.recorder.down = False
+        restarted = BillingService(
+            stack.fake,
+            listeners=[stack.recorder],
+            state_store=stores.invoice_state,
+            inbox=stores.inbox,
+        )
+        result = drain_inbox(restarted)
+        assert (result.processed, result.failed, stores.inbox.pending()) == (1, 0, 0)
+    assert [(c.invoice.provider_id, c.kind) for c in stack.recorder.changes] == [
+        (invoice_id, ChangeKind.PAID)
+    ]
+
+
+def test_a_service_built_directly_without_an_inbox_gets_a_memory_one_and_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level("WARNING", logger="ams_billing.webhooks"):
+        processor = BackgroundProcessor(BillingService(FakeBillingService()))
+    assert isinstance(processor.inbox, InMemoryWebhookInbox)
+    assert "kept in memory" in caplog.text
+
+
+def test_drain_inbox_needs_an_inbox() -> None:
+    with pytest.raises(ConfigurationError, match="has no inbox"):
+        drain_inbox(BillingService(FakeBillingService()))

@@ -17,6 +17,7 @@ from ams_billing import (
     InvoiceRequest,
     LineItem,
     hookimpl,
+    load_service,
 )
 from ams_billing.contracts import SignedDelivery
 from ams_billing.contrib.webhooks import (
@@ -26,23 +27,49 @@ from ams_billing.contrib.webhooks import (
     WebhookWSGIApp,
 )
 from ams_billing.contrib.webhooks.server import serve_wsgi
+from ams_billing.core.inbox import InMemoryWebhookInbox
 from ams_billing.providers.fake import FakeBillingService
+
+KEY = "stack-key"
 
 
 class Recorder:
+    """Records each change; while ``down``, fails as an AMS whose database is away would."""
+
     def __init__(self) -> None:
         self.changes: list[InvoiceChange] = []
+        self.down = False
 
     @hookimpl
     def invoice_changed(self, change: InvoiceChange) -> None:
+        if self.down:
+            raise RuntimeError("the AMS's database is away")
         self.changes.append(change)
 
 
 class Stack:
-    def __init__(self) -> None:
-        self.fake = FakeBillingService(webhook_key="stack-key")
+    """The fake provider behind a webhook endpoint, its deliveries processed in the background.
+
+    By default the service is built directly, its inbox in memory (chosen explicitly: these
+    tests are about HTTP, not durability); ``loaded=True`` builds it as an AMS does, with
+    ``load_service()`` and its default, durable state.
+    """
+
+    def __init__(self, *, loaded: bool = False) -> None:
         self.recorder = Recorder()
-        self.service = BillingService(self.fake, listeners=[self.recorder])
+        if loaded:
+            self.service = load_service(
+                environ={"AMS_BILLING_SERVICE_CLASS": "fake", "AMS_BILLING_FAKE_WEBHOOK_KEY": KEY},
+                listeners=[self.recorder],
+            )
+            fake = self.service.provider
+            assert isinstance(fake, FakeBillingService)
+            self.fake = fake
+        else:
+            self.fake = FakeBillingService(webhook_key=KEY)
+            self.service = BillingService(
+                self.fake, listeners=[self.recorder], inbox=InMemoryWebhookInbox()
+            )
         self.processor = BackgroundProcessor(self.service)
         self.endpoint = WebhookEndpoint(
             self.service, on_delivery=self.processor.submit, max_body_bytes=64 * 1024

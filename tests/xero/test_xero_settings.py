@@ -132,7 +132,9 @@ def test_secrets_stay_out_of_repr_and_str() -> None:
 
 
 def test_load_service_builds_the_provider_from_the_same_environment() -> None:
-    service = load_service(environ=GUIDE | {"AMS_BILLING_EMAIL_WHITELIST_REGEX": "@x\\.org$"})
+    service = load_service(
+        environ=GUIDE | {"AMS_BILLING_EMAIL_WHITELIST_REGEX": "@x\\.org$"}, stores="memory:"
+    )
     try:
         provider = service.provider
         assert isinstance(provider, XeroBillingService)
@@ -143,7 +145,7 @@ def test_load_service_builds_the_provider_from_the_same_environment() -> None:
 
 
 def test_the_entry_point_name_selects_the_provider_too() -> None:
-    service = load_service("xero", environ=GUIDE)
+    service = load_service("xero", environ=GUIDE, stores="memory:")
     try:
         assert isinstance(service.provider, XeroBillingService)
     finally:

@@ -1,8 +1,10 @@
 """What commands share, and what tests inject: how the billing service is built.
 
 ``ams-billing`` builds its :class:`~ams_billing.core.service.BillingService` with
-:func:`~ams_billing.core.loading.load_service` from the command's environment. Tests (and an
-AMS embedding the CLI) pass another factory as the click context object::
+:func:`~ams_billing.core.loading.load_service` from the command's environment, so its state
+(the idempotency ledger, the invoice states) is in the stores' database that
+``AMS_BILLING_DATABASE_URL`` names, else the SQLite file, as the web processes' is. Tests (and
+an AMS embedding the CLI) pass another factory as the click context object::
 
     CliRunner().invoke(main, ["sync", "--id", "..."], obj=CliContext(service_factory=make))
 """
@@ -27,7 +29,11 @@ ServiceFactory = Callable[[Mapping[str, str], Sequence[object]], BillingService]
 def default_service_factory(
     environ: Mapping[str, str], listeners: Sequence[object]
 ) -> BillingService:
-    """``load_service`` from ``environ`` (``AMS_BILLING_SERVICE_CLASS`` and the provider's)."""
+    """``load_service`` from ``environ``: the state in the durable stores by default.
+
+    ``environ`` gives ``AMS_BILLING_SERVICE_CLASS``, the provider's variables and
+    ``AMS_BILLING_DATABASE_URL``.
+    """
     return load_service(environ=environ, listeners=listeners)
 
 

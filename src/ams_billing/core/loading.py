@@ -33,7 +33,17 @@ from ams_billing.core.errors import (
     ProviderNotFoundError,
     looks_like_a_name,
 )
+from ams_billing.core.inbox import WebhookInbox
 from ams_billing.core.service import BillingService
+from ams_billing.core.state import (
+    DATABASE_URL_VARIABLE,
+    ChosenState,
+    Closeable,
+    StateStores,
+    choose_state,
+    location,
+    takes_idempotency_store,
+)
 from ams_billing.core.tracking import InvoiceStateStore
 
 __all__ = [
@@ -213,7 +223,9 @@ def load_service(
     environ: Mapping[str, str] | None = None,
     listeners: Iterable[object] = (),
     policies: Iterable[object] = (),
+    stores: StateStores | str | None = None,
     state_store: InvoiceStateStore | None = None,
+    inbox: WebhookInbox | None = None,
     **provider_kwargs: Any,
 ) -> BillingService:
     """Build the :class:`BillingService` the environment (or ``value``) configures.
@@ -223,6 +235,27 @@ def load_service(
     variables from the same environment, else as ``ProviderClass(**provider_kwargs)``. Problems
     with the provider's variables and with ours are reported together, in one
     :class:`~ams_billing.core.errors.ConfigurationError`.
+
+    **State survives the process by default.** The idempotency ledger (for a provider whose
+    constructor takes an ``idempotency_store``, as Xero's does), the tracker's invoice states
+    and the webhook inbox (:attr:`BillingService.inbox`, which
+    ``BackgroundProcessor(service)`` uses) are kept in the SQL stores of
+    :mod:`ams_billing.stores`: the database ``AMS_BILLING_DATABASE_URL`` names (PostgreSQL for
+    several machines), else an SQLite file, ``$XDG_DATA_HOME/ams-billing/billing.sqlite3``. Its
+    schema is created or upgraded on the way. Memory only when chosen:
+    ``AMS_BILLING_DATABASE_URL=memory:`` or ``stores="memory:"``.
+
+    :param stores: ``None`` (the environment decides, as above), ``"memory:"``, a database URL,
+        or stores you opened (:class:`~ams_billing.stores.SqlStores`) and close yourself.
+    :param state_store: the tracker's invoice states, instead of the chosen stores'.
+    :param inbox: the webhook inbox, instead of the chosen stores'. An ``idempotency_store``
+        among ``provider_kwargs`` likewise replaces the ledger. A database is opened only for
+        what none of these gives.
+
+    The service owns what was opened for it (the database's connection pool, the provider's
+    HTTP client): :meth:`BillingService.close` releases them (``with load_service() as b:``).
+    The log says where each kind of state lives, and warns when several declared processes
+    (``AMS_BILLING_PROCESSES``, ``WEB_CONCURRENCY``) share memory or SQLite.
     """
     source = Environment.of(environ)
     del environ  # error reporters record frame locals: keep only the masked copy
@@ -234,30 +267,70 @@ def load_service(
     except ConfigurationError as error:
         settings, problems = None, list(error.errors)
     service_class = (source.get(SERVICE_CLASS_VARIABLE) or "").strip()
-    provider: object = None
-    if service_class:
-        provider_class = resolve_provider_class(service_class)
-        from_env = getattr(provider_class, "from_env", None)
+    provider_class = resolve_provider_class(service_class) if service_class else None
+    takes_ledger = provider_class is not None and takes_idempotency_store(provider_class)
+    chosen: ChosenState | None = None
+    if settings is not None:  # with our own settings wrong, no database is opened for nothing
         try:
-            if callable(from_env):
-                provider = from_env(source.as_dict(), **provider_kwargs)
-            else:
-                provider = provider_class(**provider_kwargs)
+            chosen = choose_state(
+                stores,
+                source,
+                state_store=state_store,
+                inbox=inbox,
+                wants_ledger=takes_ledger and "idempotency_store" not in provider_kwargs,
+            )
         except ConfigurationError as error:
-            problems += error.errors
-    # The provider's problems and ours in one report: an operator fixes them in one deploy.
-    if problems or settings is None:
-        unique = list(dict.fromkeys(problems))  # a variable both sides read is reported once
-        raise ConfigurationError("billing is not configured correctly:", unique)
-    _log_state(state_store, declared_processes(source))
-    return BillingService(
-        provider,
-        email_invoices=settings.email_invoices,
-        email_whitelist=settings.email_whitelist,
-        policies=policies,
-        listeners=listeners,
-        state_store=state_store,
-    )
+            problems += error.errors or [FieldError(DATABASE_URL_VARIABLE, str(error))]
+    if chosen is not None and chosen.idempotency is not None:
+        provider_kwargs["idempotency_store"] = chosen.idempotency
+    owned: list[Closeable] = list(chosen.owned) if chosen is not None else []
+    try:
+        provider = _build_provider(provider_class, source, provider_kwargs, problems)
+        # The provider's problems and ours in one report: an operator fixes them in one deploy.
+        if problems or settings is None or chosen is None:
+            unique = list(dict.fromkeys(problems))  # a variable both sides read is reported once
+            raise ConfigurationError("billing is not configured correctly:", unique)
+        close = getattr(provider, "close", None)
+        if callable(close):
+            owned.append(provider)  # type: ignore[arg-type]  # it has close(): a Closeable
+        ledger = provider_kwargs.get("idempotency_store") if takes_ledger else _NOT_TAKEN
+        _log_state(chosen, ledger, declared_processes(source))
+        return BillingService(
+            provider,
+            email_invoices=settings.email_invoices,
+            email_whitelist=settings.email_whitelist,
+            policies=policies,
+            listeners=listeners,
+            state_store=chosen.invoice_state,
+            inbox=chosen.inbox,
+            owned=owned,
+        )
+    except BaseException:
+        for resource in reversed(owned):
+            resource.close()
+        raise
+
+
+def _build_provider(
+    provider_class: type[Any] | None,
+    source: Environment,
+    provider_kwargs: dict[str, Any],
+    problems: list[FieldError],
+) -> object:
+    """The provider, built with ``from_env`` when it has one; ``None`` when there is none.
+
+    Its configuration problems are added to ``problems`` (and ``None`` is returned).
+    """
+    if provider_class is None:
+        return None
+    from_env = getattr(provider_class, "from_env", None)
+    try:
+        if callable(from_env):
+            return from_env(source.as_dict(), **provider_kwargs)
+        return provider_class(**provider_kwargs)
+    except ConfigurationError as error:
+        problems += error.errors
+        return None
 
 
 PROCESS_VARIABLES = ("AMS_BILLING_PROCESSES", "WEB_CONCURRENCY")
@@ -274,15 +347,41 @@ def declared_processes(environ: object) -> int:
     return 1
 
 
-def _log_state(state_store: InvoiceStateStore | None, processes: int) -> None:
-    """Say where the invoice state lives; warn when memory serves several processes."""
-    if state_store is not None:
-        logger.info("billing state: invoice states in %r", state_store)
-    elif processes > 1:
+_NOT_TAKEN = object()
+"""The ledger of a provider that takes no ``idempotency_store``: it keeps its own."""
+
+
+def _log_state(chosen: ChosenState, ledger: object, processes: int) -> None:
+    """Say where each kind of state lives; warn when several processes share memory or SQLite."""
+    places: dict[str, list[str]] = {}
+    if ledger is not _NOT_TAKEN:
+        places.setdefault(location(ledger), []).append("idempotency ledger")
+    places.setdefault(location(chosen.invoice_state), []).append("invoice states")
+    places.setdefault(location(chosen.inbox), []).append("webhook inbox")
+    said = "; ".join(
+        f"{_and(kinds)} in " + ("memory (lost on restart)" if where == "memory" else where)
+        for where, kinds in places.items()
+    )
+    sqlite = any(where.startswith("sqlite") for where in places)
+    if processes > 1 and "memory" in places:
         logger.warning(
-            "billing state is in memory, but %d processes are declared: each keeps its own and "
-            "loses it on restart; use ams_billing.stores (or the Django app) for a shared one",
+            "billing state: %s, but %d processes are declared: each keeps its own memory and "
+            "loses it on restart; set %s to a database (PostgreSQL for several machines)",
+            said,
             processes,
+            DATABASE_URL_VARIABLE,
+        )
+    elif processes > 1 and sqlite:
+        logger.warning(
+            "billing state: %s; %d processes are declared, and an SQLite file serves the "
+            "processes of one machine only: for several machines set %s=postgresql+psycopg://...",
+            said,
+            processes,
+            DATABASE_URL_VARIABLE,
         )
     else:
-        logger.info("billing state: in memory (lost on restart); see ams_billing.stores")
+        logger.info("billing state: %s", said)
+
+
+def _and(kinds: list[str]) -> str:
+    return kinds[0] if len(kinds) == 1 else ", ".join(kinds[:-1]) + " and " + kinds[-1]

@@ -20,6 +20,7 @@ from ams_billing.core.errors import (
     ValidationError,
     WebhookVerificationError,
 )
+from ams_billing.core.inbox import WebhookInbox
 from ams_billing.core.models import (
     Capability,
     Contact,
@@ -31,6 +32,7 @@ from ams_billing.core.models import (
     WebhookDelivery,
 )
 from ams_billing.core.policies import EmailSwitchPolicy, EmailWhitelistPolicy
+from ams_billing.core.state import Closeable
 from ams_billing.core.tracking import InvoiceStateStore, InvoiceTracker
 
 __all__ = ["BillingService", "WebhookResponse"]
@@ -57,10 +59,15 @@ class BillingService:
     """Bill through one provider; every method is one provider operation.
 
     Build it with :func:`~ams_billing.core.loading.load_service` (from
-    ``AMS_BILLING_SERVICE_CLASS``) or directly around a provider instance. Policies (the email
-    switch and whitelist, audit logging, your own) are plugins registered beside the provider;
-    listeners implement :func:`~ams_billing.core.hookspecs.invoice_changed` and hear about paid
-    and voided invoices.
+    ``AMS_BILLING_SERVICE_CLASS``), which keeps its state in the durable stores by default, or
+    directly around a provider instance. Policies (the email switch and whitelist, audit
+    logging, your own) are plugins registered beside the provider; listeners implement
+    :func:`~ams_billing.core.hookspecs.invoice_changed` and hear about paid and voided invoices.
+
+    Built directly, the service keeps what it is given: ``state_store`` (the tracker's invoice
+    states; in memory when omitted) and ``inbox`` (where a ``BackgroundProcessor`` keeps
+    deliveries; ``None`` leaves the choice to the processor, which then keeps them in memory).
+    ``owned`` lists what :meth:`close` closes: what was opened for this service alone.
     """
 
     def __init__(
@@ -72,7 +79,11 @@ class BillingService:
         policies: Iterable[object] = (),
         listeners: Iterable[object] = (),
         state_store: InvoiceStateStore | None = None,
+        inbox: WebhookInbox | None = None,
+        owned: Iterable[Closeable] = (),
     ) -> None:
+        self._inbox = inbox
+        self._owned = list(owned)
         self._pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         self._pm.add_hookspecs(hookspecs)
         self._provider = provider
@@ -112,6 +123,31 @@ class BillingService:
     def provider(self) -> object:
         """The provider instance this service bills through."""
         return self._provider
+
+    @property
+    def state_store(self) -> InvoiceStateStore:
+        """Where the tracker keeps the last state seen of each invoice."""
+        return self._tracker.store
+
+    @property
+    def inbox(self) -> WebhookInbox | None:
+        """The webhook inbox that goes with this service's state (``None``: none was given).
+
+        ``BackgroundProcessor(service)`` keeps deliveries here, and ``drain_inbox`` reads it.
+        """
+        return self._inbox
+
+    def close(self) -> None:
+        """Close what the service owns (see the class docstring); later calls do nothing."""
+        owned, self._owned = self._owned, []
+        for resource in reversed(owned):
+            resource.close()
+
+    def __enter__(self) -> BillingService:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     @property
     def plugin_manager(self) -> pluggy.PluginManager:

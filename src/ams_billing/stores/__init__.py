@@ -1,7 +1,8 @@
 """Durable stores for the state that must outlive a process: SQLAlchemy Core over a URL.
 
-Three kinds of state live in process memory by default; these stores keep them in a database
-shared by every process of an AMS:
+Three kinds of state must outlive a process; these stores keep them in a database shared by
+every process of an AMS, and :func:`~ams_billing.core.loading.load_service` uses them by
+default (``AMS_BILLING_DATABASE_URL=memory:`` chooses memory instead):
 
 - :class:`SqlIdempotencyStore`: the idempotency ledger's records;
 - :class:`SqlInvoiceStateStore`: the last state the tracker saw of each invoice;
@@ -29,7 +30,12 @@ from ams_billing.stores.database import (
 from ams_billing.stores.idempotency import SqlIdempotencyStore
 from ams_billing.stores.inbox import SqlWebhookInbox
 from ams_billing.stores.invoice_state import SqlInvoiceStateStore
-from ams_billing.stores.service import load_durable_service, takes_idempotency_store
+from ams_billing.stores.service import (
+    load_durable_service,
+    open_service_stores,
+    service_database_url,
+    takes_idempotency_store,
+)
 from ams_billing.stores.sql_stores import SqlStores, ensure_schema, open_stores
 from ams_billing.stores.versioning import (
     SchemaStatus,
@@ -52,8 +58,10 @@ __all__ = [
     "ensure_schema",
     "head_revision",
     "load_durable_service",
+    "open_service_stores",
     "open_stores",
     "schema_status",
+    "service_database_url",
     "takes_idempotency_store",
     "upgrade",
 ]

@@ -14,6 +14,10 @@ luck, keeps concurrent writers apart:
 from __future__ import annotations
 
 import os
+import random
+import sqlite3
+import time
+import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +29,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from ams_billing.core.errors import ConfigurationError, FieldError
+from ams_billing.core.state import DATABASE_URL_VARIABLE, MEMORY, is_memory
 
 __all__ = [
     "DATABASE_URL_VARIABLE",
@@ -36,9 +41,6 @@ __all__ = [
     "shown_url",
     "write_transaction",
 ]
-
-DATABASE_URL_VARIABLE = "AMS_BILLING_DATABASE_URL"
-"""The environment variable naming the stores' database (an SQLAlchemy URL)."""
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
 """How long an SQLite connection waits for another process's writer lock before failing."""
@@ -52,7 +54,9 @@ def default_database_url(environ: Mapping[str, str] | None = None) -> str:
 
     The file is ``$XDG_DATA_HOME/ams-billing/billing.sqlite3`` (``~/.local/share`` when
     ``XDG_DATA_HOME`` is unset). An empty variable counts as unset; one of only white space is a
-    :class:`~ams_billing.core.errors.ConfigurationError`.
+    :class:`~ams_billing.core.errors.ConfigurationError`. The variable's ``memory:`` (state in
+    process memory) is returned as it is: no database can be opened on it
+    (:func:`parse_database_url` says so).
     """
     environ = os.environ if environ is None else environ
     value = environ.get(DATABASE_URL_VARIABLE) or ""
@@ -80,8 +84,18 @@ def parse_database_url(url: str | URL) -> URL:
 
     ``postgresql://`` and ``postgres://`` mean ``postgresql+psycopg://`` (the ``postgres``
     extra installs psycopg 3). Raises :class:`~ams_billing.core.errors.ConfigurationError` for
-    a URL that does not parse or names a database other than SQLite and PostgreSQL.
+    a URL that does not parse or names a database other than SQLite and PostgreSQL, and for
+    ``memory:``, which keeps state in process memory rather than in a database.
     """
+    if isinstance(url, str) and is_memory(url):
+        raise ConfigurationError(
+            f"{MEMORY} keeps billing state in process memory: there is no database to open",
+            [
+                _url_problem(
+                    f"is {MEMORY} (state in memory, lost with the process; nothing to share)"
+                )
+            ],
+        )
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError):
@@ -118,18 +132,36 @@ def create_store_engine(url: str | URL, **engine_options: Any) -> Engine:
     """An engine for the stores, set up for its database (see the module's docstring).
 
     An SQLite file's directory is created if missing. ``engine_options`` go to
-    :func:`sqlalchemy.create_engine`.
+    :func:`sqlalchemy.create_engine`. A child process forked later starts with an empty pool
+    (it never uses a connection its parent opened).
     """
     parsed = parse_database_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(parsed, engine_options)
-    try:
-        return sa.create_engine(parsed, pool_pre_ping=True, **engine_options)
-    except (NoSuchModuleError, ModuleNotFoundError) as error:
-        raise ConfigurationError(
-            f"the driver for {parsed.drivername} is not installed ({error}); "
-            "install ams-billing[postgres] for psycopg 3"
-        ) from None
+        engine = _sqlite_engine(parsed, engine_options)
+    else:
+        try:
+            engine = sa.create_engine(parsed, pool_pre_ping=True, **engine_options)
+        except (NoSuchModuleError, ModuleNotFoundError) as error:
+            raise ConfigurationError(
+                f"the driver for {parsed.drivername} is not installed ({error}); "
+                "install ams-billing[postgres] for psycopg 3"
+            ) from None
+    _forget_pool_in_children(engine)
+    return engine
+
+
+def _forget_pool_in_children(engine: Engine) -> None:
+    # SQLAlchemy's advice for forks: the child drops the inherited pool without closing its
+    # connections, which stay the parent's. Held weakly, so the engine can still be collected.
+    reference = weakref.ref(engine)
+
+    def after_fork_in_child() -> None:
+        alive = reference()
+        if alive is not None:
+            alive.dispose(close=False)
+
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=after_fork_in_child)
 
 
 def _sqlite_engine(url: URL, engine_options: dict[str, Any]) -> Engine:
@@ -152,7 +184,7 @@ def _sqlite_engine(url: URL, engine_options: dict[str, Any]) -> Engine:
             cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_SECONDS * 1000)}")
             cursor.execute("PRAGMA foreign_keys = ON")
             if not in_memory:
-                cursor.execute("PRAGMA journal_mode = WAL")
+                _use_wal(cursor)
                 cursor.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints in WAL
         finally:
             cursor.close()
@@ -163,6 +195,24 @@ def _sqlite_engine(url: URL, engine_options: dict[str, Any]) -> Engine:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+def _use_wal(cursor: Any) -> None:
+    """Put the file in WAL mode, waiting (bounded) for the other connections racing to."""
+    # The mode is kept in the file, so only the first connections to a new file switch it; and
+    # the switch needs a moment when no other connection is using the file, which SQLite
+    # answers "database is locked" at once instead of through the busy timeout (processes
+    # starting together on a new file, the default of load_service(), met it).
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() >= deadline:
+                raise
+            time.sleep(random.uniform(0.005, 0.05))  # noqa: S311 - jitter, not a secret
 
 
 @contextmanager

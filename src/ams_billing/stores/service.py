@@ -1,32 +1,91 @@
-"""A billing service whose state lives in the SQL stores: what survives a restart, survives.
+"""The SQL stores as a billing service's state: what survives a restart, survives.
 
-:func:`load_durable_service` is :func:`~ams_billing.core.loading.load_service` with the
-tracker's invoice state in :attr:`SqlStores.invoice_state` and, for a provider that takes an
-``idempotency_store`` (the Xero provider does), its ledger in :attr:`SqlStores.idempotency`.
-Deliveries go to :attr:`SqlStores.inbox` through
-``BackgroundProcessor(service, inbox=stores.inbox)`` or ``drain_inbox(service, stores.inbox)``.
+:func:`~ams_billing.core.loading.load_service` keeps its state here by default: it opens the
+stores with :func:`open_service_stores` (``AMS_BILLING_DATABASE_URL``, else the SQLite file)
+and gives the tracker :attr:`SqlStores.invoice_state`, a provider that takes an
+``idempotency_store`` (the Xero provider does) :attr:`SqlStores.idempotency`, and the service
+:attr:`SqlStores.inbox`, which ``BackgroundProcessor(service)`` and ``drain_inbox`` use.
+:func:`load_durable_service` does the same over stores the caller opened and keeps.
 """
 
 from __future__ import annotations
 
-import inspect
 import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ams_billing.core.loading import SERVICE_CLASS_VARIABLE, load_service, resolve_provider_class
+from sqlalchemy.exc import SQLAlchemyError
+
+from ams_billing.core.env import Environment
+from ams_billing.core.errors import ConfigurationError, FieldError
+from ams_billing.core.loading import load_service
 from ams_billing.core.service import BillingService
-from ams_billing.stores.sql_stores import SqlStores
+from ams_billing.core.state import DATABASE_URL_VARIABLE, takes_idempotency_store
+from ams_billing.stores.database import default_database_url, parse_database_url, shown_url
+from ams_billing.stores.sql_stores import SqlStores, open_stores
 
-__all__ = ["load_durable_service", "takes_idempotency_store"]
+__all__ = [
+    "load_durable_service",
+    "open_service_stores",
+    "service_database_url",
+    "takes_idempotency_store",
+]
+
+_FIX = (
+    "check the database (is it up, may this user create tables?), set "
+    f"{DATABASE_URL_VARIABLE} to another, or to memory: for state that dies with the process"
+)
 
 
-def takes_idempotency_store(provider_class: type[Any]) -> bool:
-    """Whether the provider's constructor accepts an ``idempotency_store``."""
+def service_database_url(environ: Environment | Mapping[str, str]) -> str:
+    """The database a service built from ``environ`` keeps its state in (or ``memory:``).
+
+    ``environ``'s ``AMS_BILLING_DATABASE_URL``, else the SQLite file under ``XDG_DATA_HOME``:
+    ``environ``'s, else the process's (``~/.local/share`` when neither says). The data
+    directory belongs to the process's user, not to the billing configuration: an ``environ``
+    that does not name one (an env file's, a test's, a settings module's) means the process's.
+    """
+    source = Environment.of(environ)
+    del environ  # only the two variables read below stay in this frame
+    return default_database_url(
+        {
+            DATABASE_URL_VARIABLE: source.get(DATABASE_URL_VARIABLE) or "",
+            "XDG_DATA_HOME": source.get("XDG_DATA_HOME") or os.environ.get("XDG_DATA_HOME") or "",
+        }
+    )
+
+
+def open_service_stores(url: str | None, environ: Environment | Mapping[str, str]) -> SqlStores:
+    """Open the stores a service keeps its state in, schema upgraded: ``url``, else the default.
+
+    The default is :func:`service_database_url` of ``environ``. Every failure is a
+    :class:`~ams_billing.core.errors.ConfigurationError` naming the database without its
+    password. The pool is emptied before returning, so a process that forks after loading
+    (gunicorn's ``--preload``) hands no open connection to its children.
+    """
+    chosen = url or service_database_url(environ)
+    del environ
+    shown = shown_url(parse_database_url(chosen))
     try:
-        return "idempotency_store" in inspect.signature(provider_class).parameters
-    except (TypeError, ValueError):  # a signature that cannot be read: give it nothing
-        return False
+        stores = open_stores(chosen)
+    except ConfigurationError as error:
+        if error.errors:
+            raise
+        raise ConfigurationError(
+            "the stores' database cannot be used:", [FieldError(DATABASE_URL_VARIABLE, str(error))]
+        ) from None
+    except SQLAlchemyError as error:
+        # The driver's message can quote the connection string; its type is enough to act on.
+        raise ConfigurationError(
+            "the stores' database cannot be opened:",
+            [
+                FieldError(
+                    DATABASE_URL_VARIABLE, f"{shown} failed with {type(error).__name__}", _FIX
+                )
+            ],
+        ) from None
+    stores.engine.dispose()
+    return stores
 
 
 def load_durable_service(
@@ -38,17 +97,16 @@ def load_durable_service(
     policies: Iterable[object] = (),
     **provider_kwargs: Any,
 ) -> BillingService:
-    """``load_service`` with its state in ``stores`` (see the module docstring)."""
-    # Only the provider's name is read here: no copy of the environment (and its secrets) is
-    # left in this frame's locals for an error reporter to record.
-    chosen = value or (os.environ if environ is None else environ).get(SERVICE_CLASS_VARIABLE)
-    if chosen and chosen.strip() and takes_idempotency_store(resolve_provider_class(chosen)):
-        provider_kwargs.setdefault("idempotency_store", stores.idempotency)
+    """``load_service(..., stores=stores)``: the state in ``stores``, which the caller closes.
+
+    What :func:`~ams_billing.core.loading.load_service` does by default, over stores opened
+    (and closed) by the caller: a cron job sharing one pool with its own code, a test.
+    """
     return load_service(
         value,
         environ=environ,
         listeners=listeners,
         policies=policies,
-        state_store=stores.invoice_state,
+        stores=stores,
         **provider_kwargs,
     )

@@ -4,7 +4,8 @@ State that must survive a restart (the idempotency ledger, invoice states, the w
 lives in the stores' database (``AMS_BILLING_DATABASE_URL``, else an SQLite file). SQLite
 serves one machine's processes; a deployment of several web workers or machines wants
 PostgreSQL. ``WEB_CONCURRENCY`` (gunicorn's and most platforms' worker count) or
-``AMS_BILLING_PROCESSES`` above 1 with SQLite is a warning.
+``AMS_BILLING_PROCESSES`` above 1 with SQLite is a warning. ``memory:`` (state in process
+memory, lost on restart) is always a warning.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from ams_billing.cli.checks.runner import CheckState
 from ams_billing.cli.exit_codes import ExitCode
 from ams_billing.core.errors import ConfigurationError
 from ams_billing.core.loading import declared_processes
+from ams_billing.core.state import MEMORY, is_memory
 from ams_billing.stores.database import (
     DATABASE_URL_VARIABLE,
     create_store_engine,
-    default_database_url,
     shown_url,
 )
+from ams_billing.stores.service import service_database_url
 from ams_billing.stores.versioning import schema_status
 
 __all__ = ["check_stores"]
@@ -35,7 +37,9 @@ _ID, _TITLE = "stores", "stores"
 def check_stores(state: CheckState) -> CheckResult:
     """The stores' database answers, its schema is current, and it suits the deployment."""
     try:
-        url = default_database_url(state.environ)
+        url = service_database_url(state.environ)
+        if is_memory(url):
+            return _in_memory(declared_processes(state.environ))
         engine = create_store_engine(url)
     except ConfigurationError as error:
         return CheckResult(
@@ -86,3 +90,19 @@ def check_stores(state: CheckState) -> CheckResult:
             fix=f"for several machines, set {DATABASE_URL_VARIABLE}=postgresql+psycopg://...",
         )
     return CheckResult(_ID, _TITLE, CheckStatus.PASS, detail)
+
+
+def _in_memory(processes: int) -> CheckResult:
+    shared = (
+        f"; {processes} processes are declared, and each keeps its own" if processes > 1 else ""
+    )
+    return CheckResult(
+        _ID,
+        _TITLE,
+        CheckStatus.WARN,
+        f"billing state is kept in process memory ({DATABASE_URL_VARIABLE}={MEMORY}): lost on "
+        "every restart, so a retry after one can bill twice and an acknowledged webhook can be "
+        f"lost{shared}",
+        fix=f"unset {DATABASE_URL_VARIABLE} for the SQLite file, or set it to "
+        "postgresql+psycopg://... for several processes or machines",
+    )

@@ -18,8 +18,9 @@ from ams_billing.cli.exit_codes import ExitCode
 from ams_billing.cli.output import Output, json_option
 from ams_billing.contrib.webhooks.processor import DEFAULT_LEASE_SECONDS, MAX_COALESCED, drain_inbox
 from ams_billing.core.errors import BillingError
-from ams_billing.stores import default_database_url, load_durable_service, open_stores
+from ams_billing.stores import load_durable_service
 from ams_billing.stores.database import shown_url
+from ams_billing.stores.service import open_service_stores, service_database_url
 
 __all__ = ["drain"]
 
@@ -65,15 +66,18 @@ def drain(
         environ = command_environment(env_file)
         for secret in secret_values(environ):
             output.keep_secret(secret)
-        database = url or default_database_url(environ)
+        database = url or service_database_url(environ)
         loaded = [load_listener(spec) for spec in listeners]
-        with open_stores(database) as stores:
+        with open_service_stores(database, environ) as stores:
             factory = cli_context().service_factory
             if factory is default_service_factory:
                 service = load_durable_service(stores, environ=environ, listeners=loaded)
             else:  # an embedding AMS, or a test, builds its own service
                 service = factory(environ, loaded)
-            result = drain_inbox(service, stores.inbox, batch=batch, lease_seconds=lease_seconds)
+            with service:
+                result = drain_inbox(
+                    service, stores.inbox, batch=batch, lease_seconds=lease_seconds
+                )
             pending = stores.inbox.pending()
     except BillingError as error:  # exit 3 for configuration, 4 for the provider
         output.fail(error)

@@ -2,7 +2,10 @@
 
 The same server as ``python -m ams_billing.providers.xero.emulator``: it prints the variables
 to export (the emulator's own fake credentials, never anything from the environment), then
-serves on loopback until Ctrl-C or SIGTERM.
+serves on loopback until Ctrl-C or SIGTERM. The variables include an
+``AMS_BILLING_DATABASE_URL`` of the emulator's own, a throwaway SQLite file deleted when it
+stops: billing state kept in the default database would remember ids from earlier emulators,
+whose books are gone.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from ams_billing.providers.xero.emulator import (
     EmulatorServer,
     XeroEmulator,
     provider_environment,
+    throwaway_database,
 )
 
 __all__ = ["emulator"]
@@ -96,27 +100,43 @@ def emulator(
     stop = threading.Event()
     previous = _on_sigterm(stop)
     try:
-        exports = provider_environment(config, server.base_url)
-        control = f"{server.base_url}/_emulator/calls"
-        if as_json:
-            document = {"ok": True, "base_url": server.base_url, "control_url": control}
-            click.echo(json.dumps({**document, "environment": exports}), nl=True)
-        else:
-            click.echo("# Xero emulator running; export these (fake credentials):")
-            for name, value in exports.items():
-                click.echo(f"export {name}={value}")
-            click.echo(f"# control surface: {control}  (Ctrl-C to stop)")
-        sys.stdout.flush()
-        try:
-            while not stop.wait(1.0):
-                pass
-        except KeyboardInterrupt:
-            pass
-        click.echo("stopping", err=True)
+        with throwaway_database() as database:
+            _serve(server, config, database, stop, as_json=as_json)
     finally:
         server.stop()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def _serve(
+    server: EmulatorServer,
+    config: EmulatorConfig,
+    database: str,
+    stop: threading.Event,
+    *,
+    as_json: bool,
+) -> None:
+    """Print what to export, then wait for Ctrl-C or SIGTERM."""
+    exports = provider_environment(config, server.base_url, database_url=database)
+    control = f"{server.base_url}/_emulator/calls"
+    if as_json:
+        document = {"ok": True, "base_url": server.base_url, "control_url": control}
+        click.echo(json.dumps({**document, "environment": exports}), nl=True)
+    else:
+        click.echo(
+            "# Xero emulator running; export these (fake credentials, and billing state in "
+            "a throwaway SQLite file of this emulator's own, deleted when it stops):"
+        )
+        for name, value in exports.items():
+            click.echo(f"export {name}={value}")
+        click.echo(f"# control surface: {control}  (Ctrl-C to stop)")
+    sys.stdout.flush()
+    try:
+        while not stop.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+    click.echo("stopping", err=True)
 
 
 _Handler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None

@@ -175,8 +175,9 @@ def sync(
             output=output,
         )
     finally:
+        service.close()  # what load_service opened: the stores' pool, the provider's client
         close = getattr(service.provider, "close", None)
-        if callable(close):
+        if callable(close):  # a factory's service may own nothing: close its provider anyway
             close()
     _report(output, outcome, state)
 

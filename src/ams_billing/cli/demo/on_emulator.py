@@ -4,13 +4,20 @@ The emulator serves Xero's identity and accounting APIs on a loopback port; the 
 :class:`~ams_billing.providers.xero.XeroBillingService` talks to it; the AMS's webhook endpoint
 (the WSGI app) listens on another loopback port, and the emulator delivers signed webhooks to
 it, after checking it with Xero's Intent-to-Receive.
+
+The service is built as an AMS builds it, with :func:`~ams_billing.core.loading.load_service`,
+so its state is durable; but in a throwaway SQLite file of the demo's own, never the default
+database: each run starts a fresh emulator, and a ledger kept from an earlier run would replay
+ids this emulator never issued.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from decimal import Decimal
+from pathlib import Path
 
 import attrs
 
@@ -19,9 +26,9 @@ from ams_billing.contracts.harness import SignedDelivery
 from ams_billing.contrib.webhooks.request import WebhookEndpoint
 from ams_billing.contrib.webhooks.server import serve_wsgi
 from ams_billing.contrib.webhooks.wsgi import WebhookWSGIApp
+from ams_billing.core.loading import load_service
 from ams_billing.core.models import AmountType, WebhookDelivery
-from ams_billing.core.service import BillingService, WebhookResponse
-from ams_billing.providers.xero import XeroBillingService, XeroSettings
+from ams_billing.core.service import WebhookResponse
 from ams_billing.providers.xero.emulator import (
     EmulatorClock,
     EmulatorConfig,
@@ -65,14 +72,20 @@ class _Exchange:
 
 @contextmanager
 def emulator_environment(*, demo_company: bool = False) -> Iterator[DemoEnvironment]:
-    """Start the emulator and a webhook receiver on loopback; stop both afterwards."""
+    """Start the emulator and a webhook receiver on loopback; stop both afterwards.
+
+    The billing state lives in a temporary directory, deleted with everything else.
+    """
     config = EmulatorConfig(is_demo_company=demo_company)
     emulator = XeroEmulator(config, clock=EmulatorClock.real())
     with ExitStack() as stack:
         server = stack.enter_context(serve_emulator(emulator))
-        settings = XeroSettings.from_env(provider_environment(config, server.base_url))
-        provider = stack.enter_context(XeroBillingService(settings))
-        service = BillingService(provider)
+        folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="ams-billing-demo-"))
+        database = Path(folder) / "demo.sqlite3"
+        environ = provider_environment(
+            config, server.base_url, database_url=f"sqlite:///{database}"
+        )
+        service = stack.enter_context(load_service(environ=environ))
         exchange = _Exchange(emulator)
         endpoint = WebhookEndpoint(service, on_delivery=exchange.received.append)
         receiver = stack.enter_context(serve_wsgi(WebhookWSGIApp(endpoint)))
@@ -88,7 +101,11 @@ def emulator_environment(*, demo_company: bool = False) -> Iterator[DemoEnvironm
             service=service,
             driver=_EmulatorDriver(emulator),
             exchange_webhooks=exchange,
-            description=f"the Xero emulator at {server.base_url}, through the Xero provider",
+            description=(
+                f"the Xero emulator at {server.base_url}, through the Xero provider; billing "
+                f"state in a throwaway SQLite file, {database}, deleted afterwards (every run "
+                "starts a fresh emulator)"
+            ),
             currency=config.base_currency,
             amount_type=AmountType.INCLUSIVE,
             preflight=preflight,

@@ -12,7 +12,10 @@ When the app ``ams_billing.contrib.django`` is installed, the service keeps its 
 project's database: invoice snapshots (:class:`~.stores.DjangoInvoiceStateStore`), the
 provider's idempotency records when it takes an ``idempotency_store``
 (:class:`~.stores.DjangoIdempotencyStore`) and webhook deliveries
-(:class:`~.stores.DjangoWebhookInbox`). Without the app, everything stays in memory, as before.
+(:class:`~.stores.DjangoWebhookInbox`). Without the app, the service keeps its state where
+:func:`~ams_billing.core.loading.load_service` does outside Django: in the SQL stores of
+:mod:`ams_billing.stores` (``AMS_BILLING_DATABASE_URL``, a setting or a variable, else an SQLite
+file), or in memory when that says ``memory:``.
 
 How a kept delivery is processed is ``AMS_BILLING_WEBHOOK_PROCESSING``
 (:func:`webhook_processing`): by a thread of the web process, by a task of Django's Tasks
@@ -109,8 +112,9 @@ def get_billing_service(provider: str | None = None) -> BillingService:
     Values naming the same provider class share one service, so its idempotency ledger,
     invoice state and HTTP connections serve the whole process. The Django signal
     :data:`~ams_billing.contrib.django.signals.invoice_changed` is its listener. With the app
-    installed, its invoice state and (for a provider that takes an ``idempotency_store``, as
-    Xero's does) its idempotency records are kept in the database (:mod:`.stores`).
+    installed, its invoice state, its webhook inbox and (for a provider that takes an
+    ``idempotency_store``, as Xero's does) its idempotency records are kept in the project's
+    database (:mod:`.stores`); without it, in the SQL stores (see the module docstring).
     """
     value = (provider or configured_provider()).strip()
     key = resolve_provider_class(value) if value else type(None)
@@ -122,9 +126,11 @@ def get_billing_service(provider: str | None = None) -> BillingService:
                 from ams_billing.contrib.django.stores import (  # noqa: PLC0415 - models need the app registry
                     DjangoIdempotencyStore,
                     DjangoInvoiceStateStore,
+                    DjangoWebhookInbox,
                 )
 
                 options["state_store"] = DjangoInvoiceStateStore()
+                options["inbox"] = DjangoWebhookInbox()
                 if value and _takes_idempotency_store(key):
                     options["idempotency_store"] = DjangoIdempotencyStore()
             service = load_service(
@@ -173,7 +179,8 @@ def get_processor() -> BackgroundProcessor:
     """The background processor that handles deliveries after the response.
 
     With the app installed it is a :class:`DjangoBackgroundProcessor` on a
-    :class:`~.stores.DjangoWebhookInbox`; otherwise one on an in-memory inbox.
+    :class:`~.stores.DjangoWebhookInbox`; otherwise one on the service's inbox (the SQL stores'
+    by default).
     """
     global _processor  # noqa: PLW0603 - one worker per process
     service = get_billing_service()
@@ -230,7 +237,7 @@ def _tasks_run_elsewhere() -> bool:
 def keep_delivery(delivery: WebhookDelivery) -> None:
     """Keep a verified delivery in the inbox, then have it processed (:func:`webhook_processing`).
 
-    Without the app installed, the process's in-memory inbox and thread, as before. With it, the
+    Without the app installed, the service's inbox (see :func:`get_processor`). With it, the
     delivery is committed before this returns; inside a transaction (``ATOMIC_REQUESTS``) it is
     written just after that transaction commits, which Django does before the response leaves,
     so the promise holds: no 200 for a delivery not kept. A failure to keep it raises.
@@ -275,8 +282,6 @@ def reset_billing_service() -> None:
         if _processor is not None:
             _processor.close()
         for service in _services.values():
-            close = getattr(service.provider, "close", None)
-            if callable(close):
-                close()  # the provider's HTTP connections
+            service.close()  # the provider's HTTP connections, the SQL stores' pool if any
         _services.clear()
         _processor = None

@@ -5,11 +5,12 @@
     from ams_billing import load_service
     from ams_billing.contrib.webhooks import BackgroundProcessor, WebhookEndpoint, WebhookWSGIApp
 
-    billing = load_service(listeners=[MyMemberships()])
-    processor = BackgroundProcessor(billing, inbox=durable_inbox)  # kept before the 200
+    billing = load_service(listeners=[MyMemberships()])  # state in the durable stores
+    processor = BackgroundProcessor(billing)  # keeps each delivery in billing.inbox before the 200
     app = WebhookWSGIApp(WebhookEndpoint(billing, on_delivery=processor.submit))
 
-``drain_inbox(billing, inbox)`` processes what an inbox holds from a cron job or a worker.
+``drain_inbox(billing)`` processes what the service's inbox holds from a cron job or a worker
+(``ams-billing webhooks drain``).
 """
 
 from ams_billing.contrib.webhooks.asgi import WebhookASGIApp

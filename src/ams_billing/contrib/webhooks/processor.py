@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import attrs
 
-from ams_billing.core.errors import BillingError
+from ams_billing.core.errors import BillingError, ConfigurationError
 from ams_billing.core.inbox import InboxEntry, InMemoryWebhookInbox, WebhookInbox
 from ams_billing.core.models import WebhookDelivery
 from ams_billing.core.service import BillingService
@@ -80,7 +80,7 @@ def process_entries(
 
 def drain_inbox(
     service: BillingService,
-    inbox: WebhookInbox,
+    inbox: WebhookInbox | None = None,
     *,
     batch: int = MAX_COALESCED,
     lease_seconds: float = DEFAULT_LEASE_SECONDS,
@@ -90,8 +90,14 @@ def drain_inbox(
 
     For a cron job or a worker process (``ams-billing webhooks drain``). Entries other workers
     hold are left to them. Stops at the first failed batch (its entries wait for the next run)
-    and after ``max_batches``, so it always ends.
+    and after ``max_batches``, so it always ends. ``inbox`` defaults to the service's own.
     """
+    if inbox is None:
+        inbox = service.inbox
+    if inbox is None:
+        raise ConfigurationError(
+            "nothing to drain: the service has no inbox (build it with load_service(), or pass one)"
+        )
     processed = failed = 0
     for _ in range(max_batches):
         entries = inbox.claim(batch, lease_seconds)
@@ -105,11 +111,23 @@ def drain_inbox(
     return DrainResult(processed=processed, failed=failed)
 
 
+def _memory_inbox() -> WebhookInbox:
+    logger.warning(
+        "webhook deliveries are kept in memory: one acknowledged and not yet processed is lost "
+        "if the process dies; build the service with load_service() (a durable inbox) or pass "
+        "inbox="
+    )
+    return InMemoryWebhookInbox()
+
+
 class BackgroundProcessor:
     """Processes the inbox on one daemon thread, merging deliveries that arrive together.
 
-    :param inbox: where deliveries wait; an :class:`~ams_billing.core.inbox.InMemoryWebhookInbox`
-        when omitted, which a crash empties: give a durable one in production.
+    :param inbox: where deliveries wait; by default the service's own
+        (:attr:`~ams_billing.core.service.BillingService.inbox`: for a service from
+        ``load_service()``, the durable inbox beside its other state). Only a service built
+        directly without one leaves an :class:`~ams_billing.core.inbox.InMemoryWebhookInbox`,
+        which a crash empties; the log says so.
     :param linger: how long the worker waits after a wake-up for more deliveries, so that a
         burst of payments costs a read per 50 invoices rather than one per delivery.
     :param retry_interval: how often the worker looks at the inbox when nothing wakes it (a
@@ -128,7 +146,9 @@ class BackgroundProcessor:
         max_pending: int | None = None,
     ) -> None:
         self.service = service
-        self.inbox: WebhookInbox = inbox if inbox is not None else InMemoryWebhookInbox()
+        if inbox is None:
+            inbox = service.inbox if service.inbox is not None else _memory_inbox()
+        self.inbox: WebhookInbox = inbox
         self.linger = linger
         self.lease_seconds = lease_seconds
         self.retry_interval = retry_interval

@@ -36,7 +36,7 @@ from .config import (
     TaxRateSpec,
     WebhookBehaviour,
 )
-from .exports import XERO_CLASS_PATH, provider_environment
+from .exports import XERO_CLASS_PATH, provider_environment, throwaway_database
 from .faults import FaultKind, FaultRule
 from .messages import EmulatorError
 from .server import EmulatorServer, serve_emulator
@@ -68,4 +68,5 @@ __all__ = [
     "provider_environment",
     "serve_emulator",
     "sign",
+    "throwaway_database",
 ]

@@ -14,7 +14,7 @@ import threading
 from .app import XeroEmulator
 from .clock import EmulatorClock
 from .config import BROAD_SCOPES, GRANULAR_SCOPES, EmulatorConfig
-from .exports import provider_environment
+from .exports import provider_environment, throwaway_database
 from .server import EmulatorServer
 
 __all__ = ["main"]
@@ -57,10 +57,11 @@ def main(argv: list[str] | None = None) -> int:
         args.port,
         webhook_interval=args.webhook_interval if args.webhook_url else None,
     )
-    with server:
+    with server, throwaway_database() as database:
         base = server.base_url
-        print("# Xero emulator running; export these (fake credentials):")
-        for name, value in provider_environment(config, base).items():
+        print("# Xero emulator running; export these (fake credentials, and billing state in a")
+        print("# throwaway SQLite file of this emulator's own, deleted when it stops):")
+        for name, value in provider_environment(config, base, database_url=database).items():
             print(f"export {name}={value}")
         print(f"# control surface: {base}/_emulator/calls  (Ctrl-C to stop)", flush=True)
         try:
