@@ -27,6 +27,7 @@ class CallRecord:
     fault: str | None = None
     replayed: bool = False
     dropped: bool = False
+    held: bool = False
 
 
 @attrs.frozen
