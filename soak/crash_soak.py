@@ -262,7 +262,8 @@ class Supervisor:
 
     def spawn(self, name: str, argv: list[str]) -> Child:
         """Start a child and remember it for the cleanup."""
-        child = Child(name, [sys.executable, *argv], self.environment(), self.work / f"{name}.log")
+        command = [sys.executable, *argv, "--parent", str(os.getpid())]
+        child = Child(name, command, self.environment(), self.work / f"{name}.log")
         self.children.append(child)
         child.start()
         return child

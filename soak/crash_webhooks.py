@@ -13,7 +13,8 @@ with ``service = load_durable_service(stores, listeners=[DbListener()])``. The p
 lingers a second after each delivery before it processes (a slow listener): the supervisor
 kills the server in that second, after Xero's 200, so acknowledged deliveries wait in the
 inbox for the next server (which drains the inbox when it starts) or ``ams-billing webhooks
-drain``. Runs until killed, or ``--lifetime`` seconds at most.
+drain``. Runs until killed, its supervisor (``--parent``) is gone, or ``--lifetime`` seconds
+at most.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", required=True)
     parser.add_argument("--port-file", required=True, type=Path)
     parser.add_argument("--lifetime", type=float, default=900.0)
+    parser.add_argument("--parent", type=int, help="stop when this process is gone")
     args = parser.parse_args(argv)
     with open_stores(args.url, upgrade=False) as stores:
         service = load_durable_service(stores, listeners=[DbListener(stores.engine)])
@@ -60,7 +62,9 @@ def main(argv: list[str] | None = None) -> int:
             partial = args.port_file.with_suffix(".tmp")
             partial.write_text(base_url.rsplit(":", 1)[1])
             partial.replace(args.port_file)
-            time.sleep(args.lifetime)
+            end = time.monotonic() + args.lifetime
+            while time.monotonic() < end and os.getppid() == (args.parent or os.getppid()):
+                time.sleep(0.5)
         processor.close()
     return 0
 

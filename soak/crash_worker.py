@@ -10,7 +10,7 @@ in the database. For each of its members not yet finished (``crash_soak_members`
 create the contact, raise the invoice, email it, each with the member's own idempotency key,
 recording each result in the member's row. Each step is tried a few times, as an AMS job
 would; a member whose step keeps failing waits for the next round. Exits 0 when all its members
-are finished, 3 when rounds ran out.
+are finished, 3 when rounds ran out, 4 when its supervisor (``--parent``) is gone.
 
 ``--memory-ledger`` gives the provider an in-memory ledger instead (what the audit must catch).
 """
@@ -130,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--worker", type=int, required=True)
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--memory-ledger", action="store_true")
+    parser.add_argument("--parent", type=int, help="stop when this process is gone")
     args = parser.parse_args(argv)
     extra: dict[str, Any] = {}
     if args.memory_ledger:
@@ -143,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
                 if not todo:
                     return 0
                 for number in todo:
+                    if args.parent and os.getppid() != args.parent:
+                        return 4  # the supervisor died: stop rather than run on unwatched
                     worker.bill(number)
         except Exception as error:  # anything untyped is a finding; keep it, then crash
             record_problem(stores.engine, f"worker {args.worker}: untyped {error!r}")
