@@ -114,3 +114,22 @@ def test_a_hold_needs_a_count_and_a_timeout(
 ) -> None:
     with pytest.raises(ValueError, match="hold"):
         xero_emulator.hold_responses(count=count, timeout=timeout)
+
+
+def test_a_client_gone_before_its_answer_is_not_reported(
+    xero_emulator_server: EmulatorServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # What a killed client leaves behind when its held answer is finally written.
+    server = xero_emulator_server._server
+    assert server is not None
+    for error in (BrokenPipeError(32, "Broken pipe"), ConnectionResetError(104, "reset")):
+        try:
+            raise error
+        except ConnectionError:
+            server.handle_error(None, ("127.0.0.1", 1))
+    assert capsys.readouterr().err == ""
+    try:
+        raise RuntimeError("a real bug")
+    except RuntimeError:
+        server.handle_error(None, ("127.0.0.1", 1))
+    assert "a real bug" in capsys.readouterr().err
