@@ -94,9 +94,24 @@ HOLD_TARGETS = (
 )
 """What the n-th held-response kill holds (cycling): invoices first and most often."""
 
-CRASH_FAULTS = tuple(f for f in XERO_FAULTS if f[0] is not FaultKind.RATE_LIMIT_DAY)
-"""The in-process soak's faults, but for the day limit: its Retry-After of an hour stalls every
-process for real time here; the in-process soak covers it on its virtual clock."""
+CRASH_FAULTS = tuple(
+    (kind, probability, extra)
+    for kind, probability, extra in XERO_FAULTS
+    if kind is not FaultKind.RATE_LIMIT_DAY and (kind is not FaultKind.SLOW or extra["delay"] > 30)
+)
+"""The in-process soak's faults, but for the day limit (its Retry-After of an hour would stall
+every process for real time here; the in-process soak covers it on its virtual clock) and the
+short delays (0.2 s at this scale; only the ones past the client's timeout matter here)."""
+
+AMBIGUOUS = frozenset({FaultKind.DROP_AFTER.value, FaultKind.SLOW.value})
+"""Faults after which a write was applied but its client does not know: it will send it again."""
+
+RETRY_GAP = 12.0
+"""Real seconds within which a client sends again a write whose answer it lost (the 3 s
+timeout, the provider's backoff, a pacer's pause); after that it has given up on the call."""
+
+QUIET_WAIT = 30.0
+"""The longest wait for a moment without such a retry pending before the clock jumps anyway."""
 
 WEBHOOK_PATH = "/billing/xero/webhooks/"
 """Where ``WebhookEndpoint`` answers (its default path)."""
@@ -141,6 +156,8 @@ class CrashReport:
     acknowledged_unprocessed_at_kill: int = 0
     cli_drain: list[dict[str, Any]] = field(default_factory=list)
     clock_jumps: int = 0
+    clock_jumps_not_quiet: int = 0
+    quiet_wait_seconds: float = 0.0
     duplicates: int = 0
     lost: int = 0
     orphans: int = 0
@@ -164,6 +181,7 @@ class CrashReport:
             data[name] = dict(sorted(value.items())) if isinstance(value, Counter) else value
         data["problems"] = self.problems[:50]
         data["wall_seconds"] = round(self.wall_seconds, 1)
+        data["quiet_wait_seconds"] = round(self.quiet_wait_seconds, 1)
         return data
 
 
@@ -287,15 +305,63 @@ class Supervisor:
             time.sleep(TICK)
         raise RuntimeError(f"{child.name} did not start (see {child.log})")
 
-    def kill_worker(self, index: int, moment: str) -> None:
-        """SIGKILL a worker, push Xero's clock past its key window, start it again."""
+    def kill_worker(self, index: int, moment: str, *, held: bool = False) -> None:
+        """SIGKILL a worker, push Xero's clock past its key window, start it again.
+
+        The jump stands for the minutes a real restart takes. It must land between the other
+        workers' calls, not between a lost answer and the provider's own resend a second
+        later (no process of theirs waits minutes there): the others are frozen (SIGSTOP) at
+        a moment when none of them has such a resend pending, for the instant of the kill and
+        the jump, then go on (SIGCONT).
+        """
         worker = self.workers[index]
-        worker.kill()
-        self.report.kills[moment] += 1
-        self.emulator.clock.advance(KEY_WINDOW_JUMP)
-        self.report.clock_jumps += 1
+        others = [w for i, w in enumerate(self.workers) if i != index and w.alive]
+        self.freeze_quiet(others, in_flight=1 if held else 0)
+        try:
+            worker.kill()
+            self.report.kills[moment] += 1
+            self.emulator.clock.advance(KEY_WINDOW_JUMP)
+            self.report.clock_jumps += 1
+        finally:
+            self.signal(others, signal.SIGCONT)
         worker.start()
         self.report.restarts["worker"] += 1
+
+    def freeze_quiet(self, others: list[Child], in_flight: int) -> None:
+        """Leave ``others`` stopped at a moment when none of them has a resend pending."""
+        started = time.monotonic()
+        while True:
+            self.signal(others, signal.SIGSTOP)
+            if self.emulator.in_flight() <= in_flight and self.pending_resends() == 0:
+                break
+            if time.monotonic() - started > QUIET_WAIT:
+                self.report.clock_jumps_not_quiet += 1
+                break
+            self.signal(others, signal.SIGCONT)
+            time.sleep(0.1)
+        self.report.quiet_wait_seconds += time.monotonic() - started
+
+    @staticmethod
+    def signal(children: list[Child], signum: signal.Signals) -> None:
+        """Send ``signum`` to each child's process group."""
+        for child in children:
+            if child.proc is not None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(child.proc.pid, signum)
+
+    def pending_resends(self) -> int:
+        """Writes applied whose client lost the answer and has not yet sent them again."""
+        pending: dict[str, float] = {}
+        now = self.emulator.clock.now()
+        for call in self.emulator.calls:
+            key = call.idempotency_key
+            if key is None or call.method not in ("PUT", "POST"):
+                continue
+            if call.fault in AMBIGUOUS:
+                pending[key] = (now - call.at).total_seconds() / self.config.scale
+            elif call.status is not None and call.status < 500 and call.status != 429:
+                pending.pop(key, None)  # answered (or replayed): the client knows
+        return sum(1 for age in pending.values() if age < RETRY_GAP)
 
     def kill_server(self, index: int, moment: str) -> None:
         """SIGKILL a webhook server; count what it acknowledged and left; start it again."""
@@ -426,7 +492,9 @@ class Supervisor:
             self.report.problems.append(f"a held call names no member: {held[0].path}")
         else:
             index = member % self.config.workers
-            self.kill_worker(index, f"worker, {self.hold_moment} applied and its answer held")
+            self.kill_worker(
+                index, f"worker, {self.hold_moment} applied and its answer held", held=True
+            )
         self.hold.release()
         self.hold = None
         return True
@@ -748,7 +816,9 @@ def markdown(reports: list[CrashReport], command: str) -> str:
         ("members / workers", lambda r: f"{r.members} / {r.workers}"),
         ("kills by moment", lambda r: pairs(r.kills)),
         ("restarts", lambda r: pairs(r.restarts)),
-        ("clock jumps past the key window", lambda r: str(r.clock_jumps)),
+        ("clock jumps past the key window (not quiet)",
+         lambda r: f"{r.clock_jumps} ({r.clock_jumps_not_quiet})"),
+        ("waited for a quiet moment to jump (s)", lambda r: f"{r.quiet_wait_seconds:.1f}"),
         ("member runs (re-runs after kills included)", lambda r: str(r.member_runs)),
         ("operations", lambda r: pairs(r.operations)),
         ("API calls", lambda r: str(r.api_calls)),

@@ -84,6 +84,8 @@ def test_an_idempotent_replay_is_not_held(xero_emulator: XeroEmulator) -> None:
     assert again["response"].status_code == 200
     assert hold.held == []
     assert [c.replayed for c in xero_emulator.calls] == [False, True]
+    # The call log names the key each call carried (what a crash test matches retries by).
+    assert [c.idempotency_key for c in xero_emulator.calls] == ["k-Once", "k-Once"]
 
 
 def test_a_forgotten_hold_times_out_by_itself(xero_emulator: XeroEmulator) -> None:

@@ -320,6 +320,7 @@ class XeroEmulator:
             "endpoint": f"{request.method.upper()} {path}",
             "status": None,
             "correlation_id": correlation_id,
+            "idempotency_key": request.header("idempotency-key"),
         }
         try:
             response = self._dispatch(request, correlation_id, record)

@@ -28,6 +28,7 @@ class CallRecord:
     replayed: bool = False
     dropped: bool = False
     held: bool = False
+    idempotency_key: str | None = None
 
 
 @attrs.frozen
