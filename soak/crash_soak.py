@@ -157,6 +157,7 @@ class CrashReport:
     cli_drain: list[dict[str, Any]] = field(default_factory=list)
     clock_jumps: int = 0
     clock_jumps_not_quiet: int = 0
+    not_quiet: list[str] = field(default_factory=list)
     quiet_wait_seconds: float = 0.0
     duplicates: int = 0
     lost: int = 0
@@ -305,7 +306,7 @@ class Supervisor:
             time.sleep(TICK)
         raise RuntimeError(f"{child.name} did not start (see {child.log})")
 
-    def kill_worker(self, index: int, moment: str, *, held: bool = False) -> None:
+    def kill_worker(self, index: int, moment: str) -> None:
         """SIGKILL a worker, push Xero's clock past its key window, start it again.
 
         The jump stands for the minutes a real restart takes. It must land between the other
@@ -316,7 +317,9 @@ class Supervisor:
         """
         worker = self.workers[index]
         others = [w for i, w in enumerate(self.workers) if i != index and w.alive]
-        self.freeze_quiet(others, in_flight=1 if held else 0)
+        # A call the emulator holds stays in flight until the hold is handled.
+        held = 1 if self.hold is not None and self.hold.held else 0
+        self.freeze_quiet(others, in_flight=held)
         try:
             worker.kill()
             self.report.kills[moment] += 1
@@ -336,6 +339,10 @@ class Supervisor:
                 break
             if time.monotonic() - started > QUIET_WAIT:
                 self.report.clock_jumps_not_quiet += 1
+                self.report.not_quiet.append(
+                    f"{self.emulator.in_flight()} calls in flight (allowed {in_flight}), "
+                    f"{self.pending_resends()} resends pending"
+                )
                 break
             self.signal(others, signal.SIGCONT)
             time.sleep(0.1)
@@ -492,9 +499,7 @@ class Supervisor:
             self.report.problems.append(f"a held call names no member: {held[0].path}")
         else:
             index = member % self.config.workers
-            self.kill_worker(
-                index, f"worker, {self.hold_moment} applied and its answer held", held=True
-            )
+            self.kill_worker(index, f"worker, {self.hold_moment} applied and its answer held")
         self.hold.release()
         self.hold = None
         return True
