@@ -92,7 +92,7 @@ HOLD_TARGETS = (
     ("create_invoice", "PUT", r"/Invoices$"),
     ("send_invoice", "POST", r"/Invoices/[^/]+/Email$"),
 )
-"""What the n-th held-response kill holds (cycling): invoices first and most often."""
+"""What the n-th held-response kill holds (cycling): an invoice first, and most often."""
 
 CRASH_FAULTS = tuple(
     (kind, probability, extra)
@@ -247,7 +247,7 @@ class Supervisor:
         self.hold: ResponseHold | None = None
         self.hold_armed_at = 0.0
         self.hold_moment = ""
-        self.holds_armed = 0
+        self.holds_caught = 0
         self.next_target = 0
         limits = RateLimits(per_day=None)  # day-limit 429s: see CRASH_FAULTS
         emulator_config = EmulatorConfig(
@@ -482,8 +482,8 @@ class Supervisor:
         """
         if self.hold is None:
             if now >= next_hold:
-                moment, method, path = HOLD_TARGETS[self.holds_armed % len(HOLD_TARGETS)]
-                self.holds_armed += 1
+                # The n-th hold that caught a call: one that caught nothing does not count.
+                moment, method, path = HOLD_TARGETS[self.holds_caught % len(HOLD_TARGETS)]
                 self.hold = self.emulator.hold_responses(method, path, count=1, timeout=60)
                 self.hold_armed_at, self.hold_moment = now, moment
             return False
@@ -494,6 +494,7 @@ class Supervisor:
                 self.hold = None
                 return False
             return False
+        self.holds_caught += 1
         member = self.member_of(held[0].path, held[0].request_body)
         if member is None:
             self.report.problems.append(f"a held call names no member: {held[0].path}")
