@@ -317,9 +317,7 @@ class Supervisor:
         """
         worker = self.workers[index]
         others = [w for i, w in enumerate(self.workers) if i != index and w.alive]
-        # A call the emulator holds stays in flight until the hold is handled.
-        held = 1 if self.hold is not None and self.hold.held else 0
-        self.freeze_quiet(others, in_flight=held)
+        self.freeze_quiet(others)
         try:
             worker.kill()
             self.report.kills[moment] += 1
@@ -330,11 +328,13 @@ class Supervisor:
         worker.start()
         self.report.restarts["worker"] += 1
 
-    def freeze_quiet(self, others: list[Child], in_flight: int) -> None:
+    def freeze_quiet(self, others: list[Child]) -> None:
         """Leave ``others`` stopped at a moment when none of them has a resend pending."""
         started = time.monotonic()
         while True:
             self.signal(others, signal.SIGSTOP)
+            # A call the emulator holds stays in flight until its hold is handled.
+            in_flight = 1 if self.hold is not None and self.hold.held else 0
             if self.emulator.in_flight() <= in_flight and self.pending_resends() == 0:
                 break
             if time.monotonic() - started > QUIET_WAIT:
