@@ -74,6 +74,7 @@ from ams_billing.providers.xero.emulator import (
     XeroEmulator,
     provider_environment,
 )
+from ams_billing.providers.xero.ledger import xero_key
 from ams_billing.stores import SqlStores, open_stores
 
 __all__ = ["CrashConfig", "CrashReport", "main", "run_crash_soak"]
@@ -115,6 +116,20 @@ QUIET_WAIT = 30.0
 
 WEBHOOK_PATH = "/billing/xero/webhooks/"
 """Where ``WebhookEndpoint`` answers (its default path)."""
+
+
+def member_stems(plan_key: str) -> dict[str, str]:
+    """The stems of the ``Idempotency-Key`` s the provider sends for one member's steps.
+
+    The provider sends ``xero_key(...)`` plus ``:`` and a digest of the body.
+    """
+    return {
+        xero_key("contact", f"contact:{plan_key}"): "contact",
+        xero_key("contact", f"invoice:invoice:{plan_key}"): "contact (for the invoice)",
+        xero_key("invoice", f"invoice:{plan_key}"): "invoice",
+        xero_key("email", f"email:{plan_key}"): "email",
+    }
+
 
 _MEMBER = re.compile(r"crash-(\d+)-(\d{5})", re.IGNORECASE)
 TICK = 0.05
@@ -168,6 +183,8 @@ class CrashReport:
     regressions: int = 0
     worker_problems: int = 0
     problems: list[str] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)
+    diagnoses: list[str] = field(default_factory=list)
     wall_seconds: float = 0.0
 
     @property
@@ -248,6 +265,8 @@ class Supervisor:
         self.hold_armed_at = 0.0
         self.hold_moment = ""
         self.holds_caught = 0
+        self.hold_kills_left = config.hold_kills
+        self.stems: dict[str, int] = {}
         self.next_target = 0
         limits = RateLimits(per_day=None)  # day-limit 429s: see CRASH_FAULTS
         emulator_config = EmulatorConfig(
@@ -306,45 +325,75 @@ class Supervisor:
             time.sleep(TICK)
         raise RuntimeError(f"{child.name} did not start (see {child.log})")
 
-    def kill_worker(self, index: int, moment: str) -> None:
-        """SIGKILL a worker, push Xero's clock past its key window, start it again.
+    def kill_worker(self, index: int | None, moment: str) -> None:
+        """SIGKILL a worker (and one whose answer the emulator holds), jump, restart them.
 
         The jump stands for the minutes a real restart takes. It must land between the other
         workers' calls, not between a lost answer and the provider's own resend a second
-        later (no process of theirs waits minutes there): the others are frozen (SIGSTOP) at
-        a moment when none of them has such a resend pending, for the instant of the kill and
-        the jump, then go on (SIGCONT).
+        later (no process of theirs waits minutes there). So every worker is frozen
+        (SIGSTOP) at a moment when no survivor has such a resend pending; the victims are
+        killed, the clock jumps, and the survivors go on (SIGCONT). A worker whose applied
+        call is held is always a victim: resumed, it would time out and resend after the jump.
         """
-        worker = self.workers[index]
-        others = [w for i, w in enumerate(self.workers) if i != index and w.alive]
-        self.freeze_quiet(others)
+        frozen = [w for w in self.workers if w.alive]
+        self.freeze_quiet(frozen, index)
+        victims: dict[int, str] = {} if index is None else {index: moment}
+        held = self.held_victim()
+        if held is not None:
+            victims.setdefault(*held)
         try:
-            worker.kill()
-            self.report.kills[moment] += 1
+            before = self.emulator.clock.now()
+            for victim, why in victims.items():
+                self.workers[victim].kill()
+                self.report.kills[why] += 1
+                self.report.events.append(f"{before:%H:%M:%S.%f} killed worker {victim} ({why})")
+            if self.hold is not None and self.hold.held:
+                self.hold.release()  # the answer goes to a dead socket
+                self.hold = None
+                self.holds_caught += 1
+                self.hold_kills_left -= 1
             self.emulator.clock.advance(KEY_WINDOW_JUMP)
             self.report.clock_jumps += 1
         finally:
-            self.signal(others, signal.SIGCONT)
-        worker.start()
-        self.report.restarts["worker"] += 1
+            self.signal(frozen, signal.SIGCONT)
+        for victim in victims:
+            self.workers[victim].start()
+            self.report.restarts["worker"] += 1
 
-    def freeze_quiet(self, others: list[Child]) -> None:
-        """Leave ``others`` stopped at a moment when none of them has a resend pending."""
+    def held_victim(self) -> tuple[int, str] | None:
+        """The worker whose applied call the emulator holds, and the moment's name."""
+        if self.hold is None or not self.hold.held:
+            return None
+        call = self.hold.held[0]
+        member = self.member_of(call.path, call.request_body)
+        if member is None:
+            self.report.problems.append(f"a held call names no member: {call.path}")
+            return None
+        return (
+            member % self.config.workers,
+            f"worker, {self.hold_moment} applied and its answer held",
+        )
+
+    def freeze_quiet(self, frozen: list[Child], victim: int | None) -> None:
+        """Leave ``frozen`` stopped at a moment when no survivor has a resend pending."""
         started = time.monotonic()
         while True:
-            self.signal(others, signal.SIGSTOP)
-            # A call the emulator holds stays in flight until its hold is handled.
-            in_flight = 1 if self.hold is not None and self.hold.held else 0
-            if self.emulator.in_flight() <= in_flight and self.pending_resends() == 0:
+            self.signal(frozen, signal.SIGSTOP)
+            held = self.held_victim()
+            victims = {v for v in (victim, held[0] if held else None) if v is not None}
+            # A call the emulator holds stays in flight until its worker is killed.
+            in_flight = 1 if held else 0
+            pending = self.pending_resends(victims)
+            if self.emulator.in_flight() <= in_flight and pending == 0:
                 break
             if time.monotonic() - started > QUIET_WAIT:
                 self.report.clock_jumps_not_quiet += 1
                 self.report.not_quiet.append(
                     f"{self.emulator.in_flight()} calls in flight (allowed {in_flight}), "
-                    f"{self.pending_resends()} resends pending"
+                    f"{pending} resends pending"
                 )
                 break
-            self.signal(others, signal.SIGCONT)
+            self.signal(frozen, signal.SIGCONT)
             time.sleep(0.1)
         self.report.quiet_wait_seconds += time.monotonic() - started
 
@@ -356,8 +405,12 @@ class Supervisor:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(child.proc.pid, signum)
 
-    def pending_resends(self) -> int:
-        """Writes applied whose client lost the answer and has not yet sent them again."""
+    def pending_resends(self, victims: set[int]) -> int:
+        """Writes applied whose client lost the answer and has not yet sent them again.
+
+        Calls of the victims' members are left out: they will never be sent again by their
+        killed process; the restarted one starts over from the ledger.
+        """
         pending: dict[str, float] = {}
         now = self.emulator.clock.now()
         for call in self.emulator.calls:
@@ -368,7 +421,21 @@ class Supervisor:
                 pending[key] = (now - call.at).total_seconds() / self.config.scale
             elif call.status is not None and call.status < 500 and call.status != 429:
                 pending.pop(key, None)  # answered (or replayed): the client knows
-        return sum(1 for age in pending.values() if age < RETRY_GAP)
+        return sum(
+            1
+            for key, age in pending.items()
+            if age < RETRY_GAP and self.member_of_key(key) % self.config.workers not in victims
+        )
+
+    def member_of_key(self, key: str) -> int:
+        """The member whose step sent ``key`` (-1 when it is none of theirs)."""
+        if not self.stems:
+            for member in range(self.config.members):
+                plan = f"crash-{self.config.seed}-{member:05d}"
+                for stem in member_stems(plan):
+                    self.stems[stem] = member
+        stem = key.rsplit(":", 1)[0]
+        return self.stems.get(stem, -1)
 
     def kill_server(self, index: int, moment: str) -> None:
         """SIGKILL a webhook server; count what it acknowledged and left; start it again."""
@@ -423,7 +490,7 @@ class Supervisor:
     def faulted_phase(self, deadline: float) -> None:
         """Bill, pay, deliver and kill until every worker finished (or the budget ran out)."""
         config = self.config
-        kills, hold_kills, webhook_kills = config.kills, config.hold_kills, config.webhook_kills
+        kills, webhook_kills = config.kills, config.webhook_kills
         now = time.monotonic()
         next_kill = now + self.rng.uniform(1.0, 3.0)
         next_hold = now + self.rng.uniform(0.2, 1.0)
@@ -435,8 +502,7 @@ class Supervisor:
                 return
             if self.reap():
                 return
-            if hold_kills and self.handle_hold(now, next_hold):
-                hold_kills -= 1
+            if self.handle_hold(now, next_hold):
                 next_hold = now + self.rng.uniform(0.5, 2.0)
             if kills and now >= next_kill:
                 live = [i for i, w in enumerate(self.workers) if w.alive]
@@ -476,34 +542,24 @@ class Supervisor:
         return self.unfinished() == 0
 
     def handle_hold(self, now: float, next_hold: float) -> bool:
-        """Arm a response hold, or kill the worker whose applied create it holds.
+        """Arm a response hold, or kill the worker whose applied call it holds.
 
-        True when a hold was handled (killed on, or given up); ``self.hold`` is then None.
+        True when a held call's worker was killed (``self.hold`` is then None).
         """
         if self.hold is None:
-            if now >= next_hold:
+            if self.hold_kills_left > 0 and now >= next_hold:
                 # The n-th hold that caught a call: one that caught nothing does not count.
                 moment, method, path = HOLD_TARGETS[self.holds_caught % len(HOLD_TARGETS)]
                 self.hold = self.emulator.hold_responses(method, path, count=1, timeout=60)
                 self.hold_armed_at, self.hold_moment = now, moment
             return False
-        held = self.hold.held
-        if not held:
+        if not self.hold.held:
             if now - self.hold_armed_at > 5.0:  # nobody made that call: try another later
                 self.hold.release()
                 self.hold = None
-                return False
             return False
-        self.holds_caught += 1
-        member = self.member_of(held[0].path, held[0].request_body)
-        if member is None:
-            self.report.problems.append(f"a held call names no member: {held[0].path}")
-        else:
-            index = member % self.config.workers
-            self.kill_worker(index, f"worker, {self.hold_moment} applied and its answer held")
-        self.hold.release()
-        self.hold = None
-        return True
+        self.kill_worker(None, "")
+        return self.hold is None
 
     def member_of(self, path: str, body: bytes) -> int | None:
         """The member a held call is for (from the body, or the emailed invoice's reference)."""
@@ -647,6 +703,8 @@ class Supervisor:
         duplicated = duplicates(contacts, rows)
         report.duplicates = len(duplicated)
         report.problems += duplicated
+        for line in duplicated:
+            self.diagnose(line.rsplit(" ", 1)[-1])
         contact_ids = dict(contacts)
         with self.stores.engine.connect() as connection:
             member_rows = connection.execute(sa.select(members)).all()
@@ -683,12 +741,35 @@ class Supervisor:
         report.problems += [f"invoice {invoices[i].get('Reference')} ({i}) nobody was told of"
                             for i in orphans]  # fmt: skip
         twice = emailed_twice(self.emulator.calls)
+        for invoice_id in twice:
+            reference = next(
+                (i.get("Reference") or "" for i in invoices.values()
+                 if i["InvoiceID"].lower() == invoice_id), ""
+            )  # fmt: skip
+            self.diagnose(reference)
         report.emailed_twice = len(twice)
         report.problems += [f"invoice {i} emailed more than once" for i in twice]
         self.audit_listener(invoices, told_rows)
         report.worker_problems = len(worker_problems)
         report.problems += [f"a worker saw: {text}" for text in worker_problems]
         self.count_calls()
+
+    def diagnose(self, reference: str) -> None:
+        """Keep the calls made under one member's keys, for a finding's report."""
+        found = _MEMBER.search(reference)
+        if found is None:
+            return
+        member = int(found.group(2))
+        plan_key = f"crash-{self.config.seed}-{member:05d}"
+        stems = member_stems(plan_key)
+        for call in self.emulator.calls:
+            for stem, step in stems.items():
+                if (call.idempotency_key or "").startswith(stem):
+                    self.report.diagnoses.append(
+                        f"member {member} {step}: {call.at:%H:%M:%S.%f} {call.endpoint} "
+                        f"status={call.status} fault={call.fault} replayed={call.replayed} "
+                        f"dropped={call.dropped} held={call.held}"
+                    )
 
     def audit_listener(self, invoices: dict[str, dict[str, Any]], told_rows: list[Any]) -> None:
         """Audit what listeners were told against the inbox and the books.
