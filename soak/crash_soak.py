@@ -22,8 +22,9 @@ What it does, per store (RELIABILITY.md has the figures of the last full run):
    random moment; a webhook server right after its 200, while the delivery waits to be
    processed. After each worker kill the emulator's clock jumps past Xero's ``Idempotency-Key``
    window (6 minutes) before the worker restarts, so only the durable ledger can stop a second
-   copy. Every killed process is restarted; a restarted worker re-runs its unfinished members
-   with the same keys.
+   copy; the other workers are frozen for that instant at a moment when none of them waits to
+   resend a lost answer (see :meth:`Supervisor.kill_worker`). Every killed process is
+   restarted; a restarted worker re-runs its unfinished members with the same keys.
 5. **Drain.** Faults off, the last webhooks delivered, the webhook servers killed after their
    last 200, and ``ams-billing webhooks drain`` (a real subprocess) empties the inbox.
 6. **Audit** (exit 1 if any count is not 0): duplicate contacts or invoices in the emulator's

@@ -49,11 +49,12 @@ def test_killed_workers_and_webhook_servers_lose_and_duplicate_nothing(tmp_path:
     # The kills really happened: a create applied while its answer was held, a random one,
     # and the webhook servers after their 200; each worker kill moved Xero past its key window.
     kills = report["kills"]
-    assert kills[HELD_INVOICE] >= 1
+    assert sum(count for moment, count in kills.items() if "answer held" in moment) >= 1
     assert kills["worker, at a random moment"] == 1
     assert kills["webhook server, after its last 200 (final)"] == 2
     assert report["faults_injected"]["response held, client killed"] >= 1
-    assert report["clock_jumps"] == report["restarts"]["worker"] >= 2
+    # One jump per kill (a held worker killed with a random victim shares its jump).
+    assert report["restarts"]["worker"] >= report["clock_jumps"] >= 2
     assert report["members"] == 14
     assert report["member_runs"] > 14  # killed members were run again
     # Paid members' invoices went through the inbox; the CLI drained what the kills left.
