@@ -114,14 +114,21 @@ def bench(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def soak(session: nox.Session) -> None:
-    """The fault soak: 10,000 operations per provider and seed under every fault, then an audit.
+    """The fault soak, then the crash soak on SQLite and PostgreSQL; each audits and exits 1.
 
-    Bounded and reproducible: a virtual clock, seeded faults; exits 1 on any duplicate or loss.
-    ``nox -s soak -- --operations 50000 --seed 1 2 3`` to change the size or the seeds.
+    1. ``soak/soak.py``: 10,000 operations per provider and seed under every fault, in one
+       process on a virtual clock (bounded and reproducible).
+    2. ``soak/crash_soak.py``: worker and webhook server processes SIGKILL-ed and restarted
+       against one emulator over loopback, on an SQLite file and on a throwaway PostgreSQL
+       (Debian's ``postgresql``, as ``.ci/run`` installs it), a few minutes per store.
+
+    ``nox -s soak -- --operations 50000 --seed 1 2 3`` changes the first one's size or seeds;
+    the crash soak then runs at its default size.
     """
-    session.install(".")
+    session.install(".[postgres]")
     args = session.posargs or ["--operations", "10000", "--seed", "7", "8", "9"]
     session.run("python", "soak/soak.py", *args)
+    session.run("python", "soak/crash_soak.py", "--store", "sqlite", "postgres", "--seed", "7")
 
 
 AMS_SNAPSHOT = Path(os.environ.get("AMS_BILLING_AMS_SNAPSHOT", "../shared/ams"))

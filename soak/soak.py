@@ -69,6 +69,7 @@ from ams_billing.contracts.harness import SignedDelivery
 from ams_billing.providers.fake import FakeBillingService
 from ams_billing.providers.xero import XeroBillingService
 from ams_billing.providers.xero.emulator import (
+    CallRecord,
     EmulatorClock,
     EmulatorConfig,
     FaultKind,
@@ -79,7 +80,7 @@ from ams_billing.providers.xero.emulator import (
 )
 from ams_billing.providers.xero.testing import EMULATOR_BASE_URL, emulator_settings
 
-__all__ = ["SoakReport", "main", "run_soak"]
+__all__ = ["SoakReport", "duplicates", "emailed_twice", "main", "run_soak"]
 
 CALLER_ATTEMPTS = 3
 """How many times the caller (an AMS job) tries one operation with one key before reporting."""
@@ -385,15 +386,7 @@ class XeroRig(Rig):
         report.faults_injected["webhook_reordered_batches"] = report.webhook_deliveries["sent"]
         report.faults_injected["token_expired_401"] = report.token_expired_401
         report.virtual_hours = self.emulator.clock.elapsed() / 3600
-        # An email is applied when Xero answered 204 or cut the connection after applying it;
-        # a replay (Idempotency-Key) sends nothing.
-        sends: Counter[str] = Counter()
-        for call in calls:
-            if not call.endpoint.endswith("/Email") or call.replayed:
-                continue
-            if call.status == 204 or (call.dropped and call.fault == FaultKind.DROP_AFTER.value):
-                sends[call.path.rstrip("/").split("/")[-2].lower()] += 1
-        twice = [invoice for invoice, count in sends.items() if count > 1]
+        twice = emailed_twice(calls)
         report.emailed_twice = len(twice)
         report.problems += [f"invoice {invoice} emailed more than once" for invoice in twice]
 
@@ -693,16 +686,11 @@ class Soak:
     def audit(self, before: tuple[list[tuple[str, str]], list[tuple[str, str, str, bool]]]) -> None:
         report = self.report
         contacts, invoices = self.rig.books()
-        live = [i for i in invoices if i[2] not in ("VOIDED", "DELETED")]
-        by_number = Counter(number for _, number in contacts)
-        by_reference = Counter(reference for _, reference, _, _ in live)
         contact_ids = dict(contacts)
         invoice_rows = {row[0]: row for row in invoices}
-        dup_contacts = [n for n, count in by_number.items() if count > 1]
-        dup_invoices = [r for r, count in by_reference.items() if count > 1]
-        report.duplicates = len(dup_contacts) + len(dup_invoices)
-        report.problems += [f"duplicate contact {n}" for n in dup_contacts]
-        report.problems += [f"duplicate invoice {r}" for r in dup_invoices]
+        duplicated = duplicates(contacts, invoices)
+        report.duplicates = len(duplicated)
+        report.problems += duplicated
         before_contacts = {number for _, number in before[0]}
         before_invoices = {reference for _, reference, _, _ in before[1]}
         expected_invoices: set[str] = set()
@@ -748,6 +736,36 @@ class Soak:
         if outcome.reconciled_id is None or found != natural:
             report.lost += 1
             report.problems.append(f"{outcome.key} failed and its retry did not recover it")
+
+
+def duplicates(
+    contacts: Iterable[tuple[str, str]], invoices: Iterable[tuple[str, str, str, bool]]
+) -> list[str]:
+    """Two live contacts with one account reference, or two live invoices with one reference.
+
+    ``contacts`` as (id, account reference), ``invoices`` as (id, reference, status, sent), as
+    :meth:`Rig.books` gives them; one line per duplicated reference.
+    """
+    by_number = Counter(number for _, number in contacts)
+    live = Counter(ref for _, ref, status, _ in invoices if status not in ("VOIDED", "DELETED"))
+    return [f"duplicate contact {n}" for n, count in by_number.items() if count > 1] + [
+        f"duplicate invoice {r}" for r, count in live.items() if count > 1
+    ]
+
+
+def emailed_twice(calls: Iterable[CallRecord]) -> list[str]:
+    """The invoices the emulator's call log shows emailed more than once (lower-case ids).
+
+    An email is applied when Xero answered 204 or cut the connection after applying it; a
+    replay (``Idempotency-Key``) sends nothing.
+    """
+    sends: Counter[str] = Counter()
+    for call in calls:
+        if not call.endpoint.endswith("/Email") or call.replayed:
+            continue
+        if call.status == 204 or (call.dropped and call.fault == FaultKind.DROP_AFTER.value):
+            sends[call.path.rstrip("/").split("/")[-2].lower()] += 1
+    return [invoice for invoice, count in sends.items() if count > 1]
 
 
 def run_soak(provider: str, operations: int, seed: int) -> SoakReport:

@@ -17,7 +17,8 @@ Modules: ``clock`` (virtual/scaled time), ``config``, ``ids`` (seeded ids), ``bo
 ``wire`` (JSON, dates, envelopes, errors), ``messages`` (request/response values), ``query``
 (where, paging), ``context`` (handler helpers, batches), ``identity``, ``contacts``,
 ``invoices``, ``payments``, ``settings_api``, ``limits``, ``idempotency``, ``faults``,
-``webhooks``, ``calllog``, ``control`` (``/_emulator``), ``app`` (the engine), ``transport``,
+``holds`` (responses held after a change), ``webhooks``, ``calllog``, ``control``
+(``/_emulator``), ``app`` (the engine), ``transport``,
 ``server``, ``testing`` (pytest fixtures), ``__main__`` (CLI).
 """
 
@@ -38,6 +39,7 @@ from .config import (
 )
 from .exports import XERO_CLASS_PATH, provider_environment, throwaway_database
 from .faults import FaultKind, FaultRule
+from .holds import HeldCall, ResponseHold
 from .messages import EmulatorError
 from .server import EmulatorServer, serve_emulator
 from .transport import EmulatorTransport
@@ -58,9 +60,11 @@ __all__ = [
     "EmulatorTransport",
     "FaultKind",
     "FaultRule",
+    "HeldCall",
     "IntentCheck",
     "IntentToReceiveReport",
     "RateLimits",
+    "ResponseHold",
     "TaxRateSpec",
     "WebhookBehaviour",
     "WebhookDelivery",

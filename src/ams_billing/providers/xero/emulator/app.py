@@ -35,6 +35,7 @@ from .context import (
 )
 from .control import handle_control
 from .faults import FaultInjector, FaultKind, FaultRule
+from .holds import HeldCall, HoldRegistry, ResponseHold
 from .idempotency import IdempotencyStore, fingerprint
 from .identity import TokenStore, connections_body, required_scopes, token_endpoint
 from .ids import IdFactory
@@ -118,6 +119,7 @@ class XeroEmulator:
         self._limiter = RateLimiter(self.config.limits, self.clock)
         self._idempotency = IdempotencyStore(self.config.idempotency_retention)
         self._faults = FaultInjector(self.config.seed ^ 0xFA7)
+        self._holds = HoldRegistry()
         self._webhooks = WebhookDispatcher(self.config, self.clock)
         self._log = CallLog()
         self._connection_id = self._ids.uuid()
@@ -180,6 +182,25 @@ class XeroEmulator:
         """Remove every fault rule."""
         self._faults.clear()
 
+    def hold_responses(
+        self,
+        method: str | None = None,
+        path: str | None = None,
+        *,
+        count: int = 1,
+        timeout: float = 60.0,
+    ) -> ResponseHold:
+        """Hold the responses of the next ``count`` matching writes after applying them.
+
+        ``path`` is a regular expression searched in the request path. The change is in the
+        books while the response waits (see :mod:`.holds`); ``release()`` the returned hold.
+        """
+        return self._holds.add(ResponseHold(method, path, count, timeout))
+
+    def release_holds(self) -> None:
+        """Release every armed hold (what they hold is answered; nothing more is held)."""
+        self._holds.clear()
+
     def issue_token(self, scopes: tuple[str, ...] | None = None) -> str:
         """Mint an access token directly (tests that do not exercise ``/connect/token``)."""
         granted = frozenset(scopes if scopes is not None else self.config.scopes)
@@ -215,6 +236,7 @@ class XeroEmulator:
             self._limiter.reset()
             self._idempotency.clear()
             self._faults.clear()
+            self._holds.clear()
             self._webhooks.reset()
             self._log.clear()
             self._demo = self.config.is_demo_company
@@ -298,6 +320,7 @@ class XeroEmulator:
             "endpoint": f"{request.method.upper()} {path}",
             "status": None,
             "correlation_id": correlation_id,
+            "idempotency_key": request.header("idempotency-key"),
         }
         try:
             response = self._dispatch(request, correlation_id, record)
@@ -478,6 +501,15 @@ class XeroEmulator:
             if method in _WRITE_METHODS and key is not None:
                 self._idempotency.put(
                     self.config.tenant_id, key, fingerprint(request), response, self.clock.now()
+                )
+        if method in _WRITE_METHODS and response.status < 400:
+            hold = self._holds.pick(method, request.path)
+            if hold is not None:  # outside the lock: other calls go on meanwhile
+                record["held"] = True
+                hold.keep(
+                    HeldCall(
+                        method, request.path, response.status, key, request.body, response.body
+                    )
                 )
         return self._finish(response, fault)
 

@@ -27,6 +27,8 @@ class CallRecord:
     fault: str | None = None
     replayed: bool = False
     dropped: bool = False
+    held: bool = False
+    idempotency_key: str | None = None
 
 
 @attrs.frozen

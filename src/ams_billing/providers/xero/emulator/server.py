@@ -1,7 +1,8 @@
 """The emulator as a real HTTP/1.1 server on a loopback port (stdlib ``ThreadingHTTPServer``).
 
 Only loopback addresses are accepted. Injected connection drops close the socket without a
-response. Handler threads are daemons; idle keep-alive connections time out after
+response; a client that went away before its answer (``BrokenPipeError``, a reset) is not
+reported. Handler threads are daemons; idle keep-alive connections time out after
 ``idle_timeout`` seconds so shutdown never waits on a forgotten client. An optional background
 thread delivers queued webhooks every ``webhook_interval`` seconds.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -94,6 +96,12 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Stay quiet when the client went away (timed out, was killed); report the rest."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 class EmulatorServer:
