@@ -239,11 +239,12 @@ def test_the_log_says_where_billing_state_lives_and_warns_for_many_processes(
     ]
     assert said[0] == (
         "INFO",
-        "billing state: invoice states and webhook inbox in memory (lost on restart)",
+        "billing state: idempotency ledger, invoice states and webhook inbox in memory "
+        "(lost on restart)",
     )
     assert said[1][0] == "WARNING"
     assert "4 processes are declared" in said[1][1]
     assert said[2] == said[0]
     assert said[3][0] == "INFO"
     assert "invoice states in <the AMS's invoice table>" in said[3][1]
-    assert "webhook inbox in memory (lost on restart)" in said[3][1]
+    assert "idempotency ledger and webhook inbox in memory (lost on restart)" in said[3][1]
