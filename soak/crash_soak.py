@@ -113,6 +113,10 @@ SURVIVOR_HOLD = 6.0
 """Real seconds a survivor's held answer is kept after a jump: past its client's 3 s timeout,
 so the client gives up on it and its provider decides whether to resend."""
 
+SURVIVOR_HOLD_SHARE = 0.4
+"""The share of held calls after which another worker is killed (and the clock jumps) while
+the held one lives on, instead of killing the held call's own worker."""
+
 RETRY_GAP = 12.0
 """Real seconds within which a client sends again a write whose answer it lost (the 3 s
 timeout, the provider's backoff, a pacer's pause); after that it has given up on the call."""
@@ -180,6 +184,7 @@ class CrashReport:
     clock_jumps_not_quiet: int = 0
     resends_pending_at_jumps: int = 0
     jumps_while_a_survivors_answer_held: int = 0
+    resends_refused: int = 0
     not_quiet: list[str] = field(default_factory=list)
     quiet_wait_seconds: float = 0.0
     duplicates: int = 0
@@ -372,6 +377,7 @@ class Supervisor:
                     # it, and its provider must not resend blind. Let the answer go later.
                     self.survivor_hold_until = time.monotonic() + SURVIVOR_HOLD
                     self.report.jumps_while_a_survivors_answer_held += 1
+                    self.hold_kills_left -= 1  # counts as one of the held-call rounds
             self.jumped += KEY_WINDOW_JUMP
             tmp = self.jumps_file.with_suffix(".tmp")
             tmp.write_text(repr(self.jumped))
@@ -591,6 +597,12 @@ class Supervisor:
                 self.hold.release()
                 self.hold, self.survivor_hold_until = None, None
             return False
+        held = self.held_victim()
+        others = [i for i, w in enumerate(self.workers) if w.alive and held and i != held[0]]
+        if others and self.rng.random() < SURVIVOR_HOLD_SHARE:
+            # Kill another worker instead: the jump lands while this one's answer is held.
+            self.kill_worker(self.rng.choice(others), "worker, while another's answer is held")
+            return False
         self.kill_worker(None, "")
         return self.hold is None
 
@@ -721,6 +733,13 @@ class Supervisor:
             time.sleep(3.5)
 
     # -- the audit -----------------------------------------------------------------------
+
+    def resends_refused(self) -> int:
+        """How often the workers' providers logged a resend refused past Xero's key window."""
+        return sum(
+            log.read_text(errors="replace").count(": not resent, ")
+            for log in self.work.glob("worker-*.log")
+        )
 
     def audit(self) -> None:
         """Compare the books, the inbox and what listeners were told with what happened."""
@@ -854,7 +873,9 @@ class Supervisor:
         calls = self.emulator.calls
         report.api_calls = len(calls)
         report.faults_injected.update(c.fault for c in calls if c.fault)
-        report.faults_injected["response held, client killed"] = sum(c.held for c in calls)
+        report.faults_injected["response held (client killed, or timed out)"] = sum(
+            c.held for c in calls
+        )
         report.faults_injected["401 TokenExpired"] = sum(
             1 for c in calls if c.status == 401 and c.endpoint != "POST /connect/token"
         )
@@ -914,6 +935,7 @@ def run_crash_soak(config: CrashConfig, keep: Path | None = None) -> CrashReport
             finally:
                 supervisor.cleanup()
             try:
+                supervisor.report.resends_refused = supervisor.resends_refused()
                 supervisor.audit()
             finally:
                 if supervisor.stores is not None:
@@ -942,6 +964,8 @@ def markdown(reports: list[CrashReport], command: str) -> str:
          lambda r: str(r.resends_pending_at_jumps)),
         ("jumps while a survivor's applied answer was held",
          lambda r: str(r.jumps_while_a_survivors_answer_held)),
+        ("resends the workers' providers refused (past the key window)",
+         lambda r: str(r.resends_refused)),
         ("waited for calls in flight to settle before a jump (s)",
          lambda r: f"{r.quiet_wait_seconds:.1f}"),
         ("member runs (re-runs after kills included)", lambda r: str(r.member_runs)),
