@@ -22,9 +22,10 @@ What it does, per store (RELIABILITY.md has the figures of the last full run):
    random moment; a webhook server right after its 200, while the delivery waits to be
    processed. After each worker kill the emulator's clock jumps past Xero's ``Idempotency-Key``
    window (6 minutes) before the worker restarts, so only the durable ledger can stop a second
-   copy; the other workers are frozen for that instant at a moment when none of them waits to
-   resend a lost answer (see :meth:`Supervisor.kill_worker`). Every killed process is
-   restarted; a restarted worker re-runs its unfinished members with the same keys.
+   copy. The jump passes for the surviving workers too (their provider clock adds it), wherever
+   they are: between a lost answer and their own resend, or while the emulator holds their
+   applied answer (see :meth:`Supervisor.kill_worker`). Every killed process is restarted; a
+   restarted worker re-runs its unfinished members with the same keys.
 5. **Drain.** Faults off, the last webhooks delivered, the webhook servers killed after their
    last 200, and ``ams-billing webhooks drain`` (a real subprocess) empties the inbox.
 6. **Audit** (exit 1 if any count is not 0): duplicate contacts or invoices in the emulator's
@@ -108,6 +109,15 @@ short delays (0.2 s at this scale; only the ones past the client's timeout matte
 AMBIGUOUS = frozenset({FaultKind.DROP_AFTER.value, FaultKind.SLOW.value})
 """Faults after which a write was applied but its client does not know: it will send it again."""
 
+SURVIVOR_HOLD = 6.0
+"""Real seconds a survivor's held answer is kept after a jump: past its client's 3 s timeout,
+so the client gives up on it and its provider decides whether to resend."""
+
+SURVIVOR_HOLD_SHARE = 0.4
+"""The share of held calls after which another worker is killed (and the clock jumps) while
+the held one lives on, instead of killing the held call's own worker. Never the first held
+call: that one always kills its own worker (an invoice; the CI tests count on it)."""
+
 RETRY_GAP = 12.0
 """Real seconds within which a client sends again a write whose answer it lost (the 3 s
 timeout, the provider's backoff, a pacer's pause); after that it has given up on the call."""
@@ -173,6 +183,9 @@ class CrashReport:
     cli_drain: list[dict[str, Any]] = field(default_factory=list)
     clock_jumps: int = 0
     clock_jumps_not_quiet: int = 0
+    resends_pending_at_jumps: int = 0
+    jumps_while_a_survivors_answer_held: int = 0
+    resends_refused: int = 0
     not_quiet: list[str] = field(default_factory=list)
     quiet_wait_seconds: float = 0.0
     duplicates: int = 0
@@ -266,6 +279,10 @@ class Supervisor:
         self.hold_armed_at = 0.0
         self.hold_moment = ""
         self.holds_caught = 0
+        self.survivor_hold_until: float | None = None
+        self.jumped = 0.0
+        self.jumps_file = work / "clock-jumps"
+        self.jumps_file.write_text("0.0")
         self.hold_kills_left = config.hold_kills
         self.stems: dict[str, int] = {}
         self.next_target = 0
@@ -327,39 +344,51 @@ class Supervisor:
         raise RuntimeError(f"{child.name} did not start (see {child.log})")
 
     def kill_worker(self, index: int | None, moment: str) -> None:
-        """SIGKILL a worker (and one whose answer the emulator holds), jump, restart them.
+        """SIGKILL a worker (or the one whose answer the emulator holds), jump, restart it.
 
-        The jump stands for the minutes a real restart takes. It must land between the other
-        workers' calls, not between a lost answer and the provider's own resend a second
-        later (no process of theirs waits minutes there). So every worker is frozen
-        (SIGSTOP) at a moment when no survivor has such a resend pending; the victims are
-        killed, the clock jumps, and the survivors go on (SIGCONT). A worker whose applied
-        call is held is always a victim: resumed, it would time out and resend after the jump.
+        The jump stands for the minutes a real restart takes, and those minutes pass for every
+        process: each worker's provider clock adds the jumps (``--clock-jumps``), as its real
+        clock would. The jump lands wherever the survivors are, between a lost answer and
+        their own resend included, or while the emulator holds a survivor's applied answer
+        (that worker times out after the jump; :meth:`handle_hold` lets the answer go later).
+        Only one thing is waited for: that no call is inside the emulator (other than a held
+        one) while the clock jumps, since a real call does not straddle minutes in an instant
+        (see :meth:`freeze_settled`).
         """
         frozen = [w for w in self.workers if w.alive]
-        self.freeze_quiet(frozen, index)
-        victims: dict[int, str] = {} if index is None else {index: moment}
         held = self.held_victim()
-        if held is not None:
-            victims.setdefault(*held)
+        if index is None:
+            if held is None:
+                return
+            index, moment = held
+        self.freeze_settled(frozen, index)
         try:
             before = self.emulator.clock.now()
-            for victim, why in victims.items():
-                self.workers[victim].kill()
-                self.report.kills[why] += 1
-                self.report.events.append(f"{before:%H:%M:%S.%f} killed worker {victim} ({why})")
-            if self.hold is not None and self.hold.held:
-                self.hold.release()  # the answer goes to a dead socket
-                self.hold = None
-                self.holds_caught += 1
-                self.hold_kills_left -= 1
+            self.workers[index].kill()
+            self.report.kills[moment] += 1
+            self.report.events.append(f"{before:%H:%M:%S.%f} killed worker {index} ({moment})")
+            if held is not None and self.hold is not None:
+                if held[0] == index:
+                    self.hold.release()  # the answer goes to a dead socket
+                    self.hold, self.survivor_hold_until = None, None
+                    self.holds_caught += 1
+                    self.hold_kills_left -= 1
+                elif self.survivor_hold_until is None:
+                    # A survivor's applied answer is held across the jump: it times out after
+                    # it, and its provider must not resend blind. Let the answer go later.
+                    self.survivor_hold_until = time.monotonic() + SURVIVOR_HOLD
+                    self.report.jumps_while_a_survivors_answer_held += 1
+                    self.hold_kills_left -= 1  # counts as one of the held-call rounds
+            self.jumped += KEY_WINDOW_JUMP
+            tmp = self.jumps_file.with_suffix(".tmp")
+            tmp.write_text(repr(self.jumped))
+            os.replace(tmp, self.jumps_file)  # the workers' clocks first, then Xero's
             self.emulator.clock.advance(KEY_WINDOW_JUMP)
             self.report.clock_jumps += 1
         finally:
             self.signal(frozen, signal.SIGCONT)
-        for victim in victims:
-            self.workers[victim].start()
-            self.report.restarts["worker"] += 1
+        self.workers[index].start()
+        self.report.restarts["worker"] += 1
 
     def held_victim(self) -> tuple[int, str] | None:
         """The worker whose applied call the emulator holds, and the moment's name."""
@@ -375,27 +404,30 @@ class Supervisor:
             f"worker, {self.hold_moment} applied and its answer held",
         )
 
-    def freeze_quiet(self, frozen: list[Child], victim: int | None) -> None:
-        """Leave ``frozen`` stopped at a moment when no survivor has a resend pending."""
+    def freeze_settled(self, frozen: list[Child], victim: int) -> None:
+        """Leave ``frozen`` stopped once no call is inside the emulator (but a held one).
+
+        A call the emulator is serving when the clock jumps would straddle the jump: checked
+        by the provider against the old time, applied by Xero at the new one, a trip of
+        minutes in an instant that no real call makes. Counts, for the figures, the
+        survivors' lost answers still waiting for their resend at the jump.
+        """
         started = time.monotonic()
         while True:
             self.signal(frozen, signal.SIGSTOP)
-            held = self.held_victim()
-            victims = {v for v in (victim, held[0] if held else None) if v is not None}
-            # A call the emulator holds stays in flight until its worker is killed.
-            in_flight = 1 if held else 0
-            pending = self.pending_resends(victims)
-            if self.emulator.in_flight() <= in_flight and pending == 0:
+            time.sleep(0.02)  # let a request already written reach the emulator
+            allowed = 1 if self.hold is not None and self.hold.held else 0
+            if self.emulator.in_flight() <= allowed:
                 break
             if time.monotonic() - started > QUIET_WAIT:
                 self.report.clock_jumps_not_quiet += 1
                 self.report.not_quiet.append(
-                    f"{self.emulator.in_flight()} calls in flight (allowed {in_flight}), "
-                    f"{pending} resends pending"
+                    f"{self.emulator.in_flight()} calls in flight (allowed {allowed})"
                 )
                 break
             self.signal(frozen, signal.SIGCONT)
-            time.sleep(0.1)
+            time.sleep(0.05)
+        self.report.resends_pending_at_jumps += self.pending_resends({victim})
         self.report.quiet_wait_seconds += time.monotonic() - started
 
     @staticmethod
@@ -480,7 +512,8 @@ class Supervisor:
         for index in range(config.workers):
             script = str(SOAK_DIR / "crash_worker.py")
             argv = [script, "--url", self.url, "--seed", str(config.seed), "--worker",
-                    str(index), "--scale", str(config.scale)]  # fmt: skip
+                    str(index), "--scale", str(config.scale),
+                    "--clock-jumps", str(self.jumps_file)]  # fmt: skip
             if config.memory_ledger:
                 argv.append("--memory-ledger")
             self.workers.append(self.spawn(f"worker-{index}", argv))
@@ -558,6 +591,18 @@ class Supervisor:
             if now - self.hold_armed_at > 5.0:  # nobody made that call: try another later
                 self.hold.release()
                 self.hold = None
+            return False
+        if self.survivor_hold_until is not None:
+            # Held across another worker's jump: its client has timed out by now.
+            if now >= self.survivor_hold_until:
+                self.hold.release()
+                self.hold, self.survivor_hold_until = None, None
+            return False
+        held = self.held_victim()
+        others = [i for i, w in enumerate(self.workers) if w.alive and held and i != held[0]]
+        if others and self.holds_caught > 0 and self.rng.random() < SURVIVOR_HOLD_SHARE:
+            # Kill another worker instead: the jump lands while this one's answer is held.
+            self.kill_worker(self.rng.choice(others), "worker, while another's answer is held")
             return False
         self.kill_worker(None, "")
         return self.hold is None
@@ -689,6 +734,13 @@ class Supervisor:
             time.sleep(3.5)
 
     # -- the audit -----------------------------------------------------------------------
+
+    def resends_refused(self) -> int:
+        """How often the workers' providers logged a resend refused past Xero's key window."""
+        return sum(
+            log.read_text(errors="replace").count(": not resent, ")
+            for log in self.work.glob("worker-*.log")
+        )
 
     def audit(self) -> None:
         """Compare the books, the inbox and what listeners were told with what happened."""
@@ -822,7 +874,9 @@ class Supervisor:
         calls = self.emulator.calls
         report.api_calls = len(calls)
         report.faults_injected.update(c.fault for c in calls if c.fault)
-        report.faults_injected["response held, client killed"] = sum(c.held for c in calls)
+        report.faults_injected["response held (client killed, or timed out)"] = sum(
+            c.held for c in calls
+        )
         report.faults_injected["401 TokenExpired"] = sum(
             1 for c in calls if c.status == 401 and c.endpoint != "POST /connect/token"
         )
@@ -882,6 +936,7 @@ def run_crash_soak(config: CrashConfig, keep: Path | None = None) -> CrashReport
             finally:
                 supervisor.cleanup()
             try:
+                supervisor.report.resends_refused = supervisor.resends_refused()
                 supervisor.audit()
             finally:
                 if supervisor.stores is not None:
@@ -904,9 +959,16 @@ def markdown(reports: list[CrashReport], command: str) -> str:
         ("members / workers", lambda r: f"{r.members} / {r.workers}"),
         ("kills by moment", lambda r: pairs(r.kills)),
         ("restarts", lambda r: pairs(r.restarts)),
-        ("clock jumps past the key window (not quiet)",
+        ("clock jumps past the key window (calls still in flight)",
          lambda r: f"{r.clock_jumps} ({r.clock_jumps_not_quiet})"),
-        ("waited for a quiet moment to jump (s)", lambda r: f"{r.quiet_wait_seconds:.1f}"),
+        ("survivors' lost answers awaiting their own resend at a jump",
+         lambda r: str(r.resends_pending_at_jumps)),
+        ("jumps while a survivor's applied answer was held",
+         lambda r: str(r.jumps_while_a_survivors_answer_held)),
+        ("resends the workers' providers refused (past the key window)",
+         lambda r: str(r.resends_refused)),
+        ("waited for calls in flight to settle before a jump (s)",
+         lambda r: f"{r.quiet_wait_seconds:.1f}"),
         ("member runs (re-runs after kills included)", lambda r: str(r.member_runs)),
         ("operations", lambda r: pairs(r.operations)),
         ("API calls", lambda r: str(r.api_calls)),

@@ -13,6 +13,11 @@ would; a member whose step keeps failing waits for the next round. Exits 0 when 
 are finished, 3 when rounds ran out, 4 when its supervisor (``--parent``) is gone.
 
 ``--memory-ledger`` gives the provider an in-memory ledger instead (what the audit must catch).
+
+``--clock-jumps FILE``: the provider's clock (``clock=``, which measures Xero's key window
+before a resend, token lifetimes and pacing) is the real monotonic clock plus the emulated
+seconds the supervisor has jumped the emulator's clock, read from ``FILE``: the minutes a
+jump stands for pass for this process too, as real minutes would.
 """
 
 from __future__ import annotations
@@ -122,6 +127,24 @@ class Worker:
         return True
 
 
+class JumpingClock:
+    """``time.monotonic()`` plus the emulator's jumps so far (emulated seconds / ``scale``)."""
+
+    def __init__(self, path: str, scale: float) -> None:
+        self.path = path
+        self.scale = scale
+        self.jumped = 0.0
+
+    def __call__(self) -> float:
+        """Seconds, monotonic, with the jumps so far."""
+        try:  # the supervisor replaces the file whole (os.replace): never half written
+            with open(self.path) as file:
+                self.jumped = max(self.jumped, float(file.read()))
+        except (OSError, ValueError):
+            pass  # keep the last value: a clock never goes back
+        return time.monotonic() + self.jumped / self.scale
+
+
 def main(argv: list[str] | None = None) -> int:
     """Bill this worker's unfinished members; 0 when all are finished."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -131,8 +154,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--memory-ledger", action="store_true")
     parser.add_argument("--parent", type=int, help="stop when this process is gone")
+    parser.add_argument("--clock-jumps", help="a file with the emulator's jumps (seconds)")
     args = parser.parse_args(argv)
     extra: dict[str, Any] = {}
+    if args.clock_jumps:
+        extra["clock"] = JumpingClock(args.clock_jumps, args.scale)
     if args.memory_ledger:
         extra["idempotency_store"] = InMemoryIdempotencyStore()
     with open_stores(args.url, upgrade=False) as stores:

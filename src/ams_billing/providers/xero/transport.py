@@ -11,6 +11,14 @@ Retries (tenacity, with an injected ``sleep``):
   connection that could not even be opened is retried for every method.
 - **401 TokenExpired** (or an unknown token): the token is minted again once and the call
   repeated; a second refusal is an :class:`~ams_billing.core.errors.AuthenticationError`.
+- **Never blind past Xero's key window.** A keyed write whose attempt may have been applied (the
+  connection failed after sending, or a 5xx) is resent only while Xero still remembers its
+  ``Idempotency-Key`` and would replay the first answer: :data:`RESEND_WITHIN` seconds of
+  Xero's time from the first attempt's send, by this instance's ``clock`` (scaled by
+  ``rate_limit_time_scale``). Later (a process paused for minutes, long waits adding up), the
+  call stops with a retryable :class:`~ams_billing.core.errors.ProviderUnavailableError`
+  instead. The operation's ledger record then stays *pending*, so the caller's retry looks up
+  what the lost attempt made before creating anything (invoices, contacts, emails).
 
 Each attempt is logged on ``ams_billing.xero`` with method, path, status, duration and
 ``Xero-Correlation-Id`` (what Xero support asks for). This module never logs bodies, query
@@ -45,13 +53,34 @@ from ams_billing.providers.xero.ledger import with_body_digest
 from ams_billing.providers.xero.pacing import Pacer
 from ams_billing.providers.xero.settings import Secret, XeroSettings
 
-__all__ = ["BACKOFF_BASE", "BACKOFF_MAX", "USER_AGENT", "Call", "XeroHttp"]
+__all__ = [
+    "BACKOFF_BASE",
+    "BACKOFF_MAX",
+    "KEY_WINDOW",
+    "RESEND_MARGIN",
+    "RESEND_WITHIN",
+    "USER_AGENT",
+    "Call",
+    "XeroHttp",
+]
 
 BACKOFF_BASE = 0.5
 """Seconds before the first retry of a failed call; doubled each time, plus up to as much jitter."""
 
 BACKOFF_MAX = 8.0
 """The longest backoff between two attempts (before jitter)."""
+
+KEY_WINDOW = 360.0
+"""Seconds Xero keeps an ``Idempotency-Key`` and replays its first answer (six minutes, from
+third-party notes on Xero's idempotency guide; the emulator keeps keys as long)."""
+
+RESEND_MARGIN = 60.0
+"""Seconds of the window a resend does not use: the resend's own trip to Xero (the client's
+``timeout``, 30 s by default, bounds sending it) and a difference between our clock and Xero's."""
+
+RESEND_WITHIN = KEY_WINDOW - RESEND_MARGIN
+"""Xero's seconds after its first send within which a write that may have been applied is
+resent; after that the call stops, and the caller's retry looks the write up instead."""
 
 USER_AGENT = f"ams-billing/{__version__} (+https://github.com/ams-billing/ams-billing)"
 """The ``User-Agent`` every request carries."""
@@ -123,6 +152,16 @@ class _Transient(Exception):  # noqa: N818 - an internal retry signal, never esc
         self.retry_after = retry_after
 
 
+@attrs.define
+class _Resends:
+    """What one :meth:`XeroHttp.send` knows of its earlier attempts."""
+
+    first_sent: float | None = None
+    """The ``clock`` when the first attempt was sent."""
+    maybe_applied: bool = False
+    """Whether an attempt sent may have been applied (its outcome is unknown)."""
+
+
 class XeroHttp:
     """The HTTP layer of the provider: one ``httpx.Client``, a token cache and a pacer.
 
@@ -145,6 +184,7 @@ class XeroHttp:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.settings = settings
+        self._clock = clock
         self._sleep = sleep
         self.client = httpx.Client(
             transport=transport,
@@ -240,8 +280,9 @@ class XeroHttp:
             before_sleep=self._before_sleep,
             reraise=True,
         )
+        resends = _Resends()
         try:
-            return retrying(self._attempt, call)
+            return retrying(self._attempt, call, resends)
         except _Transient as failure:
             raise failure.error from None
 
@@ -262,7 +303,7 @@ class XeroHttp:
             wait,
         )
 
-    def _attempt(self, call: Call) -> httpx.Response:
+    def _attempt(self, call: Call, resends: _Resends) -> httpx.Response:
         if call.paced:
             blocked, limit = self.pacer.blocked()
             if blocked > self.settings.max_retry_wait:
@@ -279,7 +320,7 @@ class XeroHttp:
             if call.authenticated:
                 token = self.tokens.get(self._mint)
                 authorization = _bearer(token)
-            response = self._exchange(call, authorization)
+            response = self._exchange(call, authorization, resends)
             if (
                 token is not None
                 and response.status_code == 401
@@ -290,9 +331,11 @@ class XeroHttp:
                 self.tokens.invalidate(token)
                 reminted = True
                 continue
-            return self._judge(call, response)
+            return self._judge(call, response, resends)
 
-    def _exchange(self, call: Call, authorization: Secret | None) -> httpx.Response:
+    def _exchange(
+        self, call: Call, authorization: Secret | None, resends: _Resends
+    ) -> httpx.Response:
         request = self.client.build_request(
             call.method,
             call.url,
@@ -305,8 +348,10 @@ class XeroHttp:
         try:
             if call.paced:
                 with self.pacer.slot():
+                    self._before_send(call, resends)
                     response = self.client.send(request, auth=auth)
             else:
+                self._before_send(call, resends)
                 response = self.client.send(request, auth=auth)
         except httpx.TransportError as error:
             elapsed = (time.perf_counter() - started) * 1000
@@ -317,6 +362,8 @@ class XeroHttp:
                 elapsed,
                 type(error).__name__,
             )
+            if not isinstance(error, _NEVER_SENT):
+                resends.maybe_applied = True
             raise self._network_failure(call, error) from None
         elapsed = (time.perf_counter() - started) * 1000
         correlation = response.headers.get("xero-correlation-id", "-")
@@ -335,6 +382,34 @@ class XeroHttp:
             self.pacer.observe(response.headers)
         return response
 
+    def _before_send(self, call: Call, resends: _Resends) -> None:
+        """Note the first send; refuse a resend Xero's key window may no longer cover.
+
+        Checked as late as possible (after pacing and minting), right before the request goes.
+        """
+        now = self._clock()
+        if resends.first_sent is None:
+            resends.first_sent = now
+            return
+        if not (resends.maybe_applied and call.method != "GET" and call.idempotency_key):
+            return
+        elapsed = (now - resends.first_sent) * self.settings.rate_limit_time_scale
+        if elapsed > RESEND_WITHIN:
+            logger.warning(
+                "Xero %s %s: not resent, %.0f s after its first send an earlier attempt may "
+                "have been applied and Xero may have forgotten its Idempotency-Key",
+                call.method,
+                httpx.URL(call.url).path,
+                elapsed,
+            )
+            raise ProviderUnavailableError(
+                f"the outcome of this call to Xero is unknown and {elapsed:.0f} s have passed "
+                f"since it was first sent (Xero keeps its Idempotency-Key about "
+                f"{KEY_WINDOW:.0f} s), so it was not sent again; retry with the same "
+                "idempotency key, which first looks for what the earlier attempt made",
+                retryable=True,
+            )
+
     def _network_failure(self, call: Call, error: httpx.TransportError) -> Exception:
         name = type(error).__name__
         if isinstance(error, _NEVER_SENT):
@@ -347,7 +422,7 @@ class XeroHttp:
             retryable=False,
         )
 
-    def _judge(self, call: Call, response: httpx.Response) -> httpx.Response:
+    def _judge(self, call: Call, response: httpx.Response, resends: _Resends) -> httpx.Response:
         status = response.status_code
         if status in call.expect:
             return response
@@ -360,6 +435,7 @@ class XeroHttp:
             idempotency_key=call.idempotency_key,
         )
         if status >= 500 and status != 501:
+            resends.maybe_applied = True
             if call.safe_to_retry:
                 raise _Transient(error)
             raise ProviderUnavailableError(
