@@ -107,7 +107,8 @@ def init_worker(barrier: Any) -> None:
     _barrier = barrier
 
 
-def _start_together() -> None:
+def start_together() -> None:
+    """Wait until every process of the race is here (bounded)."""
     _barrier.wait(timeout=60)
 
 
@@ -115,7 +116,7 @@ def claim_until_empty(url: str, limit: int) -> list[str]:
     """Claim and complete entries until none is left to claim; return the ids claimed."""
     claimed: list[str] = []
     with open_stores(url, upgrade=False) as stores:
-        _start_together()
+        start_together()
         while entries := stores.inbox.claim(limit, lease_seconds=600):
             claimed.extend(entry.entry_id for entry in entries)
             stores.inbox.complete([entry.entry_id for entry in entries])
@@ -130,7 +131,7 @@ def race_put_if_newer(
     order = list(invoice_ids)
     random.Random(index).shuffle(order)  # every process meets the others in another order
     with open_stores(url, upgrade=False) as stores:
-        _start_together()
+        start_together()
         for invoice_id in order:
             try:
                 previous = stores.invoice_state.put_if_newer(invoice_id, SNAPSHOTS[index])
@@ -144,7 +145,7 @@ def race_put_if_newer(
 
 def open_at_once(url: str) -> str | None:
     """Open (and so upgrade) the stores at the same moment as the other processes."""
-    _start_together()
+    start_together()
     with open_stores(url) as stores:
         stores.inbox.add(delivery(0))
         return schema_status(stores.engine).current
@@ -154,7 +155,7 @@ def load_at_once(url: str) -> str:
     """``load_service()`` at the same moment as the other processes, as web workers start."""
     from ams_billing import load_service
 
-    _start_together()
+    start_together()
     with load_service("fake", environ={"AMS_BILLING_DATABASE_URL": url}) as billing:
         return type(billing.state_store).__name__
 

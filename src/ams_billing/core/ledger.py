@@ -13,6 +13,11 @@ the keys it used, in an :class:`IdempotencyStore`:
 :class:`InMemoryIdempotencyStore` lives and dies with the process; the durable stores are
 :class:`~ams_billing.stores.SqlIdempotencyStore` and the Django app's. A provider takes one as
 ``idempotency_store`` so that the guarantee survives restarts and spans processes.
+
+A store shared by several processes may also offer :class:`KeyLockingStore`: a lock per key
+that every process sharing the store respects. The provider holds it around the whole keyed
+operation, so two processes with one key at one moment make one invoice and give one answer.
+A store without it still works, but then only one process is protected.
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from typing import Protocol
+from contextlib import AbstractContextManager
+from typing import Protocol, runtime_checkable
 
 import attrs
 
@@ -33,6 +39,7 @@ __all__ = [
     "IdempotencyRecord",
     "IdempotencyStore",
     "InMemoryIdempotencyStore",
+    "KeyLockingStore",
     "RecordState",
     "fingerprint",
     "same_request",
@@ -72,6 +79,24 @@ class IdempotencyStore(Protocol):
 
     def delete(self, key: str) -> None:
         """Forget ``key`` (its request was refused, so it may be used again)."""
+
+
+@runtime_checkable
+class KeyLockingStore(Protocol):
+    """An optional capability of an :class:`IdempotencyStore`: a cross-process lock per key.
+
+    Providers detect it with ``isinstance(store, KeyLockingStore)``; a store without it keeps
+    working (the provider then serialises a key only within its own process). The in-memory
+    store has none: it is one process's anyway.
+    """
+
+    def lock(self, *keys: str) -> AbstractContextManager[None]:
+        """Hold the lock of every key in ``keys`` until the ``with`` block ends.
+
+        Implementations take the locks in one global order (no deadlock between two batches),
+        let a thread re-take a lock it holds, and wait a bounded time: a lock not had in time
+        raises a retryable :class:`~ams_billing.core.errors.ProviderUnavailableError`.
+        """
 
 
 class InMemoryIdempotencyStore:

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -43,6 +44,7 @@ from ams_billing.contrib.django.models import (
 )
 from ams_billing.core.convert import structure, unstructure
 from ams_billing.core.inbox import InboxEntry
+from ams_billing.core.keylocks import DEFAULT_LOCK_TIMEOUT, hold_advisory_locks, hold_file_locks
 from ams_billing.core.models import InvoiceStatus, WebhookDelivery
 from ams_billing.core.tracking import InvoiceSnapshot, StaleRead, _is_newer
 from ams_billing.providers.xero.ledger import IdempotencyRecord, RecordState
@@ -124,7 +126,12 @@ class DjangoIdempotencyStore(_Store):
 
     Keys are kept until deleted (the in-memory store forgets the oldest); a key longer than 255
     characters is refused by the database.
+
+    It is a :class:`~ams_billing.core.ledger.KeyLockingStore` (see :meth:`lock`), waiting at
+    most ``lock_timeout`` seconds (the class attribute; set it on an instance to change it).
     """
+
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT
 
     model = IdempotencyRecordRow
     _table = IdempotencyRecordRow._meta.db_table
@@ -177,6 +184,38 @@ class DjangoIdempotencyStore(_Store):
         """Forget ``key``."""
         with self._cursor() as cursor:
             cursor.execute(f'DELETE FROM {self._table} WHERE "key" = %s', [key])  # noqa: S608
+
+    @contextmanager
+    def lock(self, *keys: str) -> Iterator[None]:
+        """Hold the cross-process lock of every key until the ``with`` block ends.
+
+        - PostgreSQL: session advisory locks (``pg_try_advisory_lock``) on a connection of the
+          store's own, in autocommit, closed afterwards (which releases them in any case);
+        - SQLite file: ``flock`` on lock files beside the database (``<NAME>.locks/``);
+        - SQLite in memory, and other databases: nothing; only one process is protected.
+        """
+        alias = self.db
+        source = connections[alias].settings_dict
+        vendor = connections[alias].vendor
+        if vendor == "postgresql":
+            with _own_cursor(alias) as cursor:
+
+                def try_lock(lock_id: int) -> bool:
+                    cursor.execute("SELECT pg_try_advisory_lock(%s)", [lock_id])
+                    return bool(cursor.fetchone()[0])
+
+                def unlock(lock_id: int) -> None:
+                    cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_id])
+
+                namespace = f"django:{source.get('HOST')}:{source.get('PORT')}:{source['NAME']}"
+                with hold_advisory_locks(namespace, keys, try_lock, unlock, self.lock_timeout):
+                    yield
+        elif vendor == "sqlite" and not _in_memory(alias):
+            directory = Path(f"{source['NAME']}.locks")
+            with hold_file_locks(directory, keys, self.lock_timeout):
+                yield
+        else:
+            yield
 
 
 class DjangoInvoiceStateStore(_Store):

@@ -24,12 +24,13 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Iterable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 
 from ams_billing.core.ledger import (
     IdempotencyRecord,
     IdempotencyStore,
     InMemoryIdempotencyStore,
+    KeyLockingStore,
     RecordState,
     fingerprint,
     same_request,
@@ -39,6 +40,7 @@ __all__ = [
     "IdempotencyRecord",
     "IdempotencyStore",
     "InMemoryIdempotencyStore",
+    "KeyLockingStore",
     "KeyLocks",
     "RecordState",
     "fingerprint",
@@ -49,10 +51,16 @@ __all__ = [
 
 
 class KeyLocks:
-    """Serialises work on one key (striped locks: bounded memory, no cleanup needed)."""
+    """Serialises work on one key (striped locks: bounded memory, no cleanup needed).
 
-    def __init__(self, stripes: int = 64) -> None:
+    Within the process, striped thread locks. When ``store`` offers a cross-process lock
+    (:class:`KeyLockingStore`), that is held too, inside the thread lock: then a key is worked
+    on by one process at a time, and the second finds the first one's outcome in the ledger.
+    """
+
+    def __init__(self, stripes: int = 64, *, store: IdempotencyStore | None = None) -> None:
         self._locks = tuple(threading.Lock() for _ in range(stripes))
+        self._store = store if isinstance(store, KeyLockingStore) else None
 
     def _stripe(self, key: str) -> int:
         digest = hashlib.sha256(key.encode("utf-8")).digest()
@@ -60,17 +68,22 @@ class KeyLocks:
 
     @contextmanager
     def hold(self, key: str) -> Iterator[None]:
-        """Hold the lock for ``key``."""
-        with self._locks[self._stripe(key)]:
+        """Hold the lock for ``key`` (and the store's, if it has one)."""
+        with self._locks[self._stripe(key)], self._across_processes(key):
             yield
 
     @contextmanager
     def hold_many(self, keys: Iterable[str]) -> Iterator[None]:
         """Hold the locks of every key of a batch (taken in one global order: no deadlock)."""
+        keys = list(keys)
         with ExitStack() as stack:
             for stripe in sorted({self._stripe(key) for key in keys}):
                 stack.enter_context(self._locks[stripe])
+            stack.enter_context(self._across_processes(*keys))
             yield
+
+    def _across_processes(self, *keys: str) -> AbstractContextManager[None]:
+        return nullcontext() if self._store is None else self._store.lock(*keys)
 
 
 def xero_key(operation: str, caller_key: str, step: str = "") -> str:

@@ -85,7 +85,7 @@ class XeroBillingService:
             sleep=sleep or time.sleep,
         )
         ledger = idempotency_store if idempotency_store is not None else InMemoryIdempotencyStore()
-        locks = KeyLocks()
+        locks = KeyLocks(store=ledger)
         self.ledger = ledger
         self._contacts = XeroContacts(self._http, ledger, locks)
         self._invoices = XeroInvoices(self._http, self._contacts, settings, ledger, locks)
