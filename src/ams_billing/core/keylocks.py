@@ -21,7 +21,6 @@ again without waiting.
 
 from __future__ import annotations
 
-import fcntl
 import functools
 import hashlib
 import os
@@ -139,6 +138,9 @@ def hold_file_locks(
     Keys share :data:`FILE_LOCK_BUCKETS` files by hash. The files are created as needed and
     left in place (empty); a process that dies releases its locks with its file descriptors.
     """
+    # POSIX only, imported here so that the stores (and this module) still import elsewhere.
+    import fcntl  # noqa: PLC0415
+
     directory.mkdir(parents=True, exist_ok=True)
     descriptors: dict[int, int] = {}
 
