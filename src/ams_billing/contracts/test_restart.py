@@ -194,6 +194,7 @@ class RestartContract(ContractCase):
         again = harness.service.send_invoice(invoice)
         assert_emailed_once(harness, invoice)
         assert (again.invoice_id, again.sent) == (invoice.provider_id, True)
+        assert again == first, "after a restart the key answered another result (its recipient?)"
 
     def test_email_skipped_before_a_restart_is_skipped_again(
         self, harness: ContractHarness
