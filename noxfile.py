@@ -343,10 +343,15 @@ only_mutate = [
     "src/ams_billing/core/totals.py",
     "src/ams_billing/core/money.py",
     "src/ams_billing/core/signing.py",
+    "src/ams_billing/core/ledger.py",
 ]
-# The fake's fault plan is a test tool (it decides which call fails on purpose), not provider
-# behaviour; MUTATION.md gives the reason for this and for each "pragma: no mutate" region.
-do_not_mutate = ["src/ams_billing/providers/fake/faults.py"]
+# The fake's fault plan is a test tool (it decides which call fails on purpose) and its
+# testing.py the contract harness (how the suite builds and restarts it), not provider
+# behaviour; MUTATION.md gives the reason for these and for each "pragma: no mutate" region.
+do_not_mutate = [
+    "src/ams_billing/providers/fake/faults.py",
+    "src/ams_billing/providers/fake/testing.py",
+]
 pytest_add_cli_args = ["-p", "no:cacheprovider", "--billing-provider=fake"]
 pytest_add_cli_args_test_selection = ["--pyargs", "ams_billing.contracts"]
 

@@ -389,6 +389,29 @@ class ConflictNamesAnotherKey(FakeBillingService):
             raise IdempotencyConflictError(operation) from None
 
 
+class LedgerConflictNamesItsOwnKey(FakeBillingService):
+    """After a restart, refuses a reused key carrying the ledger's namespaced key, not the key sent.
+
+    The books have forgotten the key by then, so only the client's ledger can tell the conflict.
+    """
+
+    def _replay_from_ledger(self, operation: str, key: str, request: object) -> object | None:
+        try:
+            return super()._replay_from_ledger(operation, key, request)
+        except IdempotencyConflictError:
+            raise IdempotencyConflictError(self._ledger_key(key), f" ({operation})") from None
+
+
+class LedgerForgetsTheRecipient(FakeBillingService):
+    """Its ledger keeps that an email was sent, not to whom: a replay after a restart says none."""
+
+    def _replay_from_ledger(self, operation: str, key: str, request: object) -> object | None:
+        result = super()._replay_from_ledger(operation, key, request)
+        if isinstance(result, InvoiceEmailResult) and result.sent:
+            return attrs.evolve(result, recipient=None)
+        return result
+
+
 class NotFoundWithoutTheId(FakeBillingService):
     """Raises NotFoundError without saying which id was not found."""
 
@@ -545,6 +568,10 @@ BROKEN: dict[type[FakeBillingService], set[str]] = {
         "test_same_key_for_another_contact_conflicts",
         "test_same_key_for_another_request_conflicts",
     },
+    LedgerConflictNamesItsOwnKey: {
+        "test_key_reused_after_a_restart_for_another_invoice_is_refused"
+    },
+    LedgerForgetsTheRecipient: {"test_email_sent_before_a_restart_is_not_sent_again"},
     NotFoundWithoutTheId: {
         "test_invoice_url_of_an_unknown_id_raises_not_found",
         "test_void_of_an_unknown_invoice_raises_not_found",

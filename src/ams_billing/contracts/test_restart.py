@@ -33,7 +33,11 @@ from ams_billing.contracts.capabilities import (
     require_restart,
 )
 from ams_billing.contracts.case import CommandLineProvider, ContractCase
-from ams_billing.contracts.checks import RecordingListener, invoices_with_reference
+from ams_billing.contracts.checks import (
+    RecordingListener,
+    check_conflict,
+    invoices_with_reference,
+)
 from ams_billing.contracts.harness import ContractHarness, EmailCounter
 from ams_billing.contrib.webhooks.processor import DrainResult, drain_inbox
 from ams_billing.core.batch import BatchItem, BatchOutcome
@@ -127,7 +131,8 @@ class RestartContract(ContractCase):
         other = invoice_request(harness)
         try:
             created = harness.service.create_invoice(other, idempotency_key=key)
-        except IdempotencyConflictError:
+        except IdempotencyConflictError as error:
+            check_conflict(error, key)  # as without a restart: the key sent, explained
             return
         pytest.fail(
             "after a restart a key used for one invoice billed another one (a duplicate for the "
@@ -189,6 +194,7 @@ class RestartContract(ContractCase):
         again = harness.service.send_invoice(invoice)
         assert_emailed_once(harness, invoice)
         assert (again.invoice_id, again.sent) == (invoice.provider_id, True)
+        assert again == first, "after a restart the key answered another result (its recipient?)"
 
     def test_email_skipped_before_a_restart_is_skipped_again(
         self, harness: ContractHarness

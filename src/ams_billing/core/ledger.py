@@ -99,6 +99,7 @@ class KeyLockingStore(Protocol):
         """
 
 
+# pragma: no mutate start (a store, like the SQL ones: not provider behaviour; MUTATION.md)
 class InMemoryIdempotencyStore:
     """A bounded, thread-safe in-memory store; the oldest keys are forgotten first."""
 
@@ -132,6 +133,9 @@ class InMemoryIdempotencyStore:
         """The records whose outcome is still unknown (for tests and diagnostics)."""
         with self._lock:
             return {k: r for k, r in self._records.items() if r.state is RecordState.PENDING}
+
+
+# pragma: no mutate end
 
 
 def same_request(
