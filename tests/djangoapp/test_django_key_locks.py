@@ -7,32 +7,14 @@ store locks on a connection (or file descriptor) of its own, as another process 
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from ams_billing.contrib.django.stores import DjangoIdempotencyStore
 from ams_billing.core.errors import ProviderUnavailableError
 from ams_billing.core.ledger import KeyLockingStore
+from lock_helpers import in_another_thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def in_another_thread(store: DjangoIdempotencyStore, key: str) -> BaseException | None:
-    outcome: list[BaseException | None] = []
-
-    def take() -> None:
-        try:
-            with store.lock(key):
-                outcome.append(None)
-        except BaseException as error:
-            outcome.append(error)
-
-    thread = threading.Thread(target=take)
-    thread.start()
-    thread.join(timeout=60)
-    assert not thread.is_alive()
-    return outcome[0]
 
 
 def test_a_held_key_keeps_others_out_for_a_bounded_time_then_frees() -> None:

@@ -9,7 +9,6 @@ same race bills more than once.
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Iterator
 
@@ -29,6 +28,7 @@ from ams_billing.providers.xero.emulator import (
 )
 from ams_billing.providers.xero.testing import emulator_settings
 from ams_billing.stores import SqlIdempotencyStore, create_store_engine, open_stores
+from lock_helpers import in_another_thread
 
 HOLD_SECONDS = 2.0
 
@@ -99,24 +99,6 @@ def other_bucket(key: str) -> str:
         for n in range(10_000)
         if key_lock_id(f"other:{n}") % FILE_LOCK_BUCKETS != bucket
     )
-
-
-def in_another_thread(store: SqlIdempotencyStore, *keys: str) -> BaseException | None:
-    """Try to take ``keys`` from another thread (its own connection or file descriptor)."""
-    outcome: list[BaseException | None] = []
-
-    def take() -> None:
-        try:
-            with store.lock(*keys):
-                outcome.append(None)
-        except BaseException as error:
-            outcome.append(error)
-
-    thread = threading.Thread(target=take)
-    thread.start()
-    thread.join(timeout=60)
-    assert not thread.is_alive()
-    return outcome[0]
 
 
 @pytest.fixture
