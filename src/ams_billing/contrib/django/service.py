@@ -24,7 +24,6 @@ framework, or only by ``manage.py ams_billing_drain``.
 
 from __future__ import annotations
 
-import inspect
 import logging
 import os
 import threading
@@ -40,6 +39,7 @@ from ams_billing.contrib.webhooks.processor import BackgroundProcessor
 from ams_billing.core.loading import SERVICE_CLASS_VARIABLE, load_service, resolve_provider_class
 from ams_billing.core.models import WebhookDelivery
 from ams_billing.core.service import BillingService
+from ams_billing.core.state import takes_idempotency_store
 
 # The models, the stores and the tasks are imported where used: this module is imported before
 # Django's app registry is ready (by settings modules, by ams_billing.contrib.ams).
@@ -131,21 +131,13 @@ def get_billing_service(provider: str | None = None) -> BillingService:
 
                 options["state_store"] = DjangoInvoiceStateStore()
                 options["inbox"] = DjangoWebhookInbox()
-                if value and _takes_idempotency_store(key):
+                if value and takes_idempotency_store(key):
                     options["idempotency_store"] = DjangoIdempotencyStore()
             service = load_service(
                 value or None, environ=settings_environ(), listeners=[SignalListener()], **options
             )
             _services[key] = service
         return service
-
-
-def _takes_idempotency_store(provider_class: type[Any]) -> bool:
-    try:
-        parameters = inspect.signature(provider_class).parameters
-    except (TypeError, ValueError):  # a class whose signature cannot be read: give it nothing
-        return False
-    return "idempotency_store" in parameters
 
 
 class DjangoBackgroundProcessor(BackgroundProcessor):
