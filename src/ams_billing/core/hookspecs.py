@@ -257,6 +257,13 @@ def invoice_changed(change: InvoiceChange) -> None:
     Broadcast to every registered listener, once per real change: duplicated or reordered
     webhook deliveries and repeated syncs do not repeat it, and an older read never undoes a
     newer one (an invoice does not go back from PAID because of a stale event).
+
+    Never lost, so at least once: listeners are told before the new state is stored, so a
+    listener that raised, or a process killed between telling and storing, hears the change
+    again from the next webhook, drain or sync. Make a listener idempotent by acting on the
+    state it is given, not on the fact of being called: set the membership to what
+    ``change.invoice.status`` and ``amount_paid`` say (a no-op when it already is), keyed on
+    ``change.invoice.provider_id``; never add ``amount_paid`` to a running total.
     """
 
 

@@ -421,7 +421,7 @@ class WebhookDelivery:
 
 @attrs.frozen
 class InvoiceChange:
-    """A change in an invoice that listeners are told about once."""
+    """A change in an invoice that listeners are told about once (at least once across a crash)."""
 
     invoice: Invoice
     previous_status: InvoiceStatus | None
