@@ -15,7 +15,6 @@ from ams_billing.contrib.django.service import (
     get_processor,
     reset_billing_service,
 )
-from ams_billing.contrib.django.signals import invoice_changed
 from ams_billing.contrib.django.stores import DjangoWebhookInbox
 from ams_billing.providers.xero.emulator import (
     EmulatorClock,
@@ -56,18 +55,6 @@ def xero_settings(emulator: tuple[XeroEmulator, EmulatorServer]) -> Iterator[Non
         reset_billing_service()
         yield
         reset_billing_service()
-
-
-@pytest.fixture
-def changes() -> Iterator[list[InvoiceChange]]:
-    received: list[InvoiceChange] = []
-
-    def receiver(sender: object, change: InvoiceChange, **kwargs: object) -> None:
-        received.append(change)
-
-    invoice_changed.connect(receiver)
-    yield received
-    invoice_changed.disconnect(receiver)
 
 
 @pytest.mark.usefixtures("xero_settings")
