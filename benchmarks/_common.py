@@ -21,6 +21,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from portable import portable
+
 from ams_billing import BatchItem, BillingService, Contact, InvoiceRequest, LineItem
 from ams_billing.providers.xero import XeroBillingService
 from ams_billing.providers.xero.emulator import (
@@ -120,13 +122,15 @@ def percentile(values: Sequence[float], pct: float) -> float:
 def write_result(name: str, data: dict[str, Any]) -> Path:
     """Write ``results/<name>.json`` with the command line, the machine and a timestamp."""
     RESULTS.mkdir(parents=True, exist_ok=True)
-    payload = {
-        "name": name,
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine(),
-        **data,
-    }
+    payload = portable(
+        {
+            "name": name,
+            "command": " ".join([Path(sys.executable).name, *sys.argv]),
+            "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine": machine(),
+            **data,
+        }
+    )
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
     print(f"wrote {path}")

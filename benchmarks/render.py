@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from portable import portable
+
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 OUTPUT = HERE.parent / "BENCHMARKS.md"
@@ -20,7 +22,7 @@ NAMES = ("billing", "sync", "parse", "webhooks", "overhead", "paid")
 
 def _load(name: str) -> dict[str, Any] | None:
     path = RESULTS / f"{name}.json"
-    return json.loads(path.read_text()) if path.exists() else None
+    return portable(json.loads(path.read_text())) if path.exists() else None
 
 
 def _verdict(met: bool | None) -> str:
