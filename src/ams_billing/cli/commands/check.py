@@ -25,7 +25,7 @@ STYLES = {
 """How each status is coloured (on a terminal)."""
 
 
-@click.command()
+@click.command(short_help="Self-test the Xero set-up, each failure with its fix.")
 @env_file_option
 @click.option(
     "--webhook-url",

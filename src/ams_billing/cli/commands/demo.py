@@ -30,7 +30,7 @@ ENVIRONMENTS: dict[str, Callable[[], AbstractContextManager[DemoEnvironment]]] =
 """Where the demo can run, by ``--provider`` name."""
 
 
-@click.command()
+@click.command(short_help="Run the setup guide's verification flow end to end.")
 @click.option(
     "--provider",
     type=click.Choice(sorted(ENVIRONMENTS)),

@@ -26,7 +26,7 @@ from ams_billing.providers.xero.emulator.foreground import (
 __all__ = ["emulator"]
 
 
-@click.command()
+@click.command(short_help="Serve a local Xero emulator; print what to export.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="A loopback address.")
 @click.option("--port", type=int, default=0, help="The port (default: a free one).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seeds ids and behaviour.")

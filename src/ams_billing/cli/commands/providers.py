@@ -117,7 +117,7 @@ def describe_provider(
     return ProviderRow(name, target, selected, True, capabilities=tuple(offered))
 
 
-@click.command()
+@click.command(short_help="List the installed providers and their capabilities.")
 @env_file_option
 @json_option
 def providers(*, env_file: Path | None, as_json: bool) -> None:

@@ -92,7 +92,7 @@ def change_json(change: InvoiceChange) -> dict[str, Any]:
     }
 
 
-@click.command()
+@click.command(short_help="Reconcile invoices with the provider, resumably.")
 @click.option(
     "--since",
     metavar="TIME",
