@@ -3,6 +3,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -141,3 +145,34 @@ def test_demo_json_reports_the_failed_step(monkeypatch: pytest.MonkeyPatch) -> N
     failed = [step for step in document["steps"] if not step["ok"]]
     assert failed[0]["step"] == "webhook"
     assert "sent no webhook delivery" in failed[0]["detail"]
+
+
+@pytest.mark.parametrize(
+    "stop", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT], ids=lambda s: str(s.name)
+)
+def test_a_demo_stopped_by_a_signal_exits_130_and_deletes_its_folder(stop: signal.Signals) -> None:
+    with subprocess.Popen(
+        [sys.executable, "-m", "ams_billing.cli", "demo"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    ) as process:
+        try:
+            assert process.stdout is not None
+            first = process.stdout.readline()  # printed once the environment is up
+            throwaway = re.search(r"throwaway SQLite file, (\S+\.sqlite3),", first)
+            assert throwaway is not None, first
+            folder = Path(throwaway.group(1)).parent
+            # The flow runs for a few tenths of a second more: stop it in the middle.
+            process.send_signal(stop)
+            _, errors = process.communicate(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+    try:
+        assert process.returncode == 130, errors
+        assert "interrupted" in errors
+        assert not folder.exists(), f"{stop.name} left {folder} behind"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

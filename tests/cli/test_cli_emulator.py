@@ -1,27 +1,37 @@
-"""``ams-billing emulator`` in a subprocess: read the exports, use them, stop it."""
+"""The emulator's two command forms in a subprocess: read the exports, use them, stop them.
+
+``ams-billing emulator`` and ``python -m ams_billing.providers.xero.emulator`` serve the same
+way and stop the same way: SIGTERM (a script stopping a background job), SIGHUP and SIGINT
+each end them promptly with exit 0, and the throwaway database folder goes with them.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 from cli_helpers import invoke, json_of, write_env
 
 from ams_billing import Contact, load_service
 from ams_billing.providers.xero.emulator import EmulatorConfig
 
 STARTUP = 30.0
+PROMPTLY = 5.0
 KNOWN_SECRET = "Env-Client-Secret-7d41c9a2"
+CLI_FORM = ("-m", "ams_billing.cli", "emulator")
+MODULE_FORM = ("-m", "ams_billing.providers.xero.emulator")
 
 
 class Served:
@@ -51,11 +61,20 @@ class Served:
 
 
 @contextmanager
-def emulator_process(*options: str) -> Iterator[Served]:
+def emulator_process(
+    *options: str,
+    form: tuple[str, ...] = CLI_FORM,
+    preexec_fn: Callable[[], object] | None = None,
+) -> Iterator[Served]:
     env = {**os.environ, "XERO_CLIENT_SECRET": KNOWN_SECRET, "PYTHONUNBUFFERED": "1"}
-    command = [sys.executable, "-m", "ams_billing.cli", "emulator", "--no-rate-limits", *options]
+    command = [sys.executable, *form, "--no-rate-limits", *options]
     with subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        preexec_fn=preexec_fn,  # noqa: PLW1509 - sets a signal disposition only
     ) as process:
         served = Served(process)
         try:
@@ -136,3 +155,73 @@ def test_the_emulator_refuses_a_non_loopback_host() -> None:
     result = invoke(["emulator", "--host", "0.0.0.0"])
     assert result.exit_code == 2
     assert "only binds loopback addresses" in result.output
+
+
+@contextmanager
+def database_folder(env: dict[str, str]) -> Iterator[Path]:
+    """The throwaway folder of the emulator's ``AMS_BILLING_DATABASE_URL``, gone afterwards.
+
+    The test asserts the emulator deleted it; should it fail to, the folder is removed here
+    so a failing run leaves nothing behind either.
+    """
+    folder = Path(env["AMS_BILLING_DATABASE_URL"].removeprefix("sqlite:///")).parent
+    assert folder.name.startswith("ams-billing-emulator-")
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.parametrize("form", [CLI_FORM, MODULE_FORM], ids=["ams-billing", "python-m"])
+@pytest.mark.parametrize(
+    "stop", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT], ids=lambda s: str(s.name)
+)
+def test_each_stop_signal_ends_either_form_promptly_and_deletes_its_database_folder(
+    form: tuple[str, ...], stop: signal.Signals
+) -> None:
+    with emulator_process(form=form) as served:
+        env = exports(served.read_until("control surface"))
+        with database_folder(env) as folder:
+            assert folder.is_dir()
+            # It holds a real database while the emulator runs, as an AMS would leave it.
+            with load_service(environ=env) as billing:
+                billing.create_contact(
+                    Contact("acct-1", "Ada Lovelace", "ada@example.org"), idempotency_key="c-1"
+                )
+            assert any(folder.iterdir())
+            sent = time.monotonic()
+            served.process.send_signal(stop)
+            assert served.process.wait(timeout=10) == 0
+            assert time.monotonic() - sent < PROMPTLY
+            assert served.process.stderr is not None
+            assert f"stopping ({stop.name})" in served.process.stderr.read()
+            assert not folder.exists(), f"{stop.name} left {folder} behind"
+
+
+def test_a_signal_ignored_at_start_stays_ignored_as_nohup_wants() -> None:
+    def ignore_sighup() -> None:
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+    with emulator_process(form=MODULE_FORM, preexec_fn=ignore_sighup) as served:
+        env = exports(served.read_until("control surface"))
+        with database_folder(env) as folder:
+            served.process.send_signal(signal.SIGHUP)
+            time.sleep(0.5)  # long enough for a handler to have stopped it (it polls each 0.1 s)
+            assert served.process.poll() is None
+            assert httpx.get(env["XERO_API_URL"] + "/connections", timeout=5).status_code == 401
+            served.process.send_signal(signal.SIGTERM)
+            assert served.process.wait(timeout=10) == 0
+            assert not folder.exists()
+
+
+def test_the_module_form_refuses_a_non_loopback_host_with_a_usage_error() -> None:
+    result = subprocess.run(
+        [sys.executable, *MODULE_FORM, "--host", "0.0.0.0"],
+        capture_output=True,
+        text=True,
+        timeout=STARTUP,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "only binds loopback addresses" in result.stderr
+    assert "Traceback" not in result.stderr

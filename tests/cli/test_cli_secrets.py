@@ -57,10 +57,10 @@ def test_no_command_shows_a_secret(tmp_path: Path) -> None:
             run(["sync", "--env-file", good, "--state", state, "--since", since, *extra])
             run(["sync", "--env-file", good, "--state", state, "--id", "x", *extra])
             run(["sync", "--env-file", wrong_id, "--state", state, "--since", since, *extra])
-            run(["webhook", "send", url, "--env-file", good, *extra])
-            run(["webhook", "send", url, "--sample", "--env-file", good, *extra])
+            run(["webhooks", "send", url, "--env-file", good, *extra])
+            run(["webhooks", "send", url, "--sample", "--env-file", good, *extra])
             for signature in (sign_body(b'{"events": []}', WEBHOOK_KEY), "bad"):
-                run(["webhook", "verify", "--body-file", str(body), "--signature", signature,
+                run(["webhooks", "verify", "--body-file", str(body), "--signature", signature,
                      "--env-file", good, *extra])  # fmt: skip
             run(["demo", "--provider", "fake", *extra], env=env)
         tokens = list(xero.emulator.issued)

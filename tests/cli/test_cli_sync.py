@@ -156,6 +156,21 @@ def test_the_text_summary_has_counts_and_a_table(books: Books, tmp_path: Path) -
     assert "High-water mark:" in result.stdout
 
 
+def test_a_narrow_summary_cuts_no_value(books: Books, tmp_path: Path) -> None:
+    invoice = books.paid(1)[0]
+    assert invoice.number is not None
+    result = invoke(
+        ["sync", "--state", str(tmp_path / "s.json"), "--since", LONG_AGO],
+        obj=books.context(),
+        env={"COLUMNS": "40"},
+    )
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.stdout.splitlines() if invoice.number in line)
+    assert "Member 1" in row
+    assert "138.00" in result.stdout
+    assert "…" not in result.stdout
+
+
 def test_since_last_starts_at_the_high_water_mark(books: Books, tmp_path: Path) -> None:
     first, second = books.invoice(1), books.invoice(2)
     books.fake.add_payment(first.provider_id, first.total)

@@ -1,4 +1,4 @@
-"""``ams-billing webhook send|verify`` over real HTTP against the WSGI webhook app."""
+"""``ams-billing webhooks send|verify`` over real HTTP against the WSGI webhook app."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def env_file(tmp_path: Path) -> Path:
 
 def test_send_an_intent_to_receive_delivery_to_the_real_app(env_file: Path) -> None:
     with running_emulator() as xero, webhook_receiver(xero.settings()) as (url, received):
-        result = invoke(["webhook", "send", url, "--env-file", str(env_file), "--json"])
+        result = invoke(["webhooks", "send", url, "--env-file", str(env_file), "--json"])
     assert result.exit_code == 0, result.output
     document = json_of(result)
     assert document["ok"] is True
@@ -52,7 +52,7 @@ def test_send_a_sample_event_that_the_app_verifies_and_hands_over(env_file: Path
     with running_emulator() as xero, webhook_receiver(xero.settings()) as (url, received):
         result = invoke(
             [
-                "webhook",
+                "webhooks",
                 "send",
                 url,
                 "--sample",
@@ -73,7 +73,7 @@ def test_send_a_body_file(env_file: Path, tmp_path: Path) -> None:
     with running_emulator() as xero, webhook_receiver(xero.settings()) as (url, _):
         result = invoke(
             [
-                "webhook",
+                "webhooks",
                 "send",
                 url,
                 "--body-file",
@@ -90,7 +90,7 @@ def test_send_a_body_file(env_file: Path, tmp_path: Path) -> None:
 def test_send_with_a_key_the_endpoint_does_not_use_fails(tmp_path: Path) -> None:
     other = write_env(tmp_path / "other.env", {"XERO_WEBHOOK_KEY": "a-different-key"})
     with running_emulator() as xero, webhook_receiver(xero.settings()) as (url, _):
-        result = invoke(["webhook", "send", url, "--env-file", str(other), "--json"])
+        result = invoke(["webhooks", "send", url, "--env-file", str(other), "--json"])
     assert result.exit_code == 1
     document = json_of(result)
     assert document["problems"] == ["answered 401, not 200"]
@@ -99,7 +99,7 @@ def test_send_with_a_key_the_endpoint_does_not_use_fails(tmp_path: Path) -> None
 
 def test_send_reports_a_body_and_a_cookie(env_file: Path) -> None:
     with serve_wsgi(chatty_app) as base_url:
-        result = invoke(["webhook", "send", base_url + WEBHOOK_PATH, "--env-file", str(env_file)])
+        result = invoke(["webhooks", "send", base_url + WEBHOOK_PATH, "--env-file", str(env_file)])
     assert result.exit_code == 1
     assert "sent a 7-byte body (it must be empty)" in result.stdout
     assert "set a cookie (it must not)" in result.stdout
@@ -111,7 +111,7 @@ def test_send_to_nothing_fails(env_file: Path) -> None:
         port = sock.getsockname()[1]
     result = invoke(
         [
-            "webhook",
+            "webhooks",
             "send",
             f"http://127.0.0.1:{port}{WEBHOOK_PATH}",
             "--env-file",
@@ -125,7 +125,7 @@ def test_send_to_nothing_fails(env_file: Path) -> None:
 
 def test_send_needs_the_webhook_key(tmp_path: Path) -> None:
     empty = write_env(tmp_path / "empty.env", {})
-    result = invoke(["webhook", "send", "http://127.0.0.1:9/", "--env-file", str(empty), "--json"])
+    result = invoke(["webhooks", "send", "http://127.0.0.1:9/", "--env-file", str(empty), "--json"])
     assert result.exit_code == 3
     assert json_of(result)["error"]["problems"][0]["variable"] == "XERO_WEBHOOK_KEY"
 
@@ -134,7 +134,7 @@ def test_send_refuses_two_bodies(env_file: Path, tmp_path: Path) -> None:
     body = tmp_path / "b.json"
     body.write_text("{}")
     result = invoke(
-        ["webhook", "send", "http://127.0.0.1:9/", "--sample", "--body-file", str(body)]
+        ["webhooks", "send", "http://127.0.0.1:9/", "--sample", "--body-file", str(body)]
     )
     assert result.exit_code == 2
 
@@ -148,7 +148,7 @@ def test_verify_a_captured_delivery(env_file: Path, tmp_path: Path) -> None:
     good = sign_body(body.read_bytes(), KEY)
     valid = invoke(
         [
-            "webhook",
+            "webhooks",
             "verify",
             "--body-file",
             str(body),
@@ -166,7 +166,7 @@ def test_verify_a_captured_delivery(env_file: Path, tmp_path: Path) -> None:
     bad = sign_body(body.read_bytes() + b" ", KEY)
     invalid = invoke(
         [
-            "webhook",
+            "webhooks",
             "verify",
             "--body-file",
             str(body),
@@ -187,7 +187,7 @@ def test_verify_says_when_a_valid_signature_covers_something_else(
     body = tmp_path / "odd.txt"
     body.write_bytes(b"not json")
     result = invoke([
-        "webhook", "verify", "--body-file", str(body), "--signature", sign_body(b"not json", KEY),
+        "webhooks", "verify", "--body-file", str(body), "--signature", sign_body(b"not json", KEY),
         "--env-file", str(env_file),
     ])  # fmt: skip
     assert result.exit_code == 0

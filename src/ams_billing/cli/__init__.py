@@ -8,9 +8,9 @@ Commands (one module each in :mod:`ams_billing.cli.commands`):
 - ``emulator``: serve the Xero emulator for local development;
 - ``providers``: the installed providers and their capabilities;
 - ``sync``: reconcile invoices, resumably;
-- ``webhook send|verify|drain`` (also ``webhooks``): test a webhook endpoint, verify a
-  captured delivery, process the deliveries kept in the durable inbox;
-- ``db upgrade|status``: the durable stores' schema.
+- ``webhooks send|verify|drain``: test a webhook endpoint, verify a captured delivery,
+  process the deliveries kept in the durable inbox (``webhook``, singular, is a hidden and
+  deprecated alias).
 
 Every command that reports takes ``--json``; exit statuses are in
 :mod:`ams_billing.cli.exit_codes`. No command prints a client secret, an access token or a
@@ -28,7 +28,7 @@ from ams_billing.cli.commands.demo import ENVIRONMENTS, demo
 from ams_billing.cli.commands.emulator import emulator
 from ams_billing.cli.commands.providers import providers
 from ams_billing.cli.commands.sync import sync
-from ams_billing.cli.commands.webhook import webhook
+from ams_billing.cli.commands.webhook import webhook_alias, webhooks
 from ams_billing.cli.context import CliContext
 from ams_billing.cli.exit_codes import ExitCode
 
@@ -47,7 +47,5 @@ def main(context: click.Context) -> None:
     context.ensure_object(CliContext)
 
 
-for _command in (check, db, demo, emulator, providers, sync, webhook):
+for _command in (check, db, demo, emulator, providers, sync, webhooks, webhook_alias):
     main.add_command(_command)
-# "webhooks" (plural) is the same group: `ams-billing webhooks drain` reads as operators say it.
-main.add_command(webhook, name="webhooks")

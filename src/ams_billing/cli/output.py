@@ -88,10 +88,14 @@ class Output:
         console = self.errors if stderr else self.console
         console.print(self.text(value, style), soft_wrap=True)
 
-    def show(self, renderable: RenderableType) -> None:
-        """Print a rich renderable (a table) built from :meth:`text` cells; text mode only."""
+    def show(self, renderable: RenderableType, *, soft_wrap: bool = False) -> None:
+        """Print a rich renderable (a table) built from :meth:`text` cells; text mode only.
+
+        ``soft_wrap`` prints it as it is, neither wrapped nor cropped to the console's width
+        (:mod:`ams_billing.cli.layout` shows tables that way when they would cut a value).
+        """
         if not self.json_mode:
-            self.console.print(renderable)
+            self.console.print(renderable, soft_wrap=soft_wrap)
 
     # -- json mode ------------------------------------------------------------------------
 

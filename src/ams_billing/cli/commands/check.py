@@ -11,6 +11,7 @@ from rich.text import Text
 from ams_billing.cli.checks import CheckStatus, Report, run_self_test
 from ams_billing.cli.context import cli_context
 from ams_billing.cli.environment import command_environment, env_file_option, secret_values
+from ams_billing.cli.layout import Block, show_rows
 from ams_billing.cli.output import Output, json_option
 from ams_billing.core.errors import ConfigurationError
 
@@ -25,7 +26,7 @@ STYLES = {
 """How each status is coloured (on a terminal)."""
 
 
-@click.command()
+@click.command(short_help="Self-test the Xero set-up, each failure with its fix.")
 @env_file_option
 @click.option(
     "--webhook-url",
@@ -65,25 +66,33 @@ def check(*, env_file: Path | None, webhook_url: str | None, as_json: bool) -> N
 
 
 def render_report(output: Output, report: Report, source: str) -> None:
-    """Print the report as a table, with each fix under its result, then a summary line."""
+    """Print the report as a table, with each fix under its result, then a summary line.
+
+    When the table would cut a value (a long database URL in a narrow terminal or a pipe),
+    each result is a block of lines instead: ``STATUS  check: result``, then its problems and
+    fix, indented; see :mod:`ams_billing.cli.layout`.
+    """
     output.line(f"ams-billing check: the Xero setup, from {source}", "bold")
     table = Table(show_header=True, header_style="bold", expand=False, show_lines=False)
     table.add_column("", no_wrap=True)
     table.add_column("check", no_wrap=True)
     table.add_column("result")
+    blocks: list[Block] = []
     for result in report.results:
-        cell = output.text(result.detail)
+        notes: list[Text] = []
         for problem in result.problems:
-            cell.append("\n")
-            cell.append_text(output.text(f"- {problem.variable}: {problem.message}"))
+            note = output.text(f"- {problem.variable}: {problem.message}")
             if problem.fix:
-                cell.append_text(output.text(f" (fix: {problem.fix})", "dim"))
+                note.append_text(output.text(f" (fix: {problem.fix})", "dim"))
+            notes.append(note)
         if result.fix and result.status in (CheckStatus.FAIL, CheckStatus.WARN):
-            cell.append("\n")
-            cell.append_text(output.text(f"fix: {result.fix}", "cyan"))
+            notes.append(output.text(f"fix: {result.fix}", "cyan"))
         label = Text(result.status.value.upper(), style=STYLES[result.status])
-        table.add_row(label, output.text(result.title), cell)
-    output.show(table)
+        detail = output.text(result.detail)
+        table.add_row(label, output.text(result.title), Text("\n").join([detail, *notes]))
+        first = Text.assemble(label, "  ", output.text(result.title), ": ", detail)
+        blocks.append(Block(first, tuple(notes), indent=len(label) + 2))
+    show_rows(output, table, blocks)
     counts = report.counts()
     summary = (
         f"{counts['pass']} passed, {counts['warn']} warned, {counts['fail']} failed, "

@@ -33,12 +33,12 @@ _url_option = click.option(
 )
 
 
-@click.group()
+@click.group(short_help="Upgrade the stores' database schema, or show it.")
 def db() -> None:
     """The durable stores' database: upgrade its schema, or show where it stands."""
 
 
-@db.command("upgrade")
+@db.command("upgrade", short_help="Upgrade the schema to the newest this version knows.")
 @_url_option
 @json_option
 def upgrade_command(*, url: str | None, as_json: bool) -> None:
@@ -64,7 +64,7 @@ def upgrade_command(*, url: str | None, as_json: bool) -> None:
     output.exit(ExitCode.OK)
 
 
-@db.command("status")
+@db.command("status", short_help="Show the schema's revision and whether it is due.")
 @_url_option
 @json_option
 def status_command(*, url: str | None, as_json: bool) -> None:

@@ -12,6 +12,7 @@ import click
 from ams_billing.cli.demo.flow import DemoEnvironment, DemoStep, fake_environment, run_demo
 from ams_billing.cli.environment import secret_values
 from ams_billing.cli.exit_codes import ExitCode
+from ams_billing.cli.interrupts import signals_interrupt
 from ams_billing.cli.output import Output, json_option
 
 __all__ = ["ENVIRONMENTS", "demo"]
@@ -30,7 +31,7 @@ ENVIRONMENTS: dict[str, Callable[[], AbstractContextManager[DemoEnvironment]]] =
 """Where the demo can run, by ``--provider`` name."""
 
 
-@click.command()
+@click.command(short_help="Run the setup guide's verification flow end to end.")
 @click.option(
     "--provider",
     type=click.Choice(sorted(ENVIRONMENTS)),
@@ -41,7 +42,11 @@ ENVIRONMENTS: dict[str, Callable[[], AbstractContextManager[DemoEnvironment]]] =
 )
 @json_option
 def demo(*, provider: str, as_json: bool) -> None:
-    """Run the setup guide's verification flow end to end; exit 0 only if every step held."""
+    """Run the setup guide's verification flow end to end; exit 0 only if every step held.
+
+    Ctrl-C, SIGTERM or SIGHUP stop it with exit 130, after it has deleted its throwaway
+    database folder.
+    """
     output = Output(json_mode=as_json, secrets=secret_values(os.environ))
     steps: list[DemoStep] = []
     started = time.perf_counter()
@@ -49,9 +54,14 @@ def demo(*, provider: str, as_json: bool) -> None:
     def say(line: str) -> None:
         output.line(line, "bold red" if "FAIL" in line else None)
 
-    with ENVIRONMENTS[provider]() as environment:
-        succeeded = run_demo(environment, say, record=steps.append)
-        description = environment.description
+    try:
+        with signals_interrupt(), ENVIRONMENTS[provider]() as environment:
+            succeeded = run_demo(environment, say, record=steps.append)
+            description = environment.description
+    except KeyboardInterrupt:
+        # Ctrl-C, SIGTERM or SIGHUP: the environment has closed, its folder is gone.
+        output.line("interrupted: the demo stopped and cleaned up", "yellow", stderr=True)
+        output.exit(ExitCode.INTERRUPTED)
     code = ExitCode.OK if succeeded else ExitCode.FAILED
     output.json(
         {

@@ -25,7 +25,7 @@ from ams_billing.stores.service import open_service_stores, service_database_url
 __all__ = ["drain"]
 
 
-@click.command("drain")
+@click.command("drain", short_help="Process the deliveries kept in the inbox.")
 @env_file_option
 @click.option(
     "--url",
@@ -39,12 +39,19 @@ __all__ = ["drain"]
     multiple=True,
     help="A listener to notify of each change (an object or class with invoice_changed).",
 )
-@click.option("--batch", type=click.IntRange(1, 1000), default=MAX_COALESCED, show_default=True)
+@click.option(
+    "--batch",
+    type=click.IntRange(1, 1000),
+    default=MAX_COALESCED,
+    show_default=True,
+    help="Inbox entries taken, and their invoices read, together.",
+)
 @click.option(
     "--lease-seconds",
     type=click.FloatRange(1, 86_400),
     default=DEFAULT_LEASE_SECONDS,
     show_default=True,
+    help="How long the entries taken are held before another worker may take them over.",
 )
 @json_option
 def drain(

@@ -1,41 +1,32 @@
 """``ams-billing emulator``: serve the Xero emulator for local AMS development.
 
-The same server as ``python -m ams_billing.providers.xero.emulator``: it prints the variables
-to export (the emulator's own fake credentials, never anything from the environment), then
-serves on loopback until Ctrl-C or SIGTERM. The variables include an
-``AMS_BILLING_DATABASE_URL`` of the emulator's own, a throwaway SQLite file deleted when it
-stops: billing state kept in the default database would remember ids from earlier emulators,
-whose books are gone.
+The same server as ``python -m ams_billing.providers.xero.emulator``, through the same
+:func:`~ams_billing.providers.xero.emulator.foreground.serve_in_foreground`: it prints the
+variables to export (the emulator's own fake credentials, never anything from the
+environment), then serves on loopback until Ctrl-C, SIGTERM or SIGHUP, and exits 0. The
+variables include an ``AMS_BILLING_DATABASE_URL`` of the emulator's own, a throwaway SQLite
+file whose folder is deleted when it stops: billing state kept in the default database would
+remember ids from earlier emulators, whose books are gone.
 """
 
 from __future__ import annotations
 
 import json
-import signal
-import sys
-import threading
-from collections.abc import Callable
-from types import FrameType
-from typing import Any
 
 import click
 
 from ams_billing.cli.output import json_option
-from ams_billing.providers.xero.emulator import (
-    BROAD_SCOPES,
-    GRANULAR_SCOPES,
-    EmulatorClock,
-    EmulatorConfig,
-    EmulatorServer,
-    XeroEmulator,
-    provider_environment,
-    throwaway_database,
+from ams_billing.providers.xero.emulator.foreground import (
+    Announcement,
+    CannotServeError,
+    EmulatorOptions,
+    serve_in_foreground,
 )
 
 __all__ = ["emulator"]
 
 
-@click.command()
+@click.command(short_help="Serve a local Xero emulator; print what to export.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="A loopback address.")
 @click.option("--port", type=int, default=0, help="The port (default: a free one).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seeds ids and behaviour.")
@@ -77,77 +68,32 @@ def emulator(
 ) -> None:
     """Serve a local Xero emulator and print the variables to export; stop with Ctrl-C.
 
-    The credentials printed are the emulator's own, fake ones. Save the output as an env file
-    to use it with --env-file: `ams-billing emulator > emulator.env`.
+    SIGTERM and SIGHUP stop it too; its throwaway database folder goes with it (exit 0). The
+    credentials printed are the emulator's own, fake ones. Save the output as an env file to
+    use it with --env-file: `ams-billing emulator > emulator.env`.
     """
-    config = EmulatorConfig(
+    options = EmulatorOptions(
+        host=host,
+        port=port,
         seed=seed,
-        is_demo_company=demo_company,
-        scopes=GRANULAR_SCOPES if granular else BROAD_SCOPES,
+        demo_company=demo_company,
+        granular=granular,
         rate_limits=not no_rate_limits,
-        currencies=("NZD", *(c.upper() for c in currency if c.upper() != "NZD")),
+        scale=scale,
+        currencies=currency,
+        webhook_url=webhook_url,
+        webhook_interval=webhook_interval,
     )
-    xero = XeroEmulator(config, clock=EmulatorClock.real(scale=scale))
-    if webhook_url:
-        xero.set_webhook_target(webhook_url)
+
+    def announce(announcement: Announcement) -> None:
+        if as_json:
+            click.echo(json.dumps(announcement.as_json()))
+        else:
+            click.echo("\n".join(announcement.lines()))
+
     try:
-        server = EmulatorServer(
-            xero, host, port, webhook_interval=webhook_interval if webhook_url else None
+        serve_in_foreground(
+            options, announce, stopped=lambda reason: click.echo(f"stopping ({reason})", err=True)
         )
-        server.start()
-    except (ValueError, OSError) as error:
-        raise click.UsageError(f"cannot serve on {host}:{port}: {error}") from None
-    stop = threading.Event()
-    previous = _on_sigterm(stop)
-    try:
-        with throwaway_database() as database:
-            _serve(server, config, database, stop, as_json=as_json)
-    finally:
-        server.stop()
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
-
-
-def _serve(
-    server: EmulatorServer,
-    config: EmulatorConfig,
-    database: str,
-    stop: threading.Event,
-    *,
-    as_json: bool,
-) -> None:
-    """Print what to export, then wait for Ctrl-C or SIGTERM."""
-    exports = provider_environment(config, server.base_url, database_url=database)
-    control = f"{server.base_url}/_emulator/calls"
-    if as_json:
-        document = {"ok": True, "base_url": server.base_url, "control_url": control}
-        click.echo(json.dumps({**document, "environment": exports}), nl=True)
-    else:
-        click.echo(
-            "# Xero emulator running; export these (fake credentials, and billing state in "
-            "a throwaway SQLite file of this emulator's own, deleted when it stops):"
-        )
-        for name, value in exports.items():
-            click.echo(f"export {name}={value}")
-        click.echo(f"# control surface: {control}  (Ctrl-C to stop)")
-    sys.stdout.flush()
-    try:
-        while not stop.wait(1.0):
-            pass
-    except KeyboardInterrupt:
-        pass
-    click.echo("stopping", err=True)
-
-
-_Handler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
-
-
-def _on_sigterm(stop: threading.Event) -> _Handler:
-    """Make SIGTERM stop the server cleanly (main thread only); return the old handler."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    return signal.signal(signal.SIGTERM, handler)
+    except CannotServeError as error:
+        raise click.UsageError(str(error)) from None

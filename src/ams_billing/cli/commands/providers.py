@@ -8,13 +8,12 @@ from typing import Any
 
 import attrs
 import click
-from rich.measure import Measurement
-from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
 from ams_billing.cli.environment import command_environment, env_file_option, secret_values
 from ams_billing.cli.exit_codes import ExitCode
+from ams_billing.cli.layout import Block, show_rows
 from ams_billing.cli.output import Output, json_option
 from ams_billing.core.errors import BillingError, ConfigurationError
 from ams_billing.core.loading import (
@@ -117,7 +116,7 @@ def describe_provider(
     return ProviderRow(name, target, selected, True, capabilities=tuple(offered))
 
 
-@click.command()
+@click.command(short_help="List the installed providers and their capabilities.")
 @env_file_option
 @json_option
 def providers(*, env_file: Path | None, as_json: bool) -> None:
@@ -166,7 +165,7 @@ def providers(*, env_file: Path | None, as_json: bool) -> None:
 
 
 def _show_rows(output: Output, rows: list[ProviderRow]) -> None:
-    """A table when the terminal is wide enough for it, else one short block per provider."""
+    """A table when the console is wide enough for it, else one short block per provider."""
     statuses = [
         output.text(row.summary(), "green" if row.capabilities is not None else "yellow")
         for row in rows
@@ -181,16 +180,12 @@ def _show_rows(output: Output, rows: list[ProviderRow]) -> None:
             output.text("yes" if row.selected else ""),
             status,
         )
-    console = output.console
-    natural = Measurement.get(console, console.options.update_width(10_000), table).maximum
-    if natural <= console.width:
-        output.show(table)
-        return
-    # A narrow terminal would squeeze the last column to a few characters: stack instead.
+    blocks = []
     for row, status in zip(rows, statuses, strict=True):
         heading = Text.assemble(output.text(row.name, "bold"))
         if row.selected:
             heading.append(" (selected)")
         heading.append_text(output.text(f"  {row.target}"))
-        output.show(heading)
-        output.show(Padding(status, (0, 0, 0, 2), expand=False))
+        blocks.append(Block(heading, (status,), indent=2))
+    # A table squeezed to fit would wrap the capabilities a few characters wide: stack instead.
+    show_rows(output, table, blocks, wrapping=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -11,10 +12,12 @@ from typing import Any
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from ams_billing.cli.context import cli_context
 from ams_billing.cli.environment import command_environment, env_file_option, secret_values
 from ams_billing.cli.exit_codes import ExitCode, exit_code_for
+from ams_billing.cli.layout import Block, show_rows
 from ams_billing.cli.output import Output, json_option
 from ams_billing.cli.sync_state import DEFAULT_STATE_FILE, SyncState
 from ams_billing.cli.syncing import DEFAULT_BATCH_SIZE, SyncOutcome, Ticker, sync_ids, sync_since
@@ -92,7 +95,7 @@ def change_json(change: InvoiceChange) -> dict[str, Any]:
     }
 
 
-@click.command()
+@click.command(short_help="Reconcile invoices with the provider, resumably.")
 @click.option(
     "--since",
     metavar="TIME",
@@ -259,21 +262,7 @@ def _report(output: Output, outcome: SyncOutcome, state: SyncState) -> None:
         "bold",
     )
     if outcome.changes:
-        table = Table(show_header=True, header_style="bold")
-        for column in ("invoice", "contact", "was", "now", "paid", "due", "change"):
-            table.add_column(column, no_wrap=column in ("invoice", "was", "now", "change"))
-        for change in outcome.changes:
-            row = change_json(change)
-            table.add_row(
-                output.text(row["number"] or row["invoice_id"]),
-                output.text(row["contact"]),
-                output.text(row["previous_status"] or "-"),
-                output.text(row["status"]),
-                output.text(f"{row['currency']} {row['amount_paid']}"),
-                output.text(row["amount_due"]),
-                output.text(row["kind"].replace("_", " "), "green"),
-            )
-        output.show(table)
+        _show_changes(output, [change_json(change) for change in outcome.changes])
     if mark:
         output.line(f"High-water mark: {mark} (in {state.path})")
     if outcome.interrupted:
@@ -291,3 +280,25 @@ def _report(output: Output, outcome: SyncOutcome, state: SyncState) -> None:
             stderr=True,
         )
     output.exit(code)
+
+
+def _show_changes(output: Output, rows: Sequence[Mapping[str, Any]]) -> None:
+    """One row per changed invoice: a table, or a line each when a table would cut a value."""
+    table = Table(show_header=True, header_style="bold")
+    for column in ("invoice", "contact", "was", "now", "paid", "due", "change"):
+        table.add_column(column, no_wrap=column in ("invoice", "was", "now", "change"))
+    blocks = []
+    for row in rows:
+        invoice = output.text(row["number"] or row["invoice_id"])
+        contact = output.text(row["contact"])
+        was, now = output.text(row["previous_status"] or "-"), output.text(row["status"])
+        paid = output.text(f"{row['currency']} {row['amount_paid']}")
+        due = output.text(row["amount_due"])
+        change = output.text(row["kind"].replace("_", " "), "green")
+        table.add_row(invoice, contact, was, now, paid, due, change)
+        line = Text.assemble(invoice, "  ", contact, ": ", now)
+        if row["previous_status"]:
+            line.append_text(Text.assemble(" (was ", was, ")"))
+        line.append_text(Text.assemble(", paid ", paid, ", due ", due, ": ", change))
+        blocks.append(Block(line, indent=2))
+    show_rows(output, table, blocks)

@@ -1,4 +1,8 @@
-"""``ams-billing webhook send|verify``: test an endpoint, check a captured delivery."""
+"""``ams-billing webhooks send|verify|drain``: test an endpoint, check a captured delivery.
+
+``webhook`` (singular), the group's first name, still works for scripts written against it:
+hidden from the help, it runs the same commands after a deprecation warning on stderr.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from ams_billing.core.errors import ConfigurationError, FieldError, ValidationEr
 from ams_billing.core.signing import sign_body, signature_matches
 from ams_billing.providers.xero.webhooks import parse_delivery
 
-__all__ = ["webhook"]
+__all__ = ["webhook_alias", "webhooks"]
 
 _KEY = "XERO_WEBHOOK_KEY"
 
@@ -45,12 +49,12 @@ def _setup(env_file: Path | None, as_json: bool) -> tuple[Output, Mapping[str, s
     return output, environ, key
 
 
-@click.group()
-def webhook() -> None:
+@click.group(short_help="Send or verify signed deliveries; drain the inbox.")
+def webhooks() -> None:
     """Send a signed test delivery, verify a captured one, or drain the kept deliveries."""
 
 
-@webhook.command("send")
+@webhooks.command("send", short_help="Send a signed delivery to URL; judge the answer.")
 @click.argument("url")
 @click.option(
     "--body-file",
@@ -126,7 +130,7 @@ def send(
     output.exit(code)
 
 
-@webhook.command("verify")
+@webhooks.command("verify", short_help="Verify a captured delivery's signature.")
 @click.option(
     "--body-file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -180,4 +184,19 @@ def verify(*, body_file: Path, signature: str, env_file: Path | None, as_json: b
     output.exit(code)
 
 
-webhook.add_command(drain)
+webhooks.add_command(drain)
+
+
+@click.group(
+    "webhook",
+    commands=webhooks.commands,
+    hidden=True,
+    short_help="Deprecated: use `ams-billing webhooks`.",
+)
+def webhook_alias() -> None:
+    """Deprecated: the same commands as `ams-billing webhooks`, under their old name."""
+    click.echo(
+        "ams-billing webhook is deprecated and will be removed: use `ams-billing webhooks` "
+        "(the same commands).",
+        err=True,
+    )

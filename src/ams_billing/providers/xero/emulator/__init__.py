@@ -19,7 +19,8 @@ Modules: ``clock`` (virtual/scaled time), ``config``, ``ids`` (seeded ids), ``bo
 ``invoices``, ``payments``, ``settings_api``, ``limits``, ``idempotency``, ``faults``,
 ``holds`` (responses held after a change), ``webhooks``, ``calllog``, ``control``
 (``/_emulator``), ``app`` (the engine), ``transport``,
-``server``, ``testing`` (pytest fixtures), ``__main__`` (CLI).
+``server``, ``foreground`` (serving until a stop signal, for both command forms),
+``testing`` (pytest fixtures), ``__main__`` (the command).
 """
 
 from __future__ import annotations
