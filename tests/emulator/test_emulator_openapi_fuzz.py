@@ -78,8 +78,9 @@ FUZZ = settings(
 
 
 @pytest.fixture(scope="module")
-def spec_api() -> OpenApi:
-    return OpenApi(load_spec(SPEC_FILE))
+def spec_api(openapi) -> OpenApi:
+    """The spec (the ``openapi`` fixture skips the test when it is absent)."""
+    return OpenApi(openapi(SPEC_FILE))
 
 
 @pytest.fixture(scope="module")
