@@ -12,6 +12,7 @@ client that forgets the header must fail loudly rather than parse XML by acciden
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from datetime import date
@@ -53,9 +54,10 @@ from .webhooks import (
     sign,
 )
 
-__all__ = ["API_PREFIX", "XeroEmulator"]
+__all__ = ["API_PREFIX", "XeroEmulator", "unhandled"]
 
 API_PREFIX = "/api.xro/2.0"
+_logger = logging.getLogger(__name__)
 Handler = Callable[[RequestContext, str, list[str]], EmulatorResponse]
 
 # resource -> (canonical name, scope group, handler, allowed methods by path length)
@@ -307,11 +309,32 @@ class XeroEmulator:
 
     # ----------------------------------------------------------------- request handling
 
+    def serves(self, method: str, path: str) -> bool:
+        """Whether ``method path`` reaches an API handler (whatever the token, books or body).
+
+        ``path`` is a full path (``/api.xro/2.0/Invoices/{id}``); for tests that walk a spec.
+        """
+        prefix = API_PREFIX.lower() + "/"
+        if not path.lower().startswith(prefix):
+            return False
+        try:
+            self._route(path[len(prefix) :].rstrip("/"), method.upper(), "")
+        except ApiError:
+            return False
+        return True
+
     def handle(self, request: EmulatorRequest) -> EmulatorResponse:
-        """Answer one request; raise :class:`ConnectionDropped` for an injected cut."""
+        """Answer one request; raise :class:`ConnectionDropped` for an injected cut.
+
+        Every request gets an answer: an unexpected exception is logged (with its traceback)
+        and answered with a 500 in Xero's ``Error`` shape, never a cut connection.
+        """
         path = request.path
         if path.startswith("/_emulator"):
-            return handle_control(self, request)
+            try:
+                return handle_control(self, request)
+            except Exception:
+                return unhandled(request, self._ids.uuid())
         correlation_id = self._ids.uuid()
         record: dict[str, Any] = {
             "at": self.clock.now(),
@@ -328,6 +351,8 @@ class XeroEmulator:
             record["dropped"] = True
             self._log.add(**record)
             raise
+        except Exception:
+            response = unhandled(request, correlation_id)
         record["status"] = response.status
         self._log.add(**record)
         return response
@@ -523,6 +548,20 @@ class XeroEmulator:
         return response
 
 
+def unhandled(request: EmulatorRequest, correlation_id: str) -> EmulatorResponse:
+    """Log the exception being handled and answer it with a 500 in Xero's ``Error`` shape.
+
+    Only the method and path are logged (no headers, query or body: they can carry tokens).
+    """
+    _logger.exception(
+        "the Xero emulator failed on %s %s (Xero-Correlation-Id %s); answered 500",
+        request.method.upper(),
+        request.path,
+        correlation_id,
+    )
+    return json_response(500, wire.unhandled_error(), correlation_id)
+
+
 def _problem(status: int, title: str, detail: str, correlation_id: str) -> ApiError:
     body = wire.problem(status, title, detail, correlation_id)
     return ApiError(json_response(status, body, correlation_id))
@@ -569,11 +608,7 @@ def _fault_response(fault: FaultRule, correlation_id: str) -> EmulatorResponse |
             "day", fault.retry_after or 3600, (("X-DayLimit-Remaining", "0"),), correlation_id
         )
     if fault.kind is FaultKind.SERVER_ERROR:
-        return text_response(
-            500,
-            "An unhandled error with the Xero API. Contact the Xero API team if problems persist",
-            correlation_id,
-        )
+        return text_response(500, wire.UNHANDLED, correlation_id)
     if fault.kind is FaultKind.ORGANISATION_OFFLINE:
         return text_response(503, "The Organisation is offline", correlation_id)
     return None

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from . import wire
+from . import shapes, wire
 from .books import Contact
 from .context import ElementResult, RequestContext, batch_response
 from .messages import EmulatorResponse
@@ -130,7 +130,9 @@ def _validate(ctx: RequestContext, data: Mapping[str, Any], existing: Contact | 
             errors.append(f"{field} must be a string")  # [U]
     if errors:
         return errors
-    name = data.get("Name", existing.name if existing else None)
+    name = data.get("Name")
+    if name is None and existing is not None:
+        name = existing.name
     if existing is None and not (isinstance(name, str) and name.strip()):
         errors.append("A Contact Name must be specified")  # [U]
     for field, limit in _MAX_LEN.items():
@@ -141,6 +143,7 @@ def _validate(ctx: RequestContext, data: Mapping[str, Any], existing: Contact | 
         value = data.get(field)
         if isinstance(value, str) and len(value) > 50:
             errors.append(f"{field} must not be more than 50 characters long")  # [U]
+    errors += shapes.problems_in(shapes.CONTACT, data, _PASSTHROUGH)
     email = data.get("EmailAddress")
     if isinstance(email, str) and email.strip() and not EMAIL_RE.match(email.strip()):
         errors.append(EMAIL_INVALID)
@@ -163,14 +166,16 @@ def _validate(ctx: RequestContext, data: Mapping[str, Any], existing: Contact | 
 
 def _apply(contact: Contact, data: Mapping[str, Any]) -> None:
     for field, attr in _SIMPLE.items():
-        if field in data:
-            value = data[field]
-            setattr(contact, attr, value.strip() if isinstance(value, str) else value)
+        value = data.get(field)
+        if isinstance(value, str):  # null means "not given", as in Xero
+            setattr(contact, attr, value.strip())
     if "ContactStatus" in data:
         contact.status = data["ContactStatus"]
     for field in _PASSTHROUGH:
         if field in data:
-            contact.extra[field] = data[field]
+            value = shapes.conform(shapes.CONTACT.fields[field], data[field])
+            if value is not None:  # null means "not given", as in Xero
+                contact.extra[field] = value
 
 
 def save_contact(
@@ -179,7 +184,12 @@ def save_contact(
     """Validate and create (or update) one contact; used by the batch endpoints."""
     if not isinstance(data, Mapping):
         return ElementResult({}, ("A Contact must be an object",))  # [U]
-    echo = dict(data)
+    echo = shapes.echo(shapes.CONTACT, data)
+    if existing is not None:
+        echo.setdefault("ContactID", existing.contact_id)
+    bad_id = shapes.problems_in(shapes.CONTACT, data, ("ContactID",))
+    if bad_id:
+        return ElementResult(echo, tuple(bad_id))
     if existing is None and data.get("ContactID"):
         found = ctx.books.contacts.get(str(data["ContactID"]).lower())
         if found is not None and not allow_update:

@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from . import wire
+from . import shapes, wire
 from .books import Contact, Invoice, LineItem
 from .contacts import contact_summary
 from .context import ElementResult, RequestContext, batch_response
@@ -165,6 +165,12 @@ def invoice_json(
     return body
 
 
+def _kept(record: shapes.Record, data: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """The passthrough fields ``names`` of ``data`` to store (checked; null is "not given")."""
+    kept = {name: shapes.conform(record.fields[name], data.get(name)) for name in names}
+    return {name: value for name, value in kept.items() if value is not None}
+
+
 def _existing_data(invoice: Invoice) -> dict[str, Any]:
     data: dict[str, Any] = {
         "Type": invoice.type,
@@ -206,6 +212,8 @@ def _line_data(line: LineItem) -> dict[str, Any]:
 def _merge(existing: Invoice, data: Mapping[str, Any]) -> dict[str, Any]:
     merged = _existing_data(existing)
     for key, value in data.items():
+        if key in _PASSTHROUGH and value is None:
+            continue  # null means "not given": what is stored stays
         if key != "LineItems":
             merged[key] = value
     if "LineItems" in data and isinstance(data["LineItems"], list):
@@ -318,7 +326,7 @@ def _line(
         tax_amount=tax,
         line_amount=amount,
         discount_rate=discount,
-        extra={k: item[k] for k in _LINE_PASSTHROUGH if k in item},
+        extra=_kept(shapes.LINE_ITEM, item, _LINE_PASSTHROUGH),
     )
 
 
@@ -331,10 +339,12 @@ def _lines(
         errors.append("LineItems must be an array")  # [U]
         return []
     result = []
-    for item in raw:
+    for index, item in enumerate(raw):
         if not isinstance(item, Mapping):
             errors.append("A line item must be an object")  # [U]
             continue
+        kept = shapes.problems_in(shapes.LINE_ITEM, item, ("LineItemID", *_LINE_PASSTHROUGH))
+        errors += [f"LineItems[{index}].{problem}" for problem in kept]
         result.append(_line(ctx, item, kind, status, errors))
     if status != "DRAFT" and not result and not errors:
         errors.append("At least one line item must be specified")  # [U]
@@ -412,6 +422,9 @@ def _validate(
     if inv_type not in ("ACCREC", "ACCPAY"):
         errors.append("Invoice Type must be ACCREC or ACCPAY")  # [U]
     status = data.get("Status") or ("DRAFT" if existing is None else existing.status)
+    if not isinstance(status, str):
+        errors += shapes.problems(shapes.INVOICE.fields["Status"], status, "Status")
+        status = "DRAFT" if existing is None else existing.status
     if existing is None:
         if status not in CREATE_STATUSES:
             errors.append("Invoice not of valid status for creation")  # [U]
@@ -436,6 +449,7 @@ def _validate(
     lines = _lines(ctx, data.get("LineItems"), kind, str(status), errors)
     number = data.get("InvoiceNumber")
     errors += _number_errors(ctx, inv_type, number, existing)
+    errors += shapes.problems_in(shapes.INVOICE, data, _PASSTHROUGH)
     # An emailed invoice keeps SentToContact when it is voided; only setting it early is wrong.
     if data.get("SentToContact") is True and status not in ("AUTHORISED", "PAID", "VOIDED"):
         errors.append("SentToContact can only be set on approved invoices")  # [U]
@@ -452,7 +466,7 @@ def _validate(
         "reference": data.get("Reference") if isinstance(data.get("Reference"), str) else None,
         "url": data.get("Url") if isinstance(data.get("Url"), str) else None,
         "sent": bool(data.get("SentToContact", False)),
-        "extra": {k: data[k] for k in _PASSTHROUGH if k in data},
+        "extra": _kept(shapes.INVOICE, data, _PASSTHROUGH),
     }
     return _Draft(fields, lines, contact, new_name), []
 
@@ -533,7 +547,9 @@ def save_invoice(
     """Validate and create or update one invoice; used by the batch endpoints."""
     if not isinstance(data, Mapping):
         return ElementResult({}, ("An Invoice must be an object",))  # [U]
-    echo = dict(data)
+    echo = shapes.echo(shapes.INVOICE, data)
+    if existing is not None:
+        echo.setdefault("InvoiceID", existing.invoice_id)
     if existing is None and data.get("InvoiceID"):
         found = ctx.books.invoices.get(str(data["InvoiceID"]).lower())
         if found is None and allow_update:

@@ -15,7 +15,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from . import wire
+from . import shapes, wire
 from .books import Account, Invoice, Payment
 from .context import ElementResult, RequestContext, batch_response
 from .messages import EmulatorResponse
@@ -157,7 +157,7 @@ def _create(ctx: RequestContext, data: Any) -> ElementResult:
         reference=reference if isinstance(reference, str) else None,
     )
     if payment is None:
-        return ElementResult(dict(data), tuple(errors))
+        return ElementResult(shapes.echo(shapes.PAYMENT, data), tuple(errors))
     return ElementResult(payment_json(ctx, payment))
 
 

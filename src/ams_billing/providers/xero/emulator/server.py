@@ -1,10 +1,13 @@
 """The emulator as a real HTTP/1.1 server on a loopback port (stdlib ``ThreadingHTTPServer``).
 
-Only loopback addresses are accepted. Injected connection drops close the socket without a
-response; a client that went away before its answer (``BrokenPipeError``, a reset) is not
-reported. Handler threads are daemons; idle keep-alive connections time out after
-``idle_timeout`` seconds so shutdown never waits on a forgotten client. An optional background
-thread delivers queued webhooks every ``webhook_interval`` seconds.
+Only loopback addresses are accepted. Every request gets an HTTP response: a ``Content-Length``
+that is not a whole number is a 400, a body over :data:`MAX_BODY` a 413 (both plain text, the
+connection closed after them), and anything unexpected a logged 500 in Xero's ``Error`` shape.
+Only injected connection drops close the socket without a response. A client that went away
+before its answer (``BrokenPipeError``, a reset) is not reported. Handler threads are daemons;
+idle keep-alive connections time out after ``idle_timeout`` seconds so shutdown never waits on a
+forgotten client. An optional background thread delivers queued webhooks every
+``webhook_interval`` seconds.
 """
 
 from __future__ import annotations
@@ -15,16 +18,21 @@ import socket
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 from urllib.parse import unquote
 
-from .app import XeroEmulator
-from .messages import ConnectionDropped, EmulatorRequest
+from .app import XeroEmulator, unhandled
+from .context import text_response
+from .messages import ConnectionDropped, EmulatorRequest, EmulatorResponse
 
-__all__ = ["EmulatorServer", "serve_emulator"]
+__all__ = ["MAX_BODY", "EmulatorServer", "serve_emulator"]
+
+MAX_BODY = 10 * 1024 * 1024
+"""The largest request body served: the larger of Xero's two published limits (3.5 MB, 10 MB)."""
 
 
 def _is_loopback(host: str) -> bool:
@@ -48,15 +56,24 @@ class _Handler(BaseHTTPRequestHandler):
         """Stay quiet: request lines can carry ids, and test output should stay clean."""
 
     def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
         path, _, query = self.path.partition("?")
+        raw_length = (self.headers.get("Content-Length") or "0").strip()
+        valid = raw_length.isascii() and raw_length.isdigit() and len(raw_length) <= 12
+        length = int(raw_length) if valid else -1
+        if not 0 <= length <= MAX_BODY:
+            # The body cannot be read (or is not worth reading): answer, and close the connection
+            # because where the next request starts is unknown.
+            self.close_connection = True
+            status, reason = (400, "is not a valid length") if length < 0 else (413, "is too large")
+            text = f"Content-Length {raw_length[:40]!r} {reason}"
+            self._send(text_response(status, text, str(uuid.uuid4())))
+            return
         request = EmulatorRequest(
             method=self.command,
             path=unquote(path),
             query_string=query,
             headers={k.lower(): v for k, v in self.headers.items()},
-            body=body,
+            body=self.rfile.read(length) if length else b"",
         )
         try:
             response = self.emulator.handle(request)
@@ -65,6 +82,11 @@ class _Handler(BaseHTTPRequestHandler):
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
             return
+        except Exception:  # the engine answers its own failures; this is the last resort
+            response = unhandled(request, str(uuid.uuid4()))
+        self._send(response)
+
+    def _send(self, response: EmulatorResponse) -> None:
         if response.delay > 0:
             if response.real_delay:
                 time.sleep(response.delay)

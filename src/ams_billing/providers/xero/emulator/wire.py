@@ -21,6 +21,7 @@ __all__ = [
     "MAX_AMOUNT",
     "OUT_OF_RANGE",
     "TWO_DP",
+    "UNHANDLED",
     "date_string",
     "dumps",
     "envelope",
@@ -33,6 +34,7 @@ __all__ = [
     "problem",
     "quantize",
     "to_decimal",
+    "unhandled_error",
     "validation_exception",
 ]
 
@@ -150,11 +152,14 @@ def parse_xero_date(value: Any) -> date:
     text = value.strip()
     match = _MS_DATE.match(text)
     if match:
-        moment = _EPOCH + timedelta(milliseconds=int(match.group(1)))
-        if match.group(2):
-            sign = 1 if match.group(2)[0] == "+" else -1
-            hours, minutes = int(match.group(2)[1:3]), int(match.group(2)[3:5])
-            moment += sign * timedelta(hours=hours, minutes=minutes)
+        try:
+            moment = _EPOCH + timedelta(milliseconds=int(match.group(1)))
+            if match.group(2):
+                sign = 1 if match.group(2)[0] == "+" else -1
+                hours, minutes = int(match.group(2)[1:3]), int(match.group(2)[3:5])
+                moment += sign * timedelta(hours=hours, minutes=minutes)
+        except OverflowError as exc:  # beyond year 1..9999
+            raise ValueError(f"{_short(text)!r} is out of range") from exc
         return moment.date()
     match = _ISO_DATE.match(text)
     if match:
@@ -163,7 +168,11 @@ def parse_xero_date(value: Any) -> date:
 
 
 def parse_http_datetime(value: str) -> datetime:
-    """Parse an ``If-Modified-Since`` value: ISO-8601 (zone optional, UTC assumed) or RFC 1123."""
+    """Parse an ``If-Modified-Since`` value: ISO-8601 (zone optional, UTC assumed) or RFC 1123.
+
+    Raise ``ValueError`` for anything else, and for a moment that is not within year 1..9999 in
+    UTC (``0001-01-01T00:00:00+05:00``).
+    """
     text = value.strip()
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -171,7 +180,14 @@ def parse_http_datetime(value: str) -> datetime:
         moment = datetime.strptime(text, "%a, %d %b %Y %H:%M:%S GMT")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError(f"{_short(text)!r} is out of range") from exc
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def envelope(
@@ -206,6 +222,21 @@ def problem(status: int, title: str, detail: str, instance: str) -> dict[str, An
         "Instance": instance,
         "Extensions": {},
     }
+
+
+UNHANDLED = "An unhandled error with the Xero API. Contact the Xero API team if problems persist"
+"""Xero's documented text for a 500 (http-response-codes page; xero-api.md §9)."""
+
+
+def unhandled_error() -> dict[str, Any]:
+    """The 500 body the emulator sends when it fails unexpectedly (Xero's ``Error`` shape).
+
+    Xero documents the text of a 500, not its body; the emulator answers it in the ``Error``
+    shape of the 400s so a client parses both the same way ([U]).
+    """
+    return validation_exception(
+        message=UNHANDLED, error_number=500, error_type="UnhandledException"
+    )
 
 
 def validation_exception(
