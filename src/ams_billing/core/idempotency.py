@@ -54,7 +54,7 @@ operation, and the price is one look-up.
 
 Example, a provider for a system with ``create_widget`` (a third party can copy it)::
 
-    from ams_billing.core.idempotency import IdempotentCalls, Outcome, OutcomeCodec
+    from ams_billing import IdempotentCalls, Outcome, OutcomeCodec
 
     class AcmeProvider:
         def __init__(self, *, idempotency_store=None):
