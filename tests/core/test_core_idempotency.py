@@ -124,7 +124,7 @@ def create(once: IdempotentCalls, system: System, contact: Contact = ADA) -> Con
     )
 
 
-@pytest.mark.parametrize(("error", "rule"), ROWS, ids=lambda v: type(v).__name__)
+@pytest.mark.parametrize(("error", "rule"), ROWS, ids=[type(e).__name__ for e, _ in ROWS])
 def test_each_error_class_forgets_the_key_or_keeps_it_pending(
     store: IdempotencyStore, error: BaseException, rule: OnError
 ) -> None:
