@@ -41,6 +41,7 @@ from ams_billing.core.errors import (
     WebhookVerificationError,
 )
 from ams_billing.core.hookspecs import hookimpl
+from ams_billing.core.idempotency import IdempotentCalls, Outcome, OutcomeCodec, json_codec
 from ams_billing.core.loading import (
     ENTRY_POINT_GROUP,
     ServiceSettings,
@@ -94,6 +95,7 @@ __all__ = [
     "EventType",
     "FieldError",
     "IdempotencyConflictError",
+    "IdempotentCalls",
     "InMemoryInvoiceStateStore",
     "InvalidStateError",
     "Invoice",
@@ -106,6 +108,8 @@ __all__ = [
     "InvoiceStatus",
     "LineItem",
     "NotFoundError",
+    "Outcome",
+    "OutcomeCodec",
     "ProviderNotFoundError",
     "ProviderUnavailableError",
     "RateLimitedError",
@@ -119,6 +123,7 @@ __all__ = [
     "__version__",
     "available_providers",
     "hookimpl",
+    "json_codec",
     "load_provider",
     "load_service",
     "resolve_provider_class",

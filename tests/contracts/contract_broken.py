@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
 
 import attrs
 
@@ -33,6 +34,7 @@ from ams_billing import (
     hookimpl,
 )
 from ams_billing.core import totals
+from ams_billing.core.ledger import IdempotencyRecord
 from ams_billing.core.money import currency_places, quantize
 from ams_billing.core.signing import header_value, sign_body
 from ams_billing.providers.fake import SIGNATURE_HEADER, FakeBillingService, FakePayment
@@ -382,9 +384,9 @@ class TrimsTheSignature(FakeBillingService):
 class ConflictNamesAnotherKey(FakeBillingService):
     """Raises the conflict, but carrying the operation's name instead of the key sent."""
 
-    def _replay(self, operation: str, key: str, request: object) -> object | None:
+    def _keyed(self, operation: str, key: str, request: Any) -> tuple[Any, bool]:
         try:
-            return super()._replay(operation, key, request)
+            return super()._keyed(operation, key, request)
         except IdempotencyConflictError:
             raise IdempotencyConflictError(operation) from None
 
@@ -395,18 +397,20 @@ class LedgerConflictNamesItsOwnKey(FakeBillingService):
     The books have forgotten the key by then, so only the client's ledger can tell the conflict.
     """
 
-    def _replay_from_ledger(self, operation: str, key: str, request: object) -> object | None:
+    def _keyed(self, operation: str, key: str, request: Any) -> tuple[Any, bool]:
         try:
-            return super()._replay_from_ledger(operation, key, request)
+            return super()._keyed(operation, key, request)
         except IdempotencyConflictError:
+            if key in self._idempotency:  # the books' conflict, not the ledger's
+                raise
             raise IdempotencyConflictError(self._ledger_key(key), f" ({operation})") from None
 
 
 class LedgerForgetsTheRecipient(FakeBillingService):
     """Its ledger keeps that an email was sent, not to whom: a replay after a restart says none."""
 
-    def _replay_from_ledger(self, operation: str, key: str, request: object) -> object | None:
-        result = super()._replay_from_ledger(operation, key, request)
+    def _from_ledger(self, operation: str, record: IdempotencyRecord) -> object:
+        result = super()._from_ledger(operation, record)
         if isinstance(result, InvoiceEmailResult) and result.sent:
             return attrs.evolve(result, recipient=None)
         return result

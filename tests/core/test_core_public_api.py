@@ -14,13 +14,14 @@ EXPECTED = {
     "BillingService", "Capability", "ChangeKind", "ConfigurationError", "Contact",
     "ContactRecord", "EmailSkipReason", "EmailSwitchPolicy", "EmailWhitelistPolicy",
     "EventCategory", "EventType", "FieldError", "IdempotencyConflictError",
-    "InMemoryInvoiceStateStore", "InvalidStateError", "Invoice", "InvoiceChange",
+    "IdempotentCalls", "InMemoryInvoiceStateStore", "InvalidStateError", "Invoice", "InvoiceChange",
     "InvoiceEmailResult", "InvoiceLine", "InvoiceRequest", "InvoiceSnapshot", "InvoiceStateStore",
-    "InvoiceStatus", "LineItem", "NotFoundError", "ProviderNotFoundError",
+    "InvoiceStatus", "LineItem", "NotFoundError", "Outcome", "OutcomeCodec",
+    "ProviderNotFoundError",
     "ProviderUnavailableError", "RateLimitedError", "ServiceSettings",
     "UnsupportedOperationError", "ValidationError", "WebhookDelivery", "WebhookEvent",
     "WebhookResponse", "WebhookVerificationError", "__version__", "available_providers",
-    "hookimpl", "load_provider", "load_service", "resolve_provider_class",
+    "hookimpl", "json_codec", "load_provider", "load_service", "resolve_provider_class",
 }  # fmt: skip
 
 

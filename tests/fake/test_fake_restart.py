@@ -10,11 +10,14 @@ from pathlib import Path
 import pytest
 
 from ams_billing import (
+    BatchItem,
+    BatchOutcome,
     BillingService,
     Contact,
     IdempotencyConflictError,
     InvoiceRequest,
     LineItem,
+    ProviderUnavailableError,
 )
 from ams_billing.core.ledger import InMemoryIdempotencyStore, RecordState
 from ams_billing.providers.fake import FakeBillingService, FakeBooks
@@ -57,9 +60,12 @@ def test_the_books_replay_a_key_until_it_expires() -> None:
     books = FakeBooks()
     fake = FakeBillingService(books=books)
     invoice = fake.create_invoice(request(), "invoice-1")
-    forgetful = FakeBillingService(books=books)  # a new, empty ledger
-    assert forgetful.create_invoice(request(), "invoice-1") == invoice
+    other = FakeBillingService(books=books)  # a new, empty ledger
+    assert other.create_invoice(request(), "invoice-1") == invoice
     books.expire_keys()
+    # The client that was answered keeps the key in its ledger; one that never was bills again.
+    assert other.create_invoice(request(), "invoice-1") == invoice
+    forgetful = FakeBillingService(books=books)
     assert forgetful.create_invoice(request(), "invoice-1") != invoice
     assert len(books.invoices) == 2
 
@@ -138,3 +144,36 @@ def test_a_restarted_service_on_durable_stores_bills_once(stores: SqlStores) -> 
     books.expire_keys()
     assert start().create_invoice(request(), idempotency_key="invoice-1") == invoice
     assert len(books.invoices) == 1
+
+
+def test_a_lost_answer_leaves_the_key_pending_and_the_retry_finds_what_was_made(
+    stores: SqlStores,
+) -> None:
+    # The books applied each write and the answer was lost on its way back: the client cannot
+    # know the outcome, so its ledger keeps the key pending (the shared idempotency rule), and
+    # the retry, after the books forgot the key, looks up what the lost attempt made.
+    books = FakeBooks()
+    fake = FakeBillingService(books=books, idempotency_store=stores.idempotency)
+    for operation in ("create_invoice", "send_invoice", "create_invoices"):
+        fake.fail_next(1, ProviderUnavailableError, operations=[operation], after_apply=True)
+    with pytest.raises(ProviderUnavailableError):
+        fake.create_invoice(request(), "invoice-1")
+    [invoice] = fake.invoices
+    with pytest.raises(ProviderUnavailableError):
+        fake.send_invoice(invoice, "email-1")
+    batch = [BatchItem(request("ref-2"), "invoice-2")]
+    with pytest.raises(ProviderUnavailableError):
+        fake.create_invoices(batch)
+    keys = ("invoice-1", "email-1", "invoice-2")
+    states = [stores.idempotency.get(f"{books.books_id}:{key}") for key in keys]
+    assert [r.state if r else None for r in states] == [RecordState.PENDING] * 3
+    books.expire_keys()
+    restarted = FakeBillingService(books=books, idempotency_store=stores.idempotency)
+    assert restarted.create_invoice(request(), "invoice-1") == invoice
+    assert restarted.send_invoice(invoice, "email-1").sent
+    [again] = restarted.create_invoices(batch)
+    assert again.outcome is BatchOutcome.EXISTING
+    assert len(books.invoices) == 2
+    assert restarted.count_emails_sent(invoice.provider_id) == 1
+    states = [stores.idempotency.get(f"{books.books_id}:{key}") for key in keys]
+    assert [r.state if r else None for r in states] == [RecordState.DONE] * 3

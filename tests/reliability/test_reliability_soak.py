@@ -7,7 +7,9 @@ operations for two seeds on every test run, with the same audit.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import soak as soak_runner
@@ -77,7 +79,14 @@ def test_the_same_seed_gives_the_same_run() -> None:
 
 def test_the_audit_has_teeth(monkeypatch: pytest.MonkeyPatch) -> None:
     # A provider that forgets its idempotency keys duplicates on every retry after apply.
-    monkeypatch.setattr(FakeBillingService, "_replay", lambda self, *args: None)
+    def forgetful(
+        self: FakeBillingService, operation: str, key: str, request: Any
+    ) -> tuple[Any, bool]:
+        result = self._apply(operation, request, f"{key}#{uuid.uuid4()}")
+        self._fail_after_apply(operation)
+        return result
+
+    monkeypatch.setattr(FakeBillingService, "_keyed", forgetful)
     report = soak_runner.run_soak("fake", 400, 1)
     assert report.duplicates > 0 or report.emailed_twice > 0
     assert not report.ok

@@ -66,6 +66,9 @@ class FakeBooks:
         self.payments: dict[str, FakePayment] = {}
         self.keys: dict[str, tuple[str, object, object]] = {}
         """The idempotency keys still remembered: key → (operation, request, first result)."""
+        self.made_under: dict[str, str] = {}
+        """Invoice id → the client's key it was made under, kept with the invoice (as metadata
+        is) and never forgotten: what a client looks up after a create's answer was lost."""
         self.emails: list[InvoiceEmailResult] = []
         self.pending_events: list[WebhookEvent] = []
         self.sequence = 0

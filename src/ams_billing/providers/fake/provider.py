@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
@@ -37,14 +37,8 @@ from ams_billing.core.errors import (
     WebhookVerificationError,
 )
 from ams_billing.core.hookspecs import hookimpl
-from ams_billing.core.ledger import (
-    IdempotencyRecord,
-    IdempotencyStore,
-    InMemoryIdempotencyStore,
-    RecordState,
-    fingerprint,
-    same_request,
-)
+from ams_billing.core.idempotency import IdempotentCalls, KeyEntry, Outcome, OutcomeCodec
+from ams_billing.core.ledger import IdempotencyRecord, IdempotencyStore
 from ams_billing.core.models import (
     Capability,
     Contact,
@@ -129,10 +123,12 @@ class FakeBillingService:
         self._payments = self.books.payments
         self._idempotency = self.books.keys  # the accounting system's short memory of keys
         self._emails = self.books.emails
+        self._made_under = self.books.made_under
         self._pending_events = self.books.pending_events
-        self.ledger: IdempotencyStore = (
-            InMemoryIdempotencyStore() if idempotency_store is None else idempotency_store
-        )
+        # A durable ledger can outlive books kept in memory (the CLI's fake, run twice): a key
+        # counts only against the books it was used with.
+        self._once = IdempotentCalls(idempotency_store, namespace=f"{self.books.books_id}:")
+        self.ledger: IdempotencyStore = self._once.store
         self._faults = FaultPlan()
         self.calls: list[str] = []
 
@@ -176,17 +172,13 @@ class FakeBillingService:
     def create_contact(self, contact: Contact, idempotency_key: str) -> ContactRecord:
         """Create or update the contact keyed on its account reference."""
         with self._operation("create_contact"):
-            record, _ = self._create_contact(contact, idempotency_key)
-            self._fail_after_apply("create_contact")
-            return record
+            return cast(ContactRecord, self._keyed("create_contact", idempotency_key, contact)[0])
 
     @hookimpl
     def create_invoice(self, request: InvoiceRequest, idempotency_key: str) -> Invoice:
         """Raise an AUTHORISED invoice with per-line tax."""
         with self._operation("create_invoice"):
-            invoice, _ = self._create_invoice(request, idempotency_key)
-            self._fail_after_apply("create_invoice")
-            return invoice
+            return cast(Invoice, self._keyed("create_invoice", idempotency_key, request)[0])
 
     @hookimpl
     def create_contacts(
@@ -198,12 +190,7 @@ class FakeBillingService:
         applied, or (``after_apply``) after every item was.
         """
         with self._operation("create_contacts"):
-            results = [
-                _item(index, item.idempotency_key, self._create_contact, item.request)
-                for index, item in enumerate(items)
-            ]
-            self._fail_after_apply("create_contacts")
-            return results
+            return self._keyed_batch("create_contacts", "create_contact", items)
 
     @hookimpl
     def create_invoices(
@@ -215,31 +202,99 @@ class FakeBillingService:
         applied, or (``after_apply``) after every item was.
         """
         with self._operation("create_invoices"):
-            results = [
-                _item(index, item.idempotency_key, self._create_invoice, item.request)
-                for index, item in enumerate(items)
-            ]
-            self._fail_after_apply("create_invoices")
-            return results
+            return self._keyed_batch("create_invoices", "create_invoice", items)
 
-    def _create_contact(self, contact: Contact, idempotency_key: str) -> tuple[ContactRecord, bool]:
-        replay = self._replay("create_contact", idempotency_key, contact)
-        if replay is not None:
-            assert isinstance(replay, ContactRecord)
-            # The contact as held now: a later update under another key stays (hookspecs.py).
-            return self._contacts.get(contact.account_reference, replay), False
-        existed = contact.account_reference in self._contacts
-        record = self._upsert_contact(contact)
-        self._remember("create_contact", idempotency_key, contact, record)
-        return record, not existed
+    def _keyed(self, operation: str, key: str, request: Any) -> tuple[Any, bool]:
+        """One keyed write through the client's ledger; the result and whether it was new.
+
+        The books apply it (or replay it while they remember the key); an ``after_apply``
+        fault then loses the answer, and the ledger keeps the key pending, as a real client's.
+        """
+        created = False
+
+        def call() -> object:
+            nonlocal created
+            result, created = self._apply(operation, request, key)
+            self._fail_after_apply(operation)
+            return result
+
+        result = self._once.run(
+            key,
+            operation,
+            request,
+            call=call,
+            codec=self._codec(operation),
+            find=lambda _: self._find(operation, request, key),
+        )
+        return result, created
+
+    def _keyed_batch(
+        self, batch: str, operation: str, items: Sequence[BatchItem[Any]]
+    ) -> list[BatchResult[Any]]:
+        """The batch as the single operation per item, the ``after_apply`` fault for all."""
+        results: list[BatchResult[Any]] = []
+        applied: list[tuple[KeyEntry, BatchResult[Any]]] = []
+        codec = self._codec(operation)
+        with self._once.hold(*(item.idempotency_key for item in items)):
+            for index, item in enumerate(items):
+                key = item.idempotency_key
+                try:
+                    entry = self._once.look_up(key, operation, item.request)
+                    if entry.record is not None and entry.done:
+                        value = codec.replay(entry.record)
+                    elif entry.pending and (found := self._find(operation, item.request, key)):
+                        value = found
+                        self._once.record(entry, codec.keep(found))
+                    else:
+                        self._once.mark_pending(entry)
+                        value, created = self._apply(operation, item.request, key)
+                        outcome = BatchOutcome.CREATED if created else BatchOutcome.EXISTING
+                        applied.append((entry, BatchResult(index, key, outcome, result=value)))
+                        results.append(applied[-1][1])
+                        continue
+                except BillingError as error:
+                    results.append(BatchResult(index, key, BatchOutcome.FAILED, error=error))
+                    continue
+                results.append(BatchResult(index, key, BatchOutcome.EXISTING, result=value))
+            lost = self._faults.take(batch, after_apply=True)
+            for entry, result in applied:
+                if lost is None:
+                    self._once.record(entry, codec.keep(result.result))
+                else:
+                    self._once.settle(entry, lost)
+            if lost is not None:
+                raise lost
+        return results
+
+    def _apply(self, operation: str, request: Any, key: str) -> tuple[Any, bool]:
+        """The books' part: replay a key they still remember, else make the change."""
+        remembered = self._remembered(operation, key, request)
+        if remembered is not None:
+            if operation == "create_contact":
+                # The contact as held now: a later update under another key stays (hookspecs).
+                return self._contacts.get(request.account_reference, remembered), False
+            if operation == "create_invoice":
+                return self._invoices[str(remembered)], False
+            return remembered, False
+        if operation == "create_contact":
+            existed = request.account_reference in self._contacts
+            record = self._upsert_contact(request)
+            self._idempotency[key] = (operation, request, record)
+            return record, not existed
+        if operation == "create_invoice":
+            invoice = self._new_invoice(request, key)
+            self._idempotency[key] = (operation, request, invoice.provider_id)
+            return invoice, True
+        result = self._email(request)
+        self._idempotency[key] = (operation, request, result)
+        return result, True
 
     def _create_invoice(
         self, request: InvoiceRequest, idempotency_key: str
     ) -> tuple[Invoice, bool]:
-        replay = self._replay("create_invoice", idempotency_key, request)
-        if replay is not None:
-            assert isinstance(replay, str)
-            return self._invoices[replay], False
+        return self._apply("create_invoice", request, idempotency_key)
+
+    def _new_invoice(self, request: InvoiceRequest, idempotency_key: str) -> Invoice:
         self._validate_invoice(request)
         contact = self._upsert_contact(request.contact)
         default_code = request.account_code or self.default_account_code
@@ -275,9 +330,9 @@ class FakeBillingService:
             online_url=f"{self.base_url}/pay/{invoice_id}",
         )
         self._invoices[invoice_id] = invoice
-        self._remember("create_invoice", idempotency_key, request, invoice_id)
+        self._made_under[invoice_id] = idempotency_key
         self._emit(EventCategory.INVOICE, EventType.CREATE, invoice_id, invoice.updated_at)
-        return invoice, True
+        return invoice
 
     @hookimpl
     def send_invoice(self, invoice: Invoice, idempotency_key: str) -> InvoiceEmailResult:
@@ -287,27 +342,24 @@ class FakeBillingService:
                 raise UnsupportedOperationError(
                     "this fake provider cannot send email", capability=Capability.SEND_INVOICE.value
                 )
-            replay = self._replay("send_invoice", idempotency_key, invoice.provider_id)
-            if replay is not None:
-                assert isinstance(replay, InvoiceEmailResult)
-                return replay
-            current = self._invoice(invoice.provider_id)
-            if current.status not in _EMAILABLE:
-                raise InvalidStateError(
-                    f"a {current.status.value} invoice cannot be emailed",
-                    resource_id=current.provider_id,
-                )
-            recipient = current.contact.email
-            if recipient is None:
-                result = InvoiceEmailResult(
-                    current.provider_id, sent=False, skipped_reason=EmailSkipReason.NO_RECIPIENT
-                )
-            else:
-                result = InvoiceEmailResult(current.provider_id, sent=True, recipient=recipient)
-                self._emails.append(result)
-            self._remember("send_invoice", idempotency_key, invoice.provider_id, result)
-            self._fail_after_apply("send_invoice")
-            return result
+            result = self._keyed("send_invoice", idempotency_key, invoice.provider_id)[0]
+            return cast(InvoiceEmailResult, result)
+
+    def _email(self, invoice_id: str) -> InvoiceEmailResult:
+        current = self._invoice(invoice_id)
+        if current.status not in _EMAILABLE:
+            raise InvalidStateError(
+                f"a {current.status.value} invoice cannot be emailed",
+                resource_id=current.provider_id,
+            )
+        recipient = current.contact.email
+        if recipient is None:
+            return InvoiceEmailResult(
+                current.provider_id, sent=False, skipped_reason=EmailSkipReason.NO_RECIPIENT
+            )
+        result = InvoiceEmailResult(current.provider_id, sent=True, recipient=recipient)
+        self._emails.append(result)
+        return result
 
     @hookimpl
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookDelivery:
@@ -517,24 +569,35 @@ class FakeBillingService:
         if error is not None:
             raise error
 
-    def _replay(self, operation: str, key: str, request: object) -> object | None:
+    def _remembered(self, operation: str, key: str, request: object) -> object | None:
+        """The first result of ``key`` while the books remember it; a conflict if reused."""
         stored = self._idempotency.get(key)
         if stored is None:
-            return self._replay_from_ledger(operation, key, request)
+            return None
         stored_operation, stored_request, result = stored
         if stored_operation != operation or stored_request != request:
             raise IdempotencyConflictError(key, f" ({stored_operation})")
         return result
 
-    def _replay_from_ledger(self, operation: str, key: str, request: object) -> object | None:
+    def _codec(self, operation: str) -> OutcomeCodec[Any]:
+        """What the ledger keeps of a result: the id it is about, and an email's recipient.
+
+        An email result is kept as its invoice's id and the recipient (``None``: skipped, as the
+        contact had no address).
+        """
+
+        def keep(result: Any) -> Outcome:
+            if isinstance(result, InvoiceEmailResult):
+                return Outcome(result.invoice_id, result.recipient)
+            return Outcome(result.provider_id)
+
+        return OutcomeCodec(keep, lambda record: self._from_ledger(operation, record))
+
+    def _from_ledger(self, operation: str, record: IdempotencyRecord) -> object:
         """The first result as this client's ledger recorded it, once the books forgot the key.
 
         A contact comes back as the books hold it now (as the Xero provider's ledger answers).
         """
-        record = self.ledger.get(self._ledger_key(key))
-        if record is None:
-            return None
-        same_request(record, operation, fingerprint(operation, request), key)
         if operation == "create_contact":
             return next(c for c in self._contacts.values() if c.provider_id == record.result)
         if operation == "send_invoice" and record.detail is None:
@@ -543,16 +606,26 @@ class FakeBillingService:
             )
         if operation == "send_invoice":
             return InvoiceEmailResult(str(record.result), sent=True, recipient=record.detail)
-        return record.result
+        return self._invoices[str(record.result)]
 
-    def _remember(self, operation: str, key: str, request: object, result: object) -> None:
-        self._idempotency[key] = (operation, request, result)
-        self.ledger.put(self._ledger_key(key), _ledger_record(operation, request, result))
+    def _find(self, operation: str, request: Any, key: str) -> object | None:
+        """After an unknown outcome, what the lost attempt made in the books, if anything.
+
+        An invoice by the client's key, which the books keep with it (as metadata); an email by
+        the invoice's emails sent (Xero's ``SentToContact``). A contact needs no look-up: the
+        upsert on its account reference finds it.
+        """
+        if operation == "create_invoice":
+            made = [i for i, made_under in self._made_under.items() if made_under == key]
+            return self._invoices[made[0]] if made else None
+        if operation == "send_invoice":
+            sent = [e for e in self._emails if e.invoice_id == request]
+            return sent[0] if sent else None
+        return None
 
     def _ledger_key(self, key: str) -> str:
-        # A durable ledger can outlive books kept in memory (the CLI's fake, run twice): a key
-        # counts only against the books it was used with.
-        return f"{self.books.books_id}:{key}"
+        """Where ``key`` is in the ledger: prefixed with the books' id (see ``__init__``)."""
+        return self._once.namespace + key
 
     def _new_id(self) -> str:
         return str(uuid.UUID(int=next(self._ids), version=4))
@@ -625,37 +698,6 @@ class FakeBillingService:
                 resource_url=f"{self.base_url}/{category.value.lower()}s/{resource_id}",
             )
         )
-
-
-def _ledger_record(operation: str, request: object, result: object) -> IdempotencyRecord:
-    """What the ledger keeps of a result: the id it is about, and an email's recipient.
-
-    An email result is kept as its invoice's id and the recipient (``None``: skipped, as the
-    contact had no address).
-    """
-    detail = None
-    if isinstance(result, ContactRecord):
-        outcome = result.provider_id
-    elif isinstance(result, InvoiceEmailResult):
-        outcome, detail = result.invoice_id, result.recipient
-    else:
-        outcome = str(result)  # an invoice id
-    print_ = fingerprint(operation, request)
-    return IdempotencyRecord(operation, print_, RecordState.DONE, outcome, detail)
-
-
-def _item(
-    index: int,
-    key: str,
-    create: Callable[[Any, str], tuple[Any, bool]],
-    request: object,
-) -> BatchResult[Any]:
-    try:
-        value, created = create(request, key)
-    except BillingError as error:
-        return BatchResult(index, key, BatchOutcome.FAILED, error=error)
-    outcome = BatchOutcome.CREATED if created else BatchOutcome.EXISTING
-    return BatchResult(index, key, outcome, result=value)
 
 
 class _Operation:

@@ -34,21 +34,15 @@ from ams_billing.core.errors import (
     IdempotencyConflictError,
     NotFoundError,
     ProviderUnavailableError,
-    ValidationError,
 )
+from ams_billing.core.idempotency import IdempotentCalls, KeyEntry
+from ams_billing.core.ledger import IdempotencyRecord
 from ams_billing.core.models import Contact, ContactRecord, Invoice, InvoiceRequest
 from ams_billing.providers.xero import wire
 from ams_billing.providers.xero.contacts import NAME_TAKEN, NUMBER_TAKEN, XeroContacts
 from ams_billing.providers.xero.errors import element_messages, validation_error
 from ams_billing.providers.xero.invoices import XeroInvoices, locate_lines
-from ams_billing.providers.xero.ledger import (
-    IdempotencyRecord,
-    IdempotencyStore,
-    KeyLocks,
-    RecordState,
-    fingerprint,
-    xero_key,
-)
+from ams_billing.providers.xero.ledger import xero_key
 from ams_billing.providers.xero.mapping import (
     contact_payload,
     invoice_payload,
@@ -91,15 +85,13 @@ class XeroBatches:
         invoices: XeroInvoices,
         *,
         settings: XeroSettings,
-        ledger: IdempotencyStore,
-        locks: KeyLocks,
+        once: IdempotentCalls,
     ) -> None:
         self._http = http
         self._contacts = contacts
         self._invoices = invoices
         self._settings = settings
-        self._ledger = ledger
-        self._locks = locks
+        self._once = once
 
     # -- contacts ----------------------------------------------------------------------
 
@@ -108,43 +100,43 @@ class XeroBatches:
     ) -> list[BatchResult[ContactRecord]]:
         """The ``create_contacts`` operation: one ``POST /Contacts`` per 50 new or changed."""
         results: list[BatchResult[ContactRecord] | None] = [None] * len(items)
-        with self._locks.hold_many(item.idempotency_key for item in items):
-            todo: list[int] = []
+        entries: dict[int, KeyEntry] = {}
+        with self._once.hold(*(item.idempotency_key for item in items)):
             for index, item in enumerate(items):
-                key = item.idempotency_key
-                print_ = fingerprint("create_contact", item.request)
-                record = self._ledger.get(key)
-                if record is not None and (
-                    record.operation != "create_contact" or record.fingerprint != print_
-                ):
-                    error = IdempotencyConflictError(key, f" ({record.operation})")
-                    results[index] = _failed(index, key, error)
-                elif record is not None and record.state is RecordState.DONE and record.result:
-                    results[index] = _attempt(index, key, self._contacts.replay, record.result)
-                else:
-                    self._ledger.put(
-                        key, IdempotencyRecord("create_contact", print_, RecordState.PENDING)
-                    )
-                    todo.append(index)
+                entry = self._look_up(index, item, "create_contact", results)
+                if entry is not None and entry.record is not None and entry.done:
+                    replay = self._contacts.codec.replay
+                    results[index] = _attempt(index, item.idempotency_key, replay, entry.record)
+                elif entry is not None:
+                    self._once.mark_pending(entry)
+                    entries[index] = entry
+            todo = sorted(entries)
             pairs = [(items[i].request, items[i].idempotency_key) for i in todo]
             for index, saved in zip(todo, self.save_contacts(pairs, force=True), strict=True):
                 key = items[index].idempotency_key
                 if isinstance(saved, BillingError):
-                    if not isinstance(saved, ProviderUnavailableError):
-                        self._ledger.delete(key)
+                    self._once.settle(entries[index], saved)
                     results[index] = _failed(index, key, saved)
                     continue
-                record_, created = saved
-                print_ = fingerprint("create_contact", items[index].request)
-                self._ledger.put(
-                    key,
-                    IdempotencyRecord(
-                        "create_contact", print_, RecordState.DONE, record_.provider_id
-                    ),
-                )
+                record, created = saved
+                self._once.record(entries[index], self._contacts.codec.keep(record))
                 outcome = BatchOutcome.CREATED if created else BatchOutcome.EXISTING
-                results[index] = BatchResult(index, key, outcome, result=record_)
+                results[index] = BatchResult(index, key, outcome, result=record)
         return _complete(results)
+
+    def _look_up(
+        self,
+        index: int,
+        item: BatchItem[Any],
+        operation: str,
+        results: list[BatchResult[Any] | None],
+    ) -> KeyEntry | None:
+        """The item's key in the ledger; ``None`` (and the item failed) if it conflicts."""
+        try:
+            return self._once.look_up(item.idempotency_key, operation, item.request)
+        except IdempotencyConflictError as error:
+            results[index] = _failed(index, item.idempotency_key, error)
+            return None
 
     def save_contacts(self, pairs: Sequence[tuple[Contact, str]], *, force: bool) -> list[Saved]:
         """Save contacts (with the caller's keys) 50 per request; identical ones once.
@@ -244,30 +236,30 @@ class XeroBatches:
     ) -> list[BatchResult[Invoice]]:
         """The ``create_invoices`` operation: contacts first, then one ``PUT`` per 50."""
         results: list[BatchResult[Invoice] | None] = [None] * len(items)
-        prints = [fingerprint("create_invoice", item.request) for item in items]
-        with self._locks.hold_many(item.idempotency_key for item in items):
+        with self._once.hold(*(item.idempotency_key for item in items)):
+            entries: dict[int, KeyEntry] = {}
             replays: dict[int, str] = {}
             pending: list[int] = []
             fresh: list[int] = []
             for index, item in enumerate(items):
-                record = self._ledger.get(item.idempotency_key)
-                if record is None:
-                    fresh.append(index)
-                elif record.operation != "create_invoice" or record.fingerprint != prints[index]:
-                    error = IdempotencyConflictError(item.idempotency_key, f" ({record.operation})")
-                    results[index] = _failed(index, item.idempotency_key, error)
-                elif record.state is RecordState.DONE and record.result:
-                    replays[index] = record.result
-                else:
+                entry = self._look_up(index, item, "create_invoice", results)
+                if entry is None:
+                    continue
+                entries[index] = entry
+                if entry.record is not None and entry.done:
+                    replays[index] = entry.record.result or ""
+                elif entry.pending:
                     pending.append(index)
+                else:
+                    fresh.append(index)
             self._replay_invoices(items, replays, results)
             contacts = self._invoice_contacts(items, sorted(pending + fresh), results)
-            fresh += self._recover(items, pending, contacts, prints, results)
+            fresh += self._recover(items, pending, contacts, entries, results)
             todo = sorted(i for i in fresh if i in contacts and results[i] is None)
             stop: BillingError | None = None
             for chunk in _chunks(todo):
                 if stop is None:
-                    stop = self._put_invoices(items, chunk, contacts, prints, results)
+                    stop = self._put_invoices(items, chunk, contacts, entries, results)
                 else:
                     for index in chunk:
                         results[index] = _failed(index, items[index].idempotency_key, stop)
@@ -317,7 +309,7 @@ class XeroBatches:
         items: Sequence[BatchItem[InvoiceRequest]],
         pending: Sequence[int],
         contacts: dict[int, ContactRecord],
-        prints: Sequence[str],
+        entries: dict[int, KeyEntry],
         results: list[BatchResult[Invoice] | None],
     ) -> list[int]:
         """Look up the invoices of pending keys; return the items still to create."""
@@ -334,7 +326,7 @@ class XeroBatches:
             if found is None:
                 again.append(index)
             else:
-                self._invoices.done(key, prints[index], found)
+                self._once.record(entries[index], self._invoices.codec.keep(found))
                 results[index] = BatchResult(index, key, BatchOutcome.EXISTING, result=found)
         return again
 
@@ -343,21 +335,13 @@ class XeroBatches:
         items: Sequence[BatchItem[InvoiceRequest]],
         chunk: Sequence[int],
         contacts: dict[int, ContactRecord],
-        prints: Sequence[str],
+        entries: dict[int, KeyEntry],
         results: list[BatchResult[Invoice] | None],
     ) -> BillingError | None:
         """PUT one chunk; return the error that failed the whole chunk, if one did."""
         keys = [items[i].idempotency_key for i in chunk]
-        for index, key in zip(chunk, keys, strict=True):
-            self._ledger.put(
-                key,
-                IdempotencyRecord(
-                    "create_invoice",
-                    prints[index],
-                    RecordState.PENDING,
-                    detail=contacts[index].provider_id,
-                ),
-            )
+        for index in chunk:
+            self._once.mark_pending(entries[index])
         params = {"summarizeErrors": "false"}
         if any(needs_unitdp4(items[i].request) for i in chunk):
             params["unitdp"] = "4"
@@ -385,36 +369,33 @@ class XeroBatches:
                 )
         except BillingError as error:
             for index, key in zip(chunk, keys, strict=True):
-                # Only a refusal of the request itself proves nothing was created; after a
-                # rate limit or an outage an earlier attempt may have been applied, so the
-                # keys stay pending and the next try looks the invoices up.
-                if isinstance(error, ValidationError):
-                    self._ledger.delete(key)
+                self._once.settle(entries[index], error)  # the rule: forget or keep pending
                 results[index] = _failed(index, key, error)
             return error
         for index, element in zip(chunk, elements, strict=True):
-            results[index] = self._invoice_outcome(items[index], index, element, contacts, prints)
+            results[index] = self._invoice_outcome(
+                items[index], entries[index], index, element, contacts
+            )
         return None
 
     def _invoice_outcome(
         self,
         item: BatchItem[InvoiceRequest],
+        entry: KeyEntry,
         index: int,
         element: wire.WireInvoice,
         contacts: dict[int, ContactRecord],
-        prints: Sequence[str],
     ) -> BatchResult[Invoice]:
         key = item.idempotency_key
-        if not _ok(element):
-            self._ledger.delete(key)
-            messages = list(element_messages(element))
-            error = locate_lines(validation_error(messages, "invoice", key), item.request)
-            return _failed(index, key, error)
         try:
+            if not _ok(element):
+                messages = list(element_messages(element))
+                raise locate_lines(validation_error(messages, "invoice", key), item.request)
             invoice = to_invoice(element, contacts[index])
-        except BillingError as error:  # unreadable: the outcome stays unknown (pending)
+        except BillingError as error:  # refused: forgotten; unreadable: kept pending
+            self._once.settle(entry, error)
             return _failed(index, key, error)
-        self._invoices.done(key, prints[index], invoice)
+        self._once.record(entry, self._invoices.codec.keep(invoice))
         return BatchResult(index, key, BatchOutcome.CREATED, result=invoice)
 
 
@@ -423,10 +404,13 @@ def _failed(index: int, key: str, error: BillingError) -> BatchResult[Any]:
 
 
 def _attempt(
-    index: int, key: str, call: Callable[[str], ContactRecord], argument: str
+    index: int,
+    key: str,
+    replay: Callable[[IdempotencyRecord], ContactRecord],
+    record: IdempotencyRecord,
 ) -> BatchResult[ContactRecord]:
     try:
-        return BatchResult(index, key, BatchOutcome.EXISTING, result=call(argument))
+        return BatchResult(index, key, BatchOutcome.EXISTING, result=replay(record))
     except BillingError as error:
         return _failed(index, key, error)
 

@@ -26,23 +26,12 @@ from urllib.parse import quote
 
 import attrs
 
-from ams_billing.core.errors import (
-    BillingError,
-    NotFoundError,
-    ProviderUnavailableError,
-)
+from ams_billing.core.errors import NotFoundError, ProviderUnavailableError
+from ams_billing.core.idempotency import IdempotentCalls, Outcome, OutcomeCodec
 from ams_billing.core.models import Contact, ContactRecord
 from ams_billing.providers.xero import wire
 from ams_billing.providers.xero.errors import element_messages, validation_error
-from ams_billing.providers.xero.ledger import (
-    IdempotencyRecord,
-    IdempotencyStore,
-    KeyLocks,
-    RecordState,
-    fingerprint,
-    same_request,
-    xero_key,
-)
+from ams_billing.providers.xero.ledger import xero_key
 from ams_billing.providers.xero.mapping import contact_payload, to_contact_record, unique_name
 from ams_billing.providers.xero.transport import XeroHttp
 
@@ -59,38 +48,31 @@ _OPERATION = "create_contact"
 class XeroContacts:
     """Creates, finds and updates contacts; remembers ContactIDs by account reference."""
 
-    def __init__(self, http: XeroHttp, ledger: IdempotencyStore, locks: KeyLocks) -> None:
+    def __init__(self, http: XeroHttp, once: IdempotentCalls) -> None:
         self._http = http
-        self._ledger = ledger
-        self._locks = locks
+        self._once = once
+        self.codec = OutcomeCodec[ContactRecord](
+            keep=lambda saved: Outcome(saved.provider_id),
+            replay=lambda record: self._replay(record.result or ""),
+        )
+        """How a contact is kept in the ledger (its ContactID) and replayed (read again)."""
         self._lock = threading.Lock()
         self._saved: dict[str, tuple[Contact, ContactRecord]] = {}
         self._by_id: dict[str, ContactRecord] = {}
 
     def create_contact(self, contact: Contact, idempotency_key: str) -> ContactRecord:
-        """The ``create_contact`` operation: the caller's key guards against repeats."""
-        with self._locks.hold(idempotency_key):
-            print_ = fingerprint(_OPERATION, contact)
-            record = same_request(
-                self._ledger.get(idempotency_key), _OPERATION, print_, idempotency_key
-            )
-            if record is not None and record.state is RecordState.DONE and record.result:
-                return self._replay(record.result)
-            self._ledger.put(
-                idempotency_key, IdempotencyRecord(_OPERATION, print_, RecordState.PENDING)
-            )
-            try:
-                saved = self.save(contact, idempotency_key, force=True)
-            except ProviderUnavailableError:
-                raise
-            except BillingError:
-                self._ledger.delete(idempotency_key)
-                raise
-            self._ledger.put(
-                idempotency_key,
-                IdempotencyRecord(_OPERATION, print_, RecordState.DONE, saved.provider_id),
-            )
-            return saved
+        """The ``create_contact`` operation: the caller's key guards against repeats.
+
+        After an unknown outcome the save runs again without a look-up first: it is an upsert
+        on the ContactNumber, which Xero keeps unique, so it finds what a lost attempt made.
+        """
+        return self._once.run(
+            idempotency_key,
+            _OPERATION,
+            contact,
+            call=lambda: self.save(contact, idempotency_key, force=True),
+            codec=self.codec,
+        )
 
     def resolve(self, contact: Contact, caller_key: str) -> ContactRecord:
         """The contact an invoice is for: cached if unchanged, else created or updated."""

@@ -24,16 +24,15 @@ from __future__ import annotations
 import threading
 from urllib.parse import quote
 
-import attrs
-
 from ams_billing.core.errors import (
     AuthenticationError,
-    BillingError,
     InvalidStateError,
     ProviderUnavailableError,
     RateLimitedError,
     UnsupportedOperationError,
 )
+from ams_billing.core.idempotency import IdempotentCalls, Outcome, OutcomeCodec
+from ams_billing.core.ledger import IdempotencyRecord
 from ams_billing.core.models import (
     Capability,
     EmailSkipReason,
@@ -43,15 +42,7 @@ from ams_billing.core.models import (
 )
 from ams_billing.providers.xero import wire
 from ams_billing.providers.xero.errors import exception_messages, validation_error
-from ams_billing.providers.xero.ledger import (
-    IdempotencyRecord,
-    IdempotencyStore,
-    KeyLocks,
-    RecordState,
-    fingerprint,
-    same_request,
-    xero_key,
-)
+from ams_billing.providers.xero.ledger import xero_key
 from ams_billing.providers.xero.settings import XeroSettings
 from ams_billing.providers.xero.transport import XeroHttp
 
@@ -67,13 +58,10 @@ _SKIPPED = "skipped"
 class XeroEmails:
     """Sends invoice emails and knows whether this organisation can."""
 
-    def __init__(
-        self, http: XeroHttp, settings: XeroSettings, ledger: IdempotencyStore, locks: KeyLocks
-    ) -> None:
+    def __init__(self, http: XeroHttp, settings: XeroSettings, once: IdempotentCalls) -> None:
         self._http = http
         self._settings = settings
-        self._ledger = ledger
-        self._locks = locks
+        self._once = once
         self._lock = threading.Lock()
         self._demo: bool | None = None
         self._asked = False
@@ -115,39 +103,30 @@ class XeroEmails:
             )
         if self._demo:
             raise _demo_error()
-        with self._locks.hold(idempotency_key):
-            print_ = fingerprint(_OPERATION, invoice.provider_id)
-            record = same_request(
-                self._ledger.get(idempotency_key), _OPERATION, print_, idempotency_key
-            )
-            if record is not None:
-                if record.state is RecordState.DONE:
-                    return _result(invoice.provider_id, record)
-                if self._sent_to_contact(invoice.provider_id):
-                    done = attrs.evolve(record, state=RecordState.DONE, result="sent")
-                    self._ledger.put(idempotency_key, attrs.evolve(done, detail=recipient))
-                    return InvoiceEmailResult(invoice.provider_id, sent=True, recipient=recipient)
+
+        def call() -> InvoiceEmailResult:
             if recipient is None:
                 if invoice.status not in EMAILABLE:
                     raise _status_error(invoice, "")
-                done = IdempotencyRecord(_OPERATION, print_, RecordState.DONE, _SKIPPED)
-                self._ledger.put(idempotency_key, done)
-                return _result(invoice.provider_id, done)
-            self._ledger.put(
-                idempotency_key, IdempotencyRecord(_OPERATION, print_, RecordState.PENDING)
-            )
-            try:
-                self._post(invoice, idempotency_key)
-            except (ProviderUnavailableError, RateLimitedError):
-                # A 429 refuses this attempt only: an earlier one of the same call may have
-                # been applied (a lost answer), so the key stays pending and is checked first.
-                raise
-            except BillingError:
-                self._ledger.delete(idempotency_key)
-                raise
-            done = IdempotencyRecord(_OPERATION, print_, RecordState.DONE, "sent", recipient)
-            self._ledger.put(idempotency_key, done)
-            return _result(invoice.provider_id, done)
+                return InvoiceEmailResult(
+                    invoice.provider_id, sent=False, skipped_reason=EmailSkipReason.NO_RECIPIENT
+                )
+            self._post(invoice, idempotency_key)
+            return InvoiceEmailResult(invoice.provider_id, sent=True, recipient=recipient)
+
+        def find(_: IdempotencyRecord) -> InvoiceEmailResult | None:
+            if not self._sent_to_contact(invoice.provider_id):
+                return None
+            return InvoiceEmailResult(invoice.provider_id, sent=True, recipient=recipient)
+
+        return self._once.run(
+            idempotency_key,
+            _OPERATION,
+            invoice.provider_id,
+            call=call,
+            codec=OutcomeCodec(_keep, lambda record: _result(invoice.provider_id, record)),
+            find=find,
+        )
 
     def _sent_to_contact(self, invoice_id: str) -> bool:
         response = self._http.api(
@@ -182,6 +161,10 @@ class XeroEmails:
                 limit="email",
             )
         raise validation_error(messages, "invoice", key)
+
+
+def _keep(result: InvoiceEmailResult) -> Outcome:
+    return Outcome("sent", result.recipient) if result.sent else Outcome(_SKIPPED)
 
 
 def _result(invoice_id: str, record: IdempotencyRecord) -> InvoiceEmailResult:

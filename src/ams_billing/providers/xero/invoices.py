@@ -40,19 +40,12 @@ from ams_billing.core.errors import (
     ProviderUnavailableError,
     ValidationError,
 )
+from ams_billing.core.idempotency import IdempotentCalls, Outcome, OutcomeCodec
 from ams_billing.core.models import ContactRecord, Invoice, InvoiceRequest, InvoiceStatus
 from ams_billing.providers.xero import wire
 from ams_billing.providers.xero.contacts import XeroContacts
 from ams_billing.providers.xero.errors import element_messages, exception_messages, validation_error
-from ams_billing.providers.xero.ledger import (
-    IdempotencyRecord,
-    IdempotencyStore,
-    KeyLocks,
-    RecordState,
-    fingerprint,
-    same_request,
-    xero_key,
-)
+from ams_billing.providers.xero.ledger import xero_key
 from ams_billing.providers.xero.mapping import invoice_payload, needs_unitdp4, to_invoice
 from ams_billing.providers.xero.settings import XeroSettings
 from ams_billing.providers.xero.transport import XeroHttp
@@ -77,69 +70,47 @@ class XeroInvoices:
         http: XeroHttp,
         contacts: XeroContacts,
         settings: XeroSettings,
-        ledger: IdempotencyStore,
-        locks: KeyLocks,
+        once: IdempotentCalls,
     ) -> None:
         self._http = http
         self._contacts = contacts
         self._settings = settings
-        self._ledger = ledger
-        self._locks = locks
+        self._once = once
+        self.codec = OutcomeCodec[Invoice](
+            keep=lambda invoice: Outcome(invoice.provider_id, invoice.contact.provider_id),
+            replay=lambda record: self.get_one(record.result or ""),
+        )
+        """How an invoice is kept in the ledger (its id, its contact's) and replayed (read)."""
 
     # -- create ------------------------------------------------------------------------
 
     def create(self, request: InvoiceRequest, idempotency_key: str) -> Invoice:
-        """Raise an AUTHORISED invoice for ``request`` once per ``idempotency_key``."""
-        with self._locks.hold(idempotency_key):
-            print_ = fingerprint(_OPERATION, request)
-            record = same_request(
-                self._ledger.get(idempotency_key), _OPERATION, print_, idempotency_key
-            )
-            if record is not None and record.state is RecordState.DONE and record.result:
-                return self.get_one(record.result)
-            contact = self._contacts.resolve(request.contact, f"invoice:{idempotency_key}")
-            if record is not None and record.state is RecordState.PENDING:
-                found = self._find_created(request, contact)
-                if found is not None:
-                    self._done(idempotency_key, print_, found)
-                    return found
-            self._ledger.put(
-                idempotency_key,
-                IdempotencyRecord(
-                    _OPERATION, print_, RecordState.PENDING, detail=contact.provider_id
-                ),
-            )
-            try:
-                invoice = self._put(request, contact, idempotency_key)
-            except ValidationError:
-                # Xero answered this request and refused it: nothing was created, and the
-                # caller may correct the request and reuse the key.
-                self._ledger.delete(idempotency_key)
-                raise
-            # Any other failure (unreachable, rate limited after a retry, auth) may follow an
-            # attempt Xero applied: the record stays pending, so the next try looks it up.
-            self._done(idempotency_key, print_, invoice)
-            return invoice
+        """Raise an AUTHORISED invoice for ``request`` once per ``idempotency_key``.
+
+        After an unknown outcome the invoice the lost attempt may have made is looked up first
+        (:meth:`find_created`); the contact is resolved only when a call needs it.
+        """
+        contact: list[ContactRecord] = []
+
+        def resolved() -> ContactRecord:
+            if not contact:
+                contact.append(
+                    self._contacts.resolve(request.contact, f"invoice:{idempotency_key}")
+                )
+            return contact[0]
+
+        return self._once.run(
+            idempotency_key,
+            _OPERATION,
+            request,
+            call=lambda: self._put(request, resolved(), idempotency_key),
+            codec=self.codec,
+            find=lambda _: self._find_created(request, resolved()),
+        )
 
     def find_created(self, request: InvoiceRequest, contact: ContactRecord) -> Invoice | None:
         """The invoice an attempt with an unknown outcome created for ``request``, if any."""
         return self._find_created(request, contact)
-
-    def done(self, key: str, print_: str, invoice: Invoice) -> None:
-        """Record in the ledger that ``key`` created ``invoice``."""
-        self._done(key, print_, invoice)
-
-    def _done(self, key: str, print_: str, invoice: Invoice) -> None:
-        self._ledger.put(
-            key,
-            IdempotencyRecord(
-                _OPERATION,
-                print_,
-                RecordState.DONE,
-                result=invoice.provider_id,
-                detail=invoice.contact.provider_id,
-            ),
-        )
 
     def _put(self, request: InvoiceRequest, contact: ContactRecord, key: str) -> Invoice:
         params = {"summarizeErrors": "false"}

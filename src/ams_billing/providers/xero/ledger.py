@@ -8,24 +8,24 @@ makes the caller's key durable for as long as the store keeps it:
 - a key seen before with a **different** request raises
   :class:`~ams_billing.core.errors.IdempotencyConflictError`;
 - a key whose first attempt ended with an **unknown outcome** (the connection dropped after the
-  request left, or Xero kept failing) is left ``pending``: the next attempt looks the invoice up
-  in Xero before creating anything (see :mod:`~ams_billing.providers.xero.invoices`).
+  request left, or Xero kept failing) is left ``pending``: the next attempt looks up in Xero
+  what it may have made before calling again (see :mod:`~ams_billing.providers.xero.invoices`).
 
 The default store is in memory (one process). An AMS that runs many processes, or restarts
 between a failure and its retry, implements the three-method :class:`IdempotencyStore` over its
 database so the guarantee survives; the lookup in Xero covers the rest.
 
 The provider-neutral part (the records, the store protocol, the in-memory store) lives in
-:mod:`ams_billing.core.ledger` and is re-exported here, where it was first defined.
+:mod:`ams_billing.core.ledger`, and the routine every keyed write follows (lock, look up,
+replay, mark pending, record, and which errors forget a key) in
+:mod:`ams_billing.core.idempotency`; both are re-exported here, where they were first defined.
 """
 
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections.abc import Iterable, Iterator
-from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 
+from ams_billing.core.idempotency import KeyLocks
 from ams_billing.core.ledger import (
     IdempotencyRecord,
     IdempotencyStore,
@@ -48,42 +48,6 @@ __all__ = [
     "with_body_digest",
     "xero_key",
 ]
-
-
-class KeyLocks:
-    """Serialises work on one key (striped locks: bounded memory, no cleanup needed).
-
-    Within the process, striped thread locks. When ``store`` offers a cross-process lock
-    (:class:`KeyLockingStore`), that is held too, inside the thread lock: then a key is worked
-    on by one process at a time, and the second finds the first one's outcome in the ledger.
-    """
-
-    def __init__(self, stripes: int = 64, *, store: IdempotencyStore | None = None) -> None:
-        self._locks = tuple(threading.Lock() for _ in range(stripes))
-        self._store = store if isinstance(store, KeyLockingStore) else None
-
-    def _stripe(self, key: str) -> int:
-        digest = hashlib.sha256(key.encode("utf-8")).digest()
-        return int.from_bytes(digest[:4], "big") % len(self._locks)
-
-    @contextmanager
-    def hold(self, key: str) -> Iterator[None]:
-        """Hold the lock for ``key`` (and the store's, if it has one)."""
-        with self._locks[self._stripe(key)], self._across_processes(key):
-            yield
-
-    @contextmanager
-    def hold_many(self, keys: Iterable[str]) -> Iterator[None]:
-        """Hold the locks of every key of a batch (taken in one global order: no deadlock)."""
-        keys = list(keys)
-        with ExitStack() as stack:
-            for stripe in sorted({self._stripe(key) for key in keys}):
-                stack.enter_context(self._locks[stripe])
-            stack.enter_context(self._across_processes(*keys))
-            yield
-
-    def _across_processes(self, *keys: str) -> AbstractContextManager[None]:
-        return nullcontext() if self._store is None else self._store.lock(*keys)
 
 
 def xero_key(operation: str, caller_key: str, step: str = "") -> str:

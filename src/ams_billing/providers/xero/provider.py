@@ -21,6 +21,7 @@ import httpx
 from ams_billing.core.batch import BatchItem, BatchResult
 from ams_billing.core.env import Environment
 from ams_billing.core.hookspecs import hookimpl
+from ams_billing.core.idempotency import IdempotentCalls
 from ams_billing.core.models import (
     Capability,
     Contact,
@@ -35,11 +36,7 @@ from ams_billing.providers.xero.batches import XeroBatches
 from ams_billing.providers.xero.contacts import XeroContacts
 from ams_billing.providers.xero.emails import XeroEmails
 from ams_billing.providers.xero.invoices import XeroInvoices
-from ams_billing.providers.xero.ledger import (
-    IdempotencyStore,
-    InMemoryIdempotencyStore,
-    KeyLocks,
-)
+from ams_billing.providers.xero.ledger import IdempotencyStore
 from ams_billing.providers.xero.settings import XeroSettings
 from ams_billing.providers.xero.transport import XeroHttp
 from ams_billing.providers.xero.webhooks import verify_and_parse
@@ -84,19 +81,13 @@ class XeroBillingService:
             clock=clock or time.monotonic,
             sleep=sleep or time.sleep,
         )
-        ledger = idempotency_store if idempotency_store is not None else InMemoryIdempotencyStore()
-        locks = KeyLocks(store=ledger)
-        self.ledger = ledger
-        self._contacts = XeroContacts(self._http, ledger, locks)
-        self._invoices = XeroInvoices(self._http, self._contacts, settings, ledger, locks)
-        self._emails = XeroEmails(self._http, settings, ledger, locks)
+        once = IdempotentCalls(idempotency_store)
+        self.ledger = once.store
+        self._contacts = XeroContacts(self._http, once)
+        self._invoices = XeroInvoices(self._http, self._contacts, settings, once)
+        self._emails = XeroEmails(self._http, settings, once)
         self._batches = XeroBatches(
-            self._http,
-            self._contacts,
-            self._invoices,
-            settings=settings,
-            ledger=ledger,
-            locks=locks,
+            self._http, self._contacts, self._invoices, settings=settings, once=once
         )
 
     @classmethod
