@@ -14,7 +14,7 @@ EXPECTED = {
     "BillingService", "Capability", "ChangeKind", "ConfigurationError", "Contact",
     "ContactRecord", "EmailSkipReason", "EmailSwitchPolicy", "EmailWhitelistPolicy",
     "EventCategory", "EventType", "FieldError", "IdempotencyConflictError",
-    "InMemoryInvoiceStateStore", "InvalidStateError", "Invoice", "InvoiceChange",
+    "InMemoryInvoiceStateStore", "InvalidStateError", "Invoice", "InvoiceChange", "InvoiceDefaults",
     "InvoiceEmailResult", "InvoiceLine", "InvoiceRequest", "InvoiceSnapshot", "InvoiceStateStore",
     "InvoiceStatus", "LineItem", "NotFoundError", "ProviderNotFoundError",
     "ProviderUnavailableError", "RateLimitedError", "ServiceSettings",

@@ -47,6 +47,7 @@ from ams_billing.providers.xero.ledger import (
     KeyLocks,
     RecordState,
     fingerprint,
+    fingerprints,
     xero_key,
 )
 from ams_billing.providers.xero.mapping import (
@@ -56,7 +57,7 @@ from ams_billing.providers.xero.mapping import (
     to_contact_record,
     to_invoice,
 )
-from ams_billing.providers.xero.settings import XeroSettings
+from ams_billing.providers.xero.settings import XeroSettings, default_invoice_fields
 from ams_billing.providers.xero.transport import XeroHttp
 
 __all__ = ["BATCH_SIZE", "XeroBatches"]
@@ -98,6 +99,7 @@ class XeroBatches:
         self._contacts = contacts
         self._invoices = invoices
         self._settings = settings
+        self._defaults = default_invoice_fields(settings)
         self._ledger = ledger
         self._locks = locks
 
@@ -244,7 +246,9 @@ class XeroBatches:
     ) -> list[BatchResult[Invoice]]:
         """The ``create_invoices`` operation: contacts first, then one ``PUT`` per 50."""
         results: list[BatchResult[Invoice] | None] = [None] * len(items)
-        prints = [fingerprint("create_invoice", item.request) for item in items]
+        # Each request's fingerprints: the one recorded now first, then earlier releases' ones.
+        known = [fingerprints("create_invoice", item.request) for item in items]
+        prints = [each[0] for each in known]
         with self._locks.hold_many(item.idempotency_key for item in items):
             replays: dict[int, str] = {}
             pending: list[int] = []
@@ -253,7 +257,7 @@ class XeroBatches:
                 record = self._ledger.get(item.idempotency_key)
                 if record is None:
                     fresh.append(index)
-                elif record.operation != "create_invoice" or record.fingerprint != prints[index]:
+                elif record.operation != "create_invoice" or record.fingerprint not in known[index]:
                     error = IdempotencyConflictError(item.idempotency_key, f" ({record.operation})")
                     results[index] = _failed(index, item.idempotency_key, error)
                 elif record.state is RecordState.DONE and record.result:
@@ -363,9 +367,7 @@ class XeroBatches:
             params["unitdp"] = "4"
         body = [
             wire.unstructure(
-                invoice_payload(
-                    items[i].request, contacts[i].provider_id, self._settings.account_code
-                )
+                invoice_payload(items[i].request, contacts[i].provider_id, self._defaults)
             )
             for i in chunk
         ]
