@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from ams_billing import BillingService
+from ams_billing import AmountType, BillingService
 from ams_billing.cli import ENVIRONMENTS, main
 from ams_billing.cli.demo.flow import DemoEnvironment, handled_in_process, run_demo
 from ams_billing.contracts import SignedDelivery
@@ -56,6 +56,21 @@ def test_demo_defaults_to_the_xero_provider_against_the_emulator_over_http() -> 
     assert throwaway is not None, result.output
     assert not Path(throwaway.group(1)).parent.exists()
     assert not (Path(os.environ["XDG_DATA_HOME"]) / "ams-billing").exists()
+
+
+def test_the_demo_bills_as_the_provider_is_configured() -> None:
+    # The fake demo is configured as the setup guide configures Xero: amounts include tax.
+    result = CliRunner().invoke(main, ["demo", "--provider", "fake"])
+    assert "NZD 120.00 (inclusive, tax 15.65)" in result.output, result.output
+    # Configured otherwise, the same flow bills otherwise: the request names no amount type.
+    provider = FakeBillingService(default_amount_type=AmountType.EXCLUSIVE)
+    service = BillingService(provider)
+    environment = DemoEnvironment(
+        service, provider, handled_in_process(service, provider), "a fake adding tax"
+    )
+    lines: list[str] = []
+    assert run_demo(environment, lines.append) is True, lines
+    assert any("NZD 138.00 (exclusive, tax 18.00)" in line for line in lines), lines
 
 
 def test_the_demo_passes_twice_in_a_row() -> None:

@@ -175,6 +175,9 @@ def test_zero_code_run_with_an_unknown_provider_is_a_usage_error(
     result = zero_code(pytester, "--billing-provider=nosuchprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--billing-provider*'nosuchprovider'*fake*"])
+    # The fix names what the user used: the option, not a variable they never set.
+    result.stderr.fnmatch_lines(["*Set --billing-provider to an installed provider name*"])
+    assert "AMS_BILLING_SERVICE_CLASS" not in result.stderr.str()
 
 
 def test_zero_code_run_needs_a_contract_harness(pytester: pytest.Pytester) -> None:

@@ -89,7 +89,8 @@ EDGES: dict[str, Callable[[InvoiceRequest], bool]] = {
     "a 255-character name": lambda r: len(r.contact.name) == 255,
     "a 50-character account reference": lambda r: len(r.contact.account_reference) == 50,
     "no email": lambda r: r.contact.email is None,
-    "inclusive amounts": lambda r: r.amount_type.value == "INCLUSIVE",
+    "inclusive amounts": lambda r: r.amount_type is not None and r.amount_type.value == "INCLUSIVE",
+    "the provider's default amount type": lambda r: r.amount_type is None,
 }
 
 

@@ -71,7 +71,26 @@ def test_a_wrong_value_raises_one_error_listing_what_is_installed(value: str, re
     message = str(excinfo.value)
     assert reason in message
     assert "fake" in excinfo.value.available
-    assert "AMS_BILLING_SERVICE_CLASS" in message
+    # The value was passed to load_service(), so that is what to fix, not a variable.
+    assert "Set load_service()'s value to an installed provider name" in message
+    assert "AMS_BILLING_SERVICE_CLASS" not in message
+
+
+def test_a_wrong_variable_is_named_as_the_fix() -> None:
+    with pytest.raises(ProviderNotFoundError) as excinfo:
+        load_service(environ={"AMS_BILLING_SERVICE_CLASS": "stripe"})
+    assert "Set AMS_BILLING_SERVICE_CLASS to an installed provider name" in str(excinfo.value)
+    assert excinfo.value.setting == "AMS_BILLING_SERVICE_CLASS"
+
+
+def test_the_fix_names_where_the_value_was_given() -> None:
+    with pytest.raises(ProviderNotFoundError) as excinfo:
+        resolve_provider_class("nowhere.module.Provider", setting="--provider")
+    error = excinfo.value
+    assert (error.setting, error.value) == ("--provider", "nowhere.module.Provider")
+    assert "Set --provider to an installed provider name" in str(error)
+    assert "AMS_BILLING_SERVICE_CLASS" not in str(error)
+    assert isinstance(error.__cause__, ModuleNotFoundError)
 
 
 def test_every_bad_variable_is_reported_at_once() -> None:

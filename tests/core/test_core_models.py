@@ -133,7 +133,8 @@ def test_a_discount_line_is_allowed_while_the_total_stays_positive(contact: Cont
         issue_date=date(2026, 1, 1),
         due_date=date(2026, 1, 1),
     )
-    assert request.amount_type is AmountType.EXCLUSIVE
+    assert request.line_items[1].unit_amount == -20
+    assert request.amount_type is None  # the provider's default
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ EXPECTED = {
     "ContactRecord", "EmailSkipReason", "EmailSwitchPolicy", "EmailWhitelistPolicy",
     "EventCategory", "EventType", "FieldError", "IdempotencyConflictError",
     "IdempotentCalls", "InMemoryInvoiceStateStore", "InvalidStateError", "Invoice", "InvoiceChange",
+    "InvoiceDefaults",
     "InvoiceEmailResult", "InvoiceLine", "InvoiceRequest", "InvoiceSnapshot", "InvoiceStateStore",
     "InvoiceStatus", "LineItem", "NotFoundError", "Outcome", "OutcomeCodec",
     "ProviderNotFoundError",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 
-from ams_billing import ConfigurationError, resolve_provider_class
+from ams_billing import ConfigurationError, ProviderNotFoundError, resolve_provider_class
 from ams_billing.contrib.ams import MockXeroBillingService, XeroBillingService
 from ams_billing.contrib.django.service import get_billing_service, settings_environ
 from ams_billing.providers.fake import FakeBillingService
@@ -38,6 +38,38 @@ def test_the_integration_classes_resolve_to_their_providers(path: str, provider:
 def test_the_mock_runs_on_the_process_wide_fake() -> None:
     assert MockXeroBillingService().billing is get_billing_service("fake")
     assert isinstance(get_billing_service("fake").provider, FakeBillingService)
+
+
+@pytest.mark.parametrize(
+    ("django_settings", "variable", "named"),
+    [
+        (
+            {"AMS_BILLING_SERVICE_CLASS": "nosuch"},
+            None,
+            "the Django setting AMS_BILLING_SERVICE_CLASS",
+        ),
+        ({"AMS_BILLING_SERVICE_CLASS": None}, "nosuch", "Set AMS_BILLING_SERVICE_CLASS to"),
+        (
+            {"AMS_BILLING_SERVICE_CLASS": None, "BILLING_SERVICE_CLASS": "nosuch"},
+            None,
+            "the Django setting BILLING_SERVICE_CLASS",
+        ),
+    ],
+    ids=["our-setting", "variable", "the-ams-setting"],
+)
+def test_a_wrong_provider_names_where_it_was_configured(
+    monkeypatch: pytest.MonkeyPatch,
+    django_settings: dict[str, str | None],
+    variable: str | None,
+    named: str,
+) -> None:
+    if variable is None:
+        monkeypatch.delenv("AMS_BILLING_SERVICE_CLASS", raising=False)
+    else:
+        monkeypatch.setenv("AMS_BILLING_SERVICE_CLASS", variable)
+    with override_settings(**django_settings), pytest.raises(ProviderNotFoundError) as raised:
+        get_billing_service()
+    assert named in str(raised.value)
 
 
 @override_settings(

@@ -3,13 +3,17 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
+import attrs
 import pytest
 
 from ams_billing import (
+    AmountType,
     BillingService,
+    ConfigurationError,
     Contact,
     IdempotencyConflictError,
     InvalidStateError,
+    InvoiceDefaults,
     InvoiceRequest,
     InvoiceStatus,
     NotFoundError,
@@ -181,3 +185,46 @@ def test_a_subclass_is_named_in_its_repr() -> None:
         pass
 
     assert repr(Mine()).startswith("Mine(")
+
+
+def test_a_request_naming_no_amount_type_gets_the_fakes_default(
+    invoice_request: InvoiceRequest,
+) -> None:
+    fake = FakeBillingService(default_amount_type=AmountType.INCLUSIVE)
+    service = BillingService(fake)
+    assert service.invoice_defaults == InvoiceDefaults(AmountType.INCLUSIVE, "NZD", "200")
+    invoice = service.create_invoice(invoice_request, idempotency_key="i-1")
+    assert (invoice.amount_type, invoice.total, invoice.total_tax) == (
+        AmountType.INCLUSIVE,
+        Decimal("120.00"),
+        Decimal("15.65"),
+    )
+    named = attrs.evolve(invoice_request, amount_type=AmountType.EXCLUSIVE)
+    assert service.create_invoice(named, idempotency_key="i-2").total == Decimal("138.00")
+
+
+@pytest.mark.parametrize(("value", "expected"), [("inclusive", "INCLUSIVE"), ("", "EXCLUSIVE")])
+def test_the_fakes_default_amount_type_comes_from_its_variable(value: str, expected: str) -> None:
+    fake = FakeBillingService.from_env({"AMS_BILLING_FAKE_AMOUNT_TYPE": value})
+    assert fake.get_invoice_defaults().amount_type is AmountType(expected)
+
+
+def test_a_bad_fake_amount_type_names_the_variable() -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        FakeBillingService.from_env({"AMS_BILLING_FAKE_AMOUNT_TYPE": "GROSS"})
+    assert [e.field for e in raised.value.errors] == ["AMS_BILLING_FAKE_AMOUNT_TYPE"]
+    assert "INCLUSIVE, EXCLUSIVE, NO_TAX" in str(raised.value)
+
+
+def test_a_retry_after_the_default_changed_returns_the_first_invoice(
+    invoice_request: InvoiceRequest,
+) -> None:
+    first = FakeBillingService(default_amount_type=AmountType.INCLUSIVE)
+    invoice = first.create_invoice(invoice_request, "i-1")
+    first.books.expire_keys()  # only the client's ledger remembers the key now
+    changed = FakeBillingService(
+        default_amount_type=AmountType.EXCLUSIVE, books=first.books, idempotency_store=first.ledger
+    )
+    again = changed.create_invoice(invoice_request, "i-1")
+    assert (again.provider_id, again.total) == (invoice.provider_id, Decimal("120.00"))
+    assert len(changed.invoices) == 1

@@ -48,11 +48,14 @@ def invoice_request(
     *,
     contact: Contact | None = None,
     lines: Sequence[tuple[str, str]] = (("1", "100.00"),),
-    amount_type: AmountType = AmountType.EXCLUSIVE,
+    amount_type: AmountType | None = AmountType.EXCLUSIVE,
     currency: str | None = None,
     account_code: str | None = None,
 ) -> InvoiceRequest:
-    """A request with a fresh contact and reference; ``lines`` are (quantity, unit amount)."""
+    """A request with a fresh contact and reference; ``lines`` are (quantity, unit amount).
+
+    ``amount_type=None`` leaves the amount type to the provider's default.
+    """
     return InvoiceRequest(
         contact=contact or make_contact(),
         line_items=[

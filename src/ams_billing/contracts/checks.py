@@ -78,14 +78,20 @@ class ExpectedTotals:
 
 
 def expected_totals(request: InvoiceRequest, tax_rate: Decimal) -> ExpectedTotals:
-    """Per-line amounts and taxes, then the invoice totals, as Xero computes them."""
+    """Per-line amounts and taxes, then the invoice totals, as Xero computes them.
+
+    ``request`` names its amount type: resolve one that leaves it unset with the provider's
+    defaults first (``service.invoice_defaults.apply(request)``).
+    """
+    amount_type = request.amount_type
+    if amount_type is None:
+        raise ValueError("the request names no amount type: apply the provider's defaults first")
     lines = tuple(
-        expected_line(item, request.amount_type, tax_rate, request.currency)
-        for item in request.line_items
+        expected_line(item, amount_type, tax_rate, request.currency) for item in request.line_items
     )
     line_sum = sum((amount for amount, _ in lines), Decimal(0))
     tax = sum((line_tax for _, line_tax in lines), Decimal(0))
-    if request.amount_type is AmountType.INCLUSIVE:
+    if amount_type is AmountType.INCLUSIVE:
         return ExpectedTotals(lines, line_sum - tax, tax, line_sum)
     return ExpectedTotals(lines, line_sum, tax, line_sum + tax)
 

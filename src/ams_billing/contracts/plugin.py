@@ -68,7 +68,7 @@ def _harness_factory(value: str) -> Callable[[], ContractHarness]:
     from ams_billing.core.loading import resolve_provider_class  # noqa: PLC0415
 
     try:
-        provider_class = resolve_provider_class(value)
+        provider_class = resolve_provider_class(value, setting=OPTION)
     except ProviderNotFoundError as error:
         raise pytest.UsageError(f"{OPTION}: {error}") from None
     factory = _registered_harness(provider_class) or getattr(

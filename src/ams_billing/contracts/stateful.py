@@ -81,12 +81,13 @@ def error_class(error: errors.BillingError) -> type[errors.BillingError]:
 
 
 def reference_harness(subject: ContractHarness) -> ContractHarness:
-    """A fresh fake configured like ``subject``: its currency, account, rate and email."""
+    """A fresh fake configured like ``subject``: currency, account, rate, amount type, email."""
     code = subject.account_code or _DEFAULT_ACCOUNT
     rate = subject.tax_rate if subject.tax_rate is not None else _DEFAULT_RATE
     provider = FakeBillingService(
         accounts={code: rate},
         default_account_code=code,
+        default_amount_type=subject.service.invoice_defaults.amount_type,
         currencies=[subject.currency],
         can_send_email=Capability.SEND_INVOICE in subject.service.capabilities,
     )

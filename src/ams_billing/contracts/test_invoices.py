@@ -31,6 +31,7 @@ from ams_billing.core.models import (
     AmountType,
     Capability,
     Invoice,
+    InvoiceDefaults,
     InvoiceRequest,
     InvoiceStatus,
     LineItem,
@@ -45,9 +46,21 @@ def _requests(currency: str, account_code: str | None) -> st.SearchStrategy[Invo
 
 
 def check_invoice_matches_request(
-    invoice: Invoice, request: InvoiceRequest, tax_rate: Decimal | None
+    invoice: Invoice,
+    request: InvoiceRequest,
+    tax_rate: Decimal | None,
+    *,
+    defaults: InvoiceDefaults | None = None,
 ) -> None:
-    """Assert that a freshly created invoice is what ``request`` asked for, to the cent."""
+    """Assert that a freshly created invoice is what ``request`` asked for, to the cent.
+
+    ``defaults`` are the provider's (``service.invoice_defaults``): what a request that
+    leaves a field unset must be billed with. Without them every request must name its
+    amount type.
+    """
+    if defaults is not None:
+        request = defaults.apply(request)
+    assert request.amount_type is not None, "the request names no amount type: pass defaults"
     assert invoice.provider_id
     assert invoice.status is InvoiceStatus.AUTHORISED
     assert invoice.currency == request.currency
@@ -390,7 +403,21 @@ class InvoiceContract(ContractCase):
         request = attrs.evolve(drawn, contact=contact)
         key = f"{unique('k')}:{data.draw(strategies.idempotency_keys())}"[:128]
         invoice = harness.service.create_invoice(request, idempotency_key=key)
-        check_invoice_matches_request(invoice, request, harness.tax_rate)
+        defaults = harness.service.invoice_defaults
+        check_invoice_matches_request(invoice, request, harness.tax_rate, defaults=defaults)
+        again = harness.service.create_invoice(request, idempotency_key=key)
+        assert again.provider_id == invoice.provider_id
+
+    def test_unset_amount_type_is_the_providers_default(self, harness: ContractHarness) -> None:
+        defaults = harness.service.invoice_defaults
+        assert isinstance(defaults, InvoiceDefaults)
+        request = invoice_request(harness, lines=[("1", "120.00"), ("3", "0.35")], amount_type=None)
+        key = unique("invoice")
+        invoice = harness.service.create_invoice(request, idempotency_key=key)
+        assert invoice.amount_type is defaults.amount_type
+        check_invoice_matches_request(invoice, request, harness.tax_rate, defaults=defaults)
+        assert harness.service.get_invoice(invoice.provider_id).amount_type is defaults.amount_type
+        # The retry of the same request (still naming none) is the same invoice.
         again = harness.service.create_invoice(request, idempotency_key=key)
         assert again.provider_id == invoice.provider_id
 

@@ -113,19 +113,36 @@ class ProviderNotFoundError(ConfigurationError):
 
     ``available`` lists the entry-point names that are installed. The message quotes the value
     only when it is shaped like a provider name or class path; anything else (a secret pasted
-    into ``AMS_BILLING_SERVICE_CLASS``) is described by its length.
+    into ``AMS_BILLING_SERVICE_CLASS``) is described by its length. ``setting`` is what the
+    user named the provider with (a variable, a command-line option, an argument): the fix
+    names it.
     """
 
-    def __init__(self, value: str, reason: str, available: Iterable[str]) -> None:
+    def __init__(
+        self,
+        value: str,
+        reason: str,
+        available: Iterable[str],
+        *,
+        setting: str = "AMS_BILLING_SERVICE_CLASS",
+    ) -> None:
         self.value = value
+        self.reason = reason
+        self.setting = setting
         self.available: tuple[str, ...] = tuple(sorted(available))
         names = ", ".join(self.available) or "none"
         shown = repr(value) if looks_like_a_name(value) else f"({describe_value(value)})"
         super().__init__(
             f"cannot load billing provider {shown}: {reason}. "
-            f"Set AMS_BILLING_SERVICE_CLASS to an installed provider name ({names}) "
+            f"Set {setting} to an installed provider name ({names}) "
             "or to a dotted class path such as ams.billing.providers.xero.XeroBillingService"
         )
+
+    def named_by(self, setting: str) -> ProviderNotFoundError:
+        """The same error, for a value the user gave as ``setting``."""
+        renamed = ProviderNotFoundError(self.value, self.reason, self.available, setting=setting)
+        renamed.__cause__ = self.__cause__
+        return renamed
 
 
 class ValidationError(BillingError, ValueError):

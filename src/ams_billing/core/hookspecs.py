@@ -41,6 +41,7 @@ from ams_billing.core.models import (
     ContactRecord,
     Invoice,
     InvoiceChange,
+    InvoiceDefaults,
     InvoiceEmailResult,
     InvoiceRequest,
     WebhookDelivery,
@@ -55,6 +56,7 @@ __all__ = [
     "create_invoice",
     "create_invoices",
     "get_capabilities",
+    "get_invoice_defaults",
     "get_invoice_url",
     "get_invoices",
     "get_invoices_changed_since",
@@ -89,6 +91,21 @@ def get_capabilities() -> frozenset[Capability]:  # type: ignore[empty-body]
 
 
 @hookspec(firstresult=True)
+def get_invoice_defaults() -> InvoiceDefaults:  # type: ignore[empty-body]
+    """Return what this provider instance puts in the fields a request leaves unset.
+
+    An :class:`~ams_billing.core.models.InvoiceRequest` whose ``amount_type`` is ``None`` is
+    billed with ``amount_type`` from here, and lines that name no account (on a request that
+    names none either) post to ``account_code``; a request that names a value keeps it. These
+    are usually the operator's settings, so the answer may depend on configuration; it must
+    be the defaults :func:`create_invoice` applies at that moment. The returned
+    :class:`~ams_billing.core.models.Invoice` reports the amount type used.
+
+    :returns: the provider's defaults.
+    """
+
+
+@hookspec(firstresult=True)
 def create_contact(contact: Contact, idempotency_key: str) -> ContactRecord:  # type: ignore[empty-body]
     """Create the contact, or update the one already keyed on ``contact.account_reference``.
 
@@ -117,7 +134,9 @@ def create_invoice(request: InvoiceRequest, idempotency_key: str) -> Invoice:  #
 
     The contact is found by its ``account_reference`` and created if the provider has none.
 
-    :param request: what to bill; validated already by the model.
+    :param request: what to bill; validated already by the model. Fields left unset
+        (``amount_type``, ``account_code``) take the provider's defaults
+        (:func:`get_invoice_defaults`) as they are when the invoice is created.
     :param idempotency_key: a key the caller owns, typically the membership or order id. The
         same key returns the invoice first created for it, whatever happened to the first
         response; never a second invoice.
@@ -129,6 +148,11 @@ def create_invoice(request: InvoiceRequest, idempotency_key: str) -> Invoice:  #
     :raises RateLimitedError: the provider's limit was hit; ``retry_after`` says when to retry.
     :raises ProviderUnavailableError: the provider could not be reached; retrying with the same
         key is safe.
+
+    The key remembers the request as sent, an unset field as unset. So a retry after the
+    operator changed a default returns the invoice first created, as it was created (the new
+    default applies to new keys); and a retry after an unknown outcome looks for the first
+    attempt's invoice whatever default it was created with, before creating one with today's.
     """
 
 
@@ -269,6 +293,7 @@ def invoice_changed(change: InvoiceChange) -> None:
 
 OPERATION_HOOKS: tuple[str, ...] = (
     "get_capabilities",
+    "get_invoice_defaults",
     "create_contact",
     "create_invoice",
     "send_invoice",

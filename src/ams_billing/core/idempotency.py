@@ -110,7 +110,7 @@ from ams_billing.core.ledger import (
     InMemoryIdempotencyStore,
     KeyLockingStore,
     RecordState,
-    fingerprint,
+    fingerprints,
     same_request,
 )
 
@@ -279,9 +279,9 @@ class IdempotentCalls:
 
     def look_up(self, key: str, operation: str, request: object) -> KeyEntry:
         """The ledger's record of ``key`` for this request; raise if it was for another one."""
-        print_ = fingerprint(operation, request)
-        record = same_request(self.store.get(self.namespace + key), operation, print_, key)
-        return KeyEntry(key, operation, print_, record)
+        prints = fingerprints(operation, request)
+        record = same_request(self.store.get(self.namespace + key), operation, prints, key)
+        return KeyEntry(key, operation, prints[0], record)
 
     def mark_pending(self, entry: KeyEntry) -> None:
         """Record that a call for ``entry`` is about to be made (its outcome unknown till then)."""

@@ -27,6 +27,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol, runtime_checkable
 
@@ -34,6 +35,7 @@ import attrs
 
 from ams_billing.core.convert import unstructure
 from ams_billing.core.errors import IdempotencyConflictError
+from ams_billing.core.models import AmountType, InvoiceRequest
 
 __all__ = [
     "IdempotencyRecord",
@@ -42,6 +44,7 @@ __all__ = [
     "KeyLockingStore",
     "RecordState",
     "fingerprint",
+    "fingerprints",
     "same_request",
 ]
 
@@ -139,10 +142,14 @@ class InMemoryIdempotencyStore:
 
 
 def same_request(
-    record: IdempotencyRecord | None, operation: str, print_: str, key: str
+    record: IdempotencyRecord | None, operation: str, print_: str | Sequence[str], key: str
 ) -> IdempotencyRecord | None:
-    """Return ``record`` if it was made for this operation and request; raise if for another."""
-    if record is not None and (record.operation != operation or record.fingerprint != print_):
+    """Return ``record`` if it was made for this operation and request; raise if for another.
+
+    ``print_`` is the request's fingerprint, or all of them (:func:`fingerprints`).
+    """
+    prints = (print_,) if isinstance(print_, str) else tuple(print_)
+    if record is not None and (record.operation != operation or record.fingerprint not in prints):
         raise IdempotencyConflictError(key, f" ({record.operation})")
     return record
 
@@ -152,3 +159,19 @@ def fingerprint(operation: str, request: object) -> str:
     data = unstructure(request) if attrs.has(type(request)) else request
     text = json.dumps([operation, data], sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def fingerprints(operation: str, request: object) -> tuple[str, ...]:
+    """The request's :func:`fingerprint`, then those earlier releases recorded for it.
+
+    An ``InvoiceRequest`` naming no amount type was recorded as ``EXCLUSIVE`` (the model's
+    default then) until unset meant the provider's default; a key recorded so must still
+    replay, so such a request matches that record too (and so one recorded as naming
+    ``EXCLUSIVE``: the two cannot be told apart, and a replay never bills twice). Compare
+    with :func:`same_request`.
+    """
+    current = fingerprint(operation, request)
+    if isinstance(request, InvoiceRequest) and request.amount_type is None:
+        earlier = attrs.evolve(request, amount_type=AmountType.EXCLUSIVE)
+        return current, fingerprint(operation, earlier)
+    return (current,)

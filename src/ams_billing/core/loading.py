@@ -80,8 +80,22 @@ def available_providers() -> dict[str, str]:
     return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
-def resolve_provider_class(value: str) -> type[Any]:
-    """Return the provider class named by ``value`` (entry-point name or dotted path)."""
+def resolve_provider_class(value: str, *, setting: str = SERVICE_CLASS_VARIABLE) -> type[Any]:
+    """Return the provider class named by ``value`` (entry-point name or dotted path).
+
+    ``setting`` is where the user gave ``value`` (``AMS_BILLING_SERVICE_CLASS``, an option
+    such as ``--billing-provider``, an argument): a :class:`ProviderNotFoundError` tells them
+    to fix that.
+    """
+    try:
+        return _resolve(value)
+    except ProviderNotFoundError as error:
+        if error.setting == setting:
+            raise
+        raise error.named_by(setting) from error.__cause__
+
+
+def _resolve(value: str) -> type[Any]:
     value = value.strip()
     if not value:
         raise ProviderNotFoundError(value, "the value is empty", available_providers())
@@ -267,7 +281,11 @@ def load_service(
     except ConfigurationError as error:
         settings, problems = None, list(error.errors)
     service_class = (source.get(SERVICE_CLASS_VARIABLE) or "").strip()
-    provider_class = resolve_provider_class(service_class) if service_class else None
+    # The fix names what the caller used: the argument, else the variable.
+    named_by = "load_service()'s value" if value is not None else SERVICE_CLASS_VARIABLE
+    provider_class = (
+        resolve_provider_class(service_class, setting=named_by) if service_class else None
+    )
     takes_ledger = provider_class is not None and takes_idempotency_store(provider_class)
     chosen: ChosenState | None = None
     if settings is not None:  # with our own settings wrong, no database is opened for nothing

@@ -41,6 +41,7 @@ __all__ = [
     "EventType",
     "Invoice",
     "InvoiceChange",
+    "InvoiceDefaults",
     "InvoiceEmailResult",
     "InvoiceLine",
     "InvoiceRequest",
@@ -246,11 +247,51 @@ def _line_items(value: Sequence[LineItem]) -> tuple[LineItem, ...]:
 
 
 @attrs.frozen
+class InvoiceDefaults:
+    """What a provider puts in the fields an :class:`InvoiceRequest` leaves unset.
+
+    A provider reports its defaults through the ``get_invoice_defaults`` hook
+    (:attr:`~ams_billing.core.service.BillingService.invoice_defaults`); they are usually the
+    operator's settings. ``amount_type`` applies to a request whose ``amount_type`` is
+    ``None``; ``account_code`` to lines that name no account when the request names none
+    either (``None``: the provider has no single default account). ``currency`` is the
+    currency the provider bills in by default (a request always names its own).
+    """
+
+    amount_type: AmountType = attrs.field(validator=attrs.validators.instance_of(AmountType))
+    currency: str = attrs.field()
+    account_code: str | None = attrs.field(default=None, validator=_text(10, required=False))
+
+    @currency.validator
+    def _check_currency(self, attribute: object, value: str) -> None:
+        validate_currency_code(value)
+
+    def amount_type_for(self, request: InvoiceRequest) -> AmountType:
+        """The amount type ``request`` is billed with: its own, else this default."""
+        return self.amount_type if request.amount_type is None else request.amount_type
+
+    def apply(self, request: InvoiceRequest) -> InvoiceRequest:
+        """``request`` with every field it left unset set to these defaults."""
+        return attrs.evolve(
+            request,
+            amount_type=self.amount_type_for(request),
+            account_code=request.account_code or self.account_code,
+        )
+
+
+@attrs.frozen
 class InvoiceRequest:
     """An invoice the AMS asks the provider to raise and approve.
 
     The provider resolves ``contact`` by its ``account_reference`` (creating the contact when
     it does not exist yet). ``account_code``, when given, applies to lines that name none.
+
+    ``amount_type`` and ``account_code`` left unset (``None``, the default) mean *the
+    provider's default*: the provider fills them from its :class:`InvoiceDefaults` (for Xero,
+    the operator's settings) when it creates the invoice, and reports the value used on the
+    :class:`Invoice`. A request that names them keeps them. The idempotency key remembers the
+    request as sent, so a retry of the same request returns the invoice first created for it,
+    even if the provider's defaults changed in between.
     """
 
     contact: Contact = attrs.field(validator=attrs.validators.instance_of(Contact))
@@ -262,8 +303,9 @@ class InvoiceRequest:
         default=None,
         validator=_text(MAX_REFERENCE_LENGTH, required=False),
     )
-    amount_type: AmountType = attrs.field(
-        default=AmountType.EXCLUSIVE, validator=attrs.validators.instance_of(AmountType)
+    amount_type: AmountType | None = attrs.field(
+        default=None,
+        validator=attrs.validators.optional(attrs.validators.instance_of(AmountType)),
     )
     account_code: str | None = attrs.field(
         default=None,

@@ -27,6 +27,7 @@ from ams_billing.core.models import (
     ContactRecord,
     Invoice,
     InvoiceChange,
+    InvoiceDefaults,
     InvoiceEmailResult,
     InvoiceRequest,
     WebhookDelivery,
@@ -183,6 +184,16 @@ class BillingService:
     def capabilities(self) -> frozenset[Capability]:
         """The optional operations the provider offers now."""
         return frozenset(self._call("get_capabilities"))
+
+    @property
+    def invoice_defaults(self) -> InvoiceDefaults:
+        """What the provider puts in the fields an ``InvoiceRequest`` leaves unset, now.
+
+        A request with no ``amount_type`` is billed with ``invoice_defaults.amount_type``
+        (usually an operator's setting), as a line with no account posts to ``account_code``.
+        """
+        defaults: InvoiceDefaults = self._call("get_invoice_defaults")
+        return defaults
 
     def create_contact(self, contact: Contact, *, idempotency_key: str) -> ContactRecord:
         """Create or update the contact keyed on ``contact.account_reference``."""

@@ -34,6 +34,7 @@ from ams_billing import (
     IdempotencyConflictError,
     InvalidStateError,
     Invoice,
+    InvoiceDefaults,
     InvoiceEmailResult,
     InvoiceLine,
     InvoiceRequest,
@@ -80,15 +81,19 @@ class SqliteBillingService:
         webhook_key: str | None = None,
         accounts: Mapping[str, Decimal] | None = None,
         currencies: Sequence[str] = ("NZD", "AUD"),
+        amount_type: AmountType = AmountType.EXCLUSIVE,
     ) -> None:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._lock = threading.RLock()
         self._key = webhook_key or secrets.token_urlsafe(32)
         self.currencies = frozenset(currencies)
+        accounts = accounts or {"200": Decimal("0.15")}
+        # A request that leaves its amount type or account code unset is billed with these.
+        self.defaults = InvoiceDefaults(amount_type, currencies[0], min(accounts))
         self._clock = datetime.min.replace(tzinfo=UTC)
         self._db.executescript(SCHEMA)  # runs its own transaction
         with self._transaction() as db:
-            for code, rate in (accounts or {"200": Decimal("0.15")}).items():
+            for code, rate in accounts.items():
                 db.execute("INSERT OR IGNORE INTO accounts VALUES (?, ?)", (code, str(rate)))
 
     def __repr__(self) -> str:
@@ -96,16 +101,17 @@ class SqliteBillingService:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> SqliteBillingService:
-        """``AMS_BILLING_SQLITE_PATH`` and ``AMS_BILLING_SQLITE_WEBHOOK_KEY``."""
+        """``AMS_BILLING_SQLITE_PATH``, ``_WEBHOOK_KEY`` and ``_AMOUNT_TYPE`` (the default)."""
         return cls(
             environ.get("AMS_BILLING_SQLITE_PATH", ":memory:"),
             webhook_key=environ.get("AMS_BILLING_SQLITE_WEBHOOK_KEY"),
+            amount_type=AmountType(environ.get("AMS_BILLING_SQLITE_AMOUNT_TYPE", "EXCLUSIVE")),
         )
 
     @classmethod
     def contract_harness(cls) -> ContractHarness:
-        """A fresh in-memory ledger for one contract test."""
-        provider = cls()
+        """A fresh in-memory ledger for one contract test (requests default to INCLUSIVE)."""
+        provider = cls(amount_type=AmountType.INCLUSIVE)
         return ContractHarness(
             service=BillingService(provider),
             driver=provider,
@@ -120,6 +126,11 @@ class SqliteBillingService:
     def get_capabilities(self) -> frozenset[Capability]:
         """Everything."""
         return frozenset(Capability)
+
+    @hookimpl
+    def get_invoice_defaults(self) -> InvoiceDefaults:
+        """What a request that leaves its amount type or account code unset is billed with."""
+        return self.defaults
 
     @hookimpl
     def create_contact(self, contact: Contact, idempotency_key: str) -> ContactRecord:
@@ -139,6 +150,8 @@ class SqliteBillingService:
             stored = self._replay(db, "invoice", idempotency_key, request)
             if stored is not None:
                 return self._invoice(db, stored)
+            asked = request  # the key remembers the request as sent, unset fields unset
+            request = self.defaults.apply(request)
             rates = self._rates(db, request)
             contact = self._upsert(db, request.contact)
             lines = [self._line(item, request, rates) for item in request.line_items]
@@ -152,7 +165,7 @@ class SqliteBillingService:
                 "issue_date": request.issue_date.isoformat(),
                 "due_date": request.due_date.isoformat(),
                 "reference": request.reference,
-                "amount_type": request.amount_type.value,
+                "amount_type": self.defaults.amount_type_for(request).value,
                 "total": str(total),
                 "tax": str(tax),
                 "lines": [
@@ -166,7 +179,7 @@ class SqliteBillingService:
                 (invoice_id, number, contact.provider_id, json.dumps(data), self._tick()),
             )
             self._event(db, EventCategory.INVOICE, EventType.CREATE, invoice_id)
-            self._remember(db, "invoice", idempotency_key, request, invoice_id)
+            self._remember(db, "invoice", idempotency_key, asked, invoice_id)
             return self._invoice(db, invoice_id)
 
     @hookimpl

@@ -91,7 +91,6 @@ class DemoEnvironment:
     exchange_webhooks: Callable[[], list[WebhookResponse]]
     description: str
     currency: str = "NZD"
-    amount_type: AmountType = AmountType.INCLUSIVE
     preflight: Callable[[], tuple[bool, str]] | None = None
 
 
@@ -111,7 +110,8 @@ def fake_environment() -> Iterator[DemoEnvironment]:
     """The in-memory fake provider, with webhooks handed straight to the service."""
     from ams_billing.providers.fake import FakeBillingService  # noqa: PLC0415
 
-    provider = FakeBillingService()
+    # Configured as the setup guide configures Xero: amounts include tax.
+    provider = FakeBillingService(default_amount_type=AmountType.INCLUSIVE)
     service = BillingService(provider)
     exchange = handled_in_process(service, provider)
     yield DemoEnvironment(service, provider, exchange, "the fake provider, in memory")
@@ -184,20 +184,31 @@ def run_demo(
                 issue_date=today,
                 due_date=today + timedelta(days=30),
                 reference=f"MEMBERSHIP-{member.account_reference}",
-                amount_type=environment.amount_type,
+                # No amount type named: the provider's configured one (XERO_AMOUNT_TYPE).
             ),
             idempotency_key=f"invoice:{member.account_reference}:2026",
         )
         membership.invoice_id = invoice.provider_id
         ledger.by_invoice[invoice.provider_id] = membership
-        if invoice.status is InvoiceStatus.AUTHORISED and invoice.total == membership.fee:
+        configured = service.invoice_defaults.amount_type
+        # The fee is what the member pays, unless the configuration adds tax on top.
+        fee = invoice.subtotal if configured is AmountType.EXCLUSIVE else invoice.total
+        if (
+            invoice.status is InvoiceStatus.AUTHORISED
+            and invoice.amount_type is configured
+            and fee == membership.fee
+        ):
             steps.ok(
                 "invoice",
                 f"{invoice.number} {invoice.status.value}, {invoice.currency} {invoice.total} "
                 f"({invoice.amount_type.value.lower()}, tax {invoice.total_tax})",
             )
         else:
-            steps.fail("invoice", f"unexpected {invoice.status.value} for {invoice.total}")
+            steps.fail(
+                "invoice",
+                f"unexpected {invoice.status.value} for {invoice.total} "
+                f"({invoice.amount_type.value.lower()}; configured: {configured.value.lower()})",
+            )
         email = service.send_invoice(invoice)
         if email.sent:
             steps.ok("email", f"sent to {email.recipient}")

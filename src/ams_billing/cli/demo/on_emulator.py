@@ -27,7 +27,7 @@ from ams_billing.contrib.webhooks.request import WebhookEndpoint
 from ams_billing.contrib.webhooks.server import serve_wsgi
 from ams_billing.contrib.webhooks.wsgi import WebhookWSGIApp
 from ams_billing.core.loading import load_service
-from ams_billing.core.models import AmountType, WebhookDelivery
+from ams_billing.core.models import WebhookDelivery
 from ams_billing.core.service import WebhookResponse
 from ams_billing.providers.xero.emulator import (
     EmulatorClock,
@@ -107,6 +107,5 @@ def emulator_environment(*, demo_company: bool = False) -> Iterator[DemoEnvironm
                 "starts a fresh emulator)"
             ),
             currency=config.base_currency,
-            amount_type=AmountType.INCLUSIVE,
             preflight=preflight,
         )

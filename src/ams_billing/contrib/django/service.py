@@ -101,6 +101,18 @@ def configured_provider() -> str:
     return settings_environ().get(SERVICE_CLASS_VARIABLE, "").strip()
 
 
+def _provider_setting() -> str:
+    """Where :func:`configured_provider` comes from, as an operator would fix it."""
+    if getattr(settings, SERVICE_CLASS_VARIABLE, None) is not None:
+        return f"the Django setting {SERVICE_CLASS_VARIABLE}"
+    if os.environ.get(SERVICE_CLASS_VARIABLE):
+        return SERVICE_CLASS_VARIABLE
+    alias = AMS_SETTING_ALIASES[SERVICE_CLASS_VARIABLE]
+    if getattr(settings, alias, None):
+        return f"the Django setting {alias}"
+    return f"the Django setting {SERVICE_CLASS_VARIABLE}"
+
+
 def stores_enabled() -> bool:
     """Whether state lives in the database: the app ``ams_billing.contrib.django`` is installed."""
     return apps.is_installed(APP)
@@ -117,7 +129,8 @@ def get_billing_service(provider: str | None = None) -> BillingService:
     database (:mod:`.stores`); without it, in the SQL stores (see the module docstring).
     """
     value = (provider or configured_provider()).strip()
-    key = resolve_provider_class(value) if value else type(None)
+    named_by = "get_billing_service()'s provider" if provider else _provider_setting()
+    key = resolve_provider_class(value, setting=named_by) if value else type(None)
     with _lock:
         service = _services.get(key)
         if service is None:

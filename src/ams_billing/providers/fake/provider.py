@@ -26,8 +26,10 @@ import attrs
 
 from ams_billing.contracts.harness import ContractHarness, SignedDelivery
 from ams_billing.core.batch import BatchItem, BatchOutcome, BatchResult
+from ams_billing.core.env import Environment, EnvReader
 from ams_billing.core.errors import (
     BillingError,
+    ConfigurationError,
     FieldError,
     IdempotencyConflictError,
     InvalidStateError,
@@ -40,6 +42,7 @@ from ams_billing.core.hookspecs import hookimpl
 from ams_billing.core.idempotency import IdempotentCalls, KeyEntry, Outcome, OutcomeCodec
 from ams_billing.core.ledger import IdempotencyRecord, IdempotencyStore
 from ams_billing.core.models import (
+    AmountType,
     Capability,
     Contact,
     ContactRecord,
@@ -47,6 +50,7 @@ from ams_billing.core.models import (
     EventCategory,
     EventType,
     Invoice,
+    InvoiceDefaults,
     InvoiceEmailResult,
     InvoiceRequest,
     InvoiceStatus,
@@ -68,6 +72,7 @@ SIGNATURE_HEADER = "x-fake-signature"
 _EMAILABLE = frozenset({InvoiceStatus.SUBMITTED, InvoiceStatus.AUTHORISED, InvoiceStatus.PAID})
 DEFAULT_ACCOUNTS: Mapping[str, Decimal] = {"200": Decimal("0.15"), "260": Decimal("0.15")}
 DEFAULT_CURRENCIES = ("NZD", "AUD", "USD", "GBP", "EUR", "JPY")
+_AMOUNT_TYPES = tuple(member.value for member in AmountType)
 
 
 class FakeBillingService:
@@ -76,7 +81,8 @@ class FakeBillingService:
     :param webhook_key: the key deliveries are signed with (never shown in the repr).
     :param accounts: revenue account codes and the tax rate (a fraction) of each.
     :param default_account_code: the account lines use when the request names none.
-    :param currencies: the currency codes invoices may use.
+    :param default_amount_type: the amount type of a request that names none.
+    :param currencies: the currency codes invoices may use; the first is the default reported.
     :param can_send_email: false makes the provider unable to email, like a Demo Company.
     :param tenant_id: the tenant its webhook events carry; others are ignored when parsing.
     :param now: the clock (timezone-aware UTC), for tests that control time.
@@ -94,6 +100,7 @@ class FakeBillingService:
         webhook_key: str | None = None,
         accounts: Mapping[str, Decimal] | None = None,
         default_account_code: str = "200",
+        default_amount_type: AmountType = AmountType.EXCLUSIVE,
         currencies: Iterable[str] = DEFAULT_CURRENCIES,
         can_send_email: bool = True,
         tenant_id: str = "fake-tenant",
@@ -107,7 +114,12 @@ class FakeBillingService:
         if default_account_code not in self.accounts:
             raise ValueError(f"default account {default_account_code!r} is not in accounts")
         self.default_account_code = default_account_code
-        self.currencies = frozenset(currencies)
+        self.default_amount_type = AmountType(default_amount_type)
+        accepted = tuple(currencies)
+        if not accepted:
+            raise ValueError("give at least one currency")
+        self.currencies = frozenset(accepted)
+        self.default_currency = accepted[0]
         self.can_send_email = can_send_email
         self.tenant_id = tenant_id
         self.base_url = base_url.rstrip("/")
@@ -142,8 +154,21 @@ class FakeBillingService:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **options: Any) -> FakeBillingService:
-        """Build from ``AMS_BILLING_FAKE_WEBHOOK_KEY`` (else a random key) and ``options``."""
+        """Build from the environment and ``options`` (which win).
+
+        ``AMS_BILLING_FAKE_WEBHOOK_KEY`` is the webhook key (else a random one);
+        ``AMS_BILLING_FAKE_AMOUNT_TYPE`` (``INCLUSIVE``, ``EXCLUSIVE`` or ``NO_TAX``, any case;
+        default ``EXCLUSIVE``) the amount type of a request that names none.
+        """
         options.setdefault("webhook_key", environ.get("AMS_BILLING_FAKE_WEBHOOK_KEY") or None)
+        if "default_amount_type" not in options:
+            reader = EnvReader(Environment.of(environ))
+            chosen = reader.choice("AMS_BILLING_FAKE_AMOUNT_TYPE", _AMOUNT_TYPES)
+            if reader.errors:
+                raise ConfigurationError(
+                    "the fake provider is not configured correctly:", reader.errors
+                )
+            options["default_amount_type"] = AmountType(chosen or AmountType.EXCLUSIVE.value)
         return cls(**options)
 
     @classmethod
@@ -167,6 +192,15 @@ class FakeBillingService:
         if not self.can_send_email:
             offered.discard(Capability.SEND_INVOICE)
         return frozenset(offered)
+
+    @hookimpl
+    def get_invoice_defaults(self) -> InvoiceDefaults:
+        """``default_amount_type``, ``default_account_code`` and the first currency given."""
+        return InvoiceDefaults(
+            amount_type=self.default_amount_type,
+            currency=self.default_currency,
+            account_code=self.default_account_code,
+        )
 
     @hookimpl
     def create_contact(self, contact: Contact, idempotency_key: str) -> ContactRecord:
@@ -298,17 +332,18 @@ class FakeBillingService:
         self._validate_invoice(request)
         contact = self._upsert_contact(request.contact)
         default_code = request.account_code or self.default_account_code
+        amount_type = request.amount_type or self.default_amount_type
         lines = tuple(
             compute_line(
                 item,
-                request.amount_type,
+                amount_type,
                 self.accounts[item.account_code or default_code],
                 request.currency,
                 item.account_code or default_code,
             )
             for item in request.line_items
         )
-        totals = compute_totals(lines, request.amount_type)
+        totals = compute_totals(lines, amount_type)
         invoice_id = self._new_id()
         invoice = Invoice(
             provider_id=invoice_id,
@@ -319,7 +354,7 @@ class FakeBillingService:
             issue_date=request.issue_date,
             due_date=request.due_date,
             reference=request.reference,
-            amount_type=request.amount_type,
+            amount_type=amount_type,
             subtotal=totals.subtotal,
             total_tax=totals.total_tax,
             total=totals.total,

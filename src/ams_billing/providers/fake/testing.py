@@ -12,6 +12,7 @@ import secrets
 
 from ams_billing.contracts.harness import ContractHarness
 from ams_billing.contracts.scratch import ScratchStores
+from ams_billing.core.models import AmountType
 from ams_billing.core.service import BillingService
 from ams_billing.providers.fake.books import FakeBooks
 from ams_billing.providers.fake.provider import FakeBillingService
@@ -37,6 +38,8 @@ def restartable_harness(
         stores = scratch.stores if scratch is not None else None
         provider = provider_class(
             webhook_key=webhook_key,
+            # Not the model's old EXCLUSIVE: a request naming no amount type must get this.
+            default_amount_type=AmountType.INCLUSIVE,
             books=books,
             idempotency_store=stores.idempotency if stores is not None else None,
         )

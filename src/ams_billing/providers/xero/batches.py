@@ -50,7 +50,7 @@ from ams_billing.providers.xero.mapping import (
     to_contact_record,
     to_invoice,
 )
-from ams_billing.providers.xero.settings import XeroSettings
+from ams_billing.providers.xero.settings import XeroSettings, default_invoice_fields
 from ams_billing.providers.xero.transport import XeroHttp
 
 __all__ = ["BATCH_SIZE", "XeroBatches"]
@@ -91,6 +91,7 @@ class XeroBatches:
         self._contacts = contacts
         self._invoices = invoices
         self._settings = settings
+        self._defaults = default_invoice_fields(settings)
         self._once = once
 
     # -- contacts ----------------------------------------------------------------------
@@ -347,9 +348,7 @@ class XeroBatches:
             params["unitdp"] = "4"
         body = [
             wire.unstructure(
-                invoice_payload(
-                    items[i].request, contacts[i].provider_id, self._settings.account_code
-                )
+                invoice_payload(items[i].request, contacts[i].provider_id, self._defaults)
             )
             for i in chunk
         ]

@@ -27,7 +27,13 @@ import attrs
 import httpx
 
 from ams_billing.contracts.harness import SignedDelivery
-from ams_billing.core.models import ContactRecord, Invoice, InvoiceRequest
+from ams_billing.core.models import (
+    AmountType,
+    ContactRecord,
+    Invoice,
+    InvoiceDefaults,
+    InvoiceRequest,
+)
 from ams_billing.providers.xero import wire
 from ams_billing.providers.xero.emulator import EmulatorConfig, FaultKind, XeroEmulator
 from ams_billing.providers.xero.mapping import contact_payload, to_contact_record, to_invoice
@@ -75,6 +81,7 @@ class EmulatorContractMethods:
 
     emulator: XeroEmulator
     draft_account_code: str = "200"
+    draft_amount_type: AmountType = AmountType.EXCLUSIVE
 
     # -- EmailCounter ----------------------------------------------------------------------
 
@@ -143,9 +150,10 @@ class EmulatorContractMethods:
         """Put ``request`` in the emulator's books as a DRAFT, through its API as a bookkeeper."""
         with self.emulator.client(_BOOKKEEPER_BASE_URL) as client:
             contact = self._bookkeeper_contact(client, request)
-            payload = xero_invoice_payload(
-                request, contact.provider_id, request.account_code or self.draft_account_code
+            defaults = InvoiceDefaults(
+                self.draft_amount_type, request.currency, self.draft_account_code
             )
+            payload = xero_invoice_payload(request, contact.provider_id, defaults)
             draft = attrs.evolve(payload, status="DRAFT")
             response = self._bookkeeper_call(
                 client, "PUT", "/Invoices", {"Invoices": [wire.unstructure(draft)]}

@@ -15,8 +15,12 @@
    line's description, quantity, unit amount and account code), even long after Xero's key
    has expired. Only when none matches is the invoice created.
 
-The request's ``amount_type`` is what is sent (``LineAmountTypes``); ``XERO_AMOUNT_TYPE`` is the
-default a caller gets from :meth:`XeroBillingService.invoice_request`.
+The request's ``amount_type`` is what is sent (``LineAmountTypes``); a request that names none
+is sent with ``XERO_AMOUNT_TYPE``, as a line that names no account posts to
+``XERO_ACCOUNT_CODE``. The ledger keeps the request as sent (unset stays unset), so a retry
+replays the invoice the key made even after the operator changed a setting; and the lookup
+after an unknown outcome accepts, for a field the request left unset, whatever value the
+first attempt's invoice carries, since that attempt may have been made under another setting.
 
 Reads ask for ``unitdp=4`` so unit amounts come back exact, page to get line items, and chunk
 ids by :data:`IDS_PER_REQUEST` so URLs stay short.
@@ -47,7 +51,7 @@ from ams_billing.providers.xero.contacts import XeroContacts
 from ams_billing.providers.xero.errors import element_messages, exception_messages, validation_error
 from ams_billing.providers.xero.ledger import xero_key
 from ams_billing.providers.xero.mapping import invoice_payload, needs_unitdp4, to_invoice
-from ams_billing.providers.xero.settings import XeroSettings
+from ams_billing.providers.xero.settings import XeroSettings, default_invoice_fields
 from ams_billing.providers.xero.transport import XeroHttp
 
 __all__ = ["IDS_PER_REQUEST", "PAGE_SIZE", "XeroInvoices", "locate_lines"]
@@ -75,6 +79,7 @@ class XeroInvoices:
         self._http = http
         self._contacts = contacts
         self._settings = settings
+        self._defaults = default_invoice_fields(settings)
         self._once = once
         self.codec = OutcomeCodec[Invoice](
             keep=lambda invoice: Outcome(invoice.provider_id, invoice.contact.provider_id),
@@ -116,7 +121,7 @@ class XeroInvoices:
         params = {"summarizeErrors": "false"}
         if needs_unitdp4(request):
             params["unitdp"] = "4"
-        payload = invoice_payload(request, contact.provider_id, self._settings.account_code)
+        payload = invoice_payload(request, contact.provider_id, self._defaults)
         response = self._http.api(
             "PUT",
             "/Invoices",
@@ -134,10 +139,10 @@ class XeroInvoices:
         return to_invoice(element, contact)
 
     def _find_created(self, request: InvoiceRequest, contact: ContactRecord) -> Invoice | None:
-        wanted = invoice_payload(request, contact.provider_id, self._settings.account_code)
+        wanted = invoice_payload(request, contact.provider_id, self._defaults)
         params = {"ContactIDs": contact.provider_id, "createdByMyApp": "true"}
         for candidate in self._pages(params):
-            if _same_invoice(candidate, wanted):
+            if _same_invoice(candidate, wanted, request):
                 return to_invoice(candidate, contact)
         return None
 
@@ -280,7 +285,14 @@ def locate_lines(error: ValidationError, request: InvoiceRequest) -> ValidationE
     return ValidationError(located)
 
 
-def _same_invoice(candidate: wire.WireInvoice, wanted: wire.WireInvoice) -> bool:
+def _same_invoice(
+    candidate: wire.WireInvoice, wanted: wire.WireInvoice, request: InvoiceRequest
+) -> bool:
+    """Whether ``candidate`` is the invoice ``wanted`` (the payload for ``request``).
+
+    A field ``request`` left to the settings matches any value: the first attempt may have been
+    made before the operator changed the setting.
+    """
     if (candidate.status or "").upper() in ("DELETED", "VOIDED"):
         return False
     if (
@@ -289,16 +301,29 @@ def _same_invoice(candidate: wire.WireInvoice, wanted: wire.WireInvoice) -> bool
         or candidate.due_date != wanted.due_date
         or (candidate.reference or None) != (wanted.reference or None)
         or candidate.currency_code != wanted.currency_code
-        or (candidate.line_amount_types or "").lower() != (wanted.line_amount_types or "").lower()
+    ):
+        return False
+    if (
+        request.amount_type is not None
+        and (candidate.line_amount_types or "").lower() != (wanted.line_amount_types or "").lower()
     ):
         return False
     have = candidate.line_items or ()
     want = wanted.line_items or ()
     return len(have) == len(want) and all(
-        (a.description, a.quantity, a.unit_amount, (a.account_code or "").upper())
-        == (b.description, b.quantity, b.unit_amount, (b.account_code or "").upper())
-        for a, b in zip(have, want, strict=True)
+        _same_line(a, b, named=item.account_code or request.account_code)
+        for a, b, item in zip(have, want, request.line_items, strict=True)
     )
+
+
+def _same_line(have: wire.WireLineItem, want: wire.WireLineItem, *, named: str | None) -> bool:
+    if (have.description, have.quantity, have.unit_amount) != (
+        want.description,
+        want.quantity,
+        want.unit_amount,
+    ):
+        return False
+    return named is None or (have.account_code or "").upper() == (want.account_code or "").upper()
 
 
 def _is_uuid(value: str) -> bool:

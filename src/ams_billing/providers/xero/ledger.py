@@ -33,6 +33,7 @@ from ams_billing.core.ledger import (
     KeyLockingStore,
     RecordState,
     fingerprint,
+    fingerprints,
     same_request,
 )
 
@@ -44,6 +45,7 @@ __all__ = [
     "KeyLocks",
     "RecordState",
     "fingerprint",
+    "fingerprints",
     "same_request",
     "with_body_digest",
     "xero_key",

@@ -7,7 +7,8 @@ Contact.account_reference       ContactNumber (API-only, unique) and AccountNumb
                                 old AMS looked contacts up by)
 Contact.name / email            Name / EmailAddress
 Contact.first_name / last_name  FirstName / LastName
-InvoiceRequest.amount_type      LineAmountTypes Inclusive / Exclusive / NoTax
+InvoiceRequest.amount_type      LineAmountTypes Inclusive / Exclusive / NoTax (else
+                                ``XERO_AMOUNT_TYPE``)
 InvoiceRequest.issue_date       Date (``YYYY-MM-DD``)
 LineItem.account_code           AccountCode (else the request's, else ``XERO_ACCOUNT_CODE``)
 =============================== =============================================================
@@ -24,6 +25,7 @@ from ams_billing.core.models import (
     Contact,
     ContactRecord,
     Invoice,
+    InvoiceDefaults,
     InvoiceLine,
     InvoiceRequest,
     InvoiceStatus,
@@ -107,10 +109,14 @@ def needs_unitdp4(request: InvoiceRequest) -> bool:
 
 
 def invoice_payload(
-    request: InvoiceRequest, contact_id: str, default_account_code: str
+    request: InvoiceRequest, contact_id: str, defaults: InvoiceDefaults
 ) -> wire.WireInvoice:
-    """The AUTHORISED sales invoice to PUT for ``request``, billed to ``contact_id``."""
-    code = request.account_code or default_account_code
+    """The AUTHORISED sales invoice to PUT for ``request``, billed to ``contact_id``.
+
+    What the request leaves unset (its amount type, a line's account code) comes from
+    ``defaults``: the operator's ``XERO_AMOUNT_TYPE`` and ``XERO_ACCOUNT_CODE``.
+    """
+    code = request.account_code or defaults.account_code
     lines = tuple(
         wire.WireLineItem(
             description=item.description,
@@ -127,7 +133,7 @@ def invoice_payload(
         invoice_date=request.issue_date,
         due_date=request.due_date,
         reference=request.reference,
-        line_amount_types=LINE_AMOUNT_TYPES[request.amount_type],
+        line_amount_types=LINE_AMOUNT_TYPES[defaults.amount_type_for(request)],
         currency_code=request.currency,
         line_items=lines,
     )

@@ -27,6 +27,7 @@ from ams_billing.core.models import (
     Contact,
     ContactRecord,
     Invoice,
+    InvoiceDefaults,
     InvoiceEmailResult,
     InvoiceRequest,
     LineItem,
@@ -37,7 +38,7 @@ from ams_billing.providers.xero.contacts import XeroContacts
 from ams_billing.providers.xero.emails import XeroEmails
 from ams_billing.providers.xero.invoices import XeroInvoices
 from ams_billing.providers.xero.ledger import IdempotencyStore
-from ams_billing.providers.xero.settings import XeroSettings
+from ams_billing.providers.xero.settings import XeroSettings, default_invoice_fields
 from ams_billing.providers.xero.transport import XeroHttp
 from ams_billing.providers.xero.webhooks import verify_and_parse
 
@@ -134,8 +135,9 @@ class XeroBillingService:
     ) -> InvoiceRequest:
         """A request in ``XERO_CURRENCY_CODE`` with ``XERO_AMOUNT_TYPE`` on ``XERO_ACCOUNT_CODE``.
 
-        ``create_invoice`` sends whatever amount type a request carries; this is how a caller
-        gets the operator's configured defaults.
+        The amount type and account code are named in the request, as they are now; a request
+        that leaves them unset gets the same from ``create_invoice`` (see
+        :meth:`get_invoice_defaults`).
         """
         return InvoiceRequest(
             contact=contact,
@@ -157,6 +159,11 @@ class XeroBillingService:
         if not self._emails.can_send():
             offered.discard(Capability.SEND_INVOICE)
         return frozenset(offered)
+
+    @hookimpl
+    def get_invoice_defaults(self) -> InvoiceDefaults:
+        """``XERO_AMOUNT_TYPE``, ``XERO_CURRENCY_CODE`` and ``XERO_ACCOUNT_CODE``."""
+        return default_invoice_fields(self.settings)
 
     @hookimpl
     def create_contact(self, contact: Contact, idempotency_key: str) -> ContactRecord:

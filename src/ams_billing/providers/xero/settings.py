@@ -11,9 +11,12 @@ Variable                            Required   Meaning
                                                connection, but a set value must be a UUID
                                                (only white space is reported as blank)
 ``XERO_WEBHOOK_KEY``                yes        the key webhook deliveries are signed with
-``XERO_ACCOUNT_CODE``               yes        the revenue account invoice lines post to
-``XERO_AMOUNT_TYPE``                yes        ``INCLUSIVE`` or ``EXCLUSIVE`` (of tax)
-``XERO_CURRENCY_CODE``              yes        e.g. ``NZD``
+``XERO_ACCOUNT_CODE``               yes        the revenue account of lines whose request
+                                               names none (the default for requests)
+``XERO_AMOUNT_TYPE``                yes        ``INCLUSIVE`` or ``EXCLUSIVE`` (of tax): the
+                                               amount type of requests that name none
+``XERO_CURRENCY_CODE``              yes        e.g. ``NZD``: the organisation's billing
+                                               currency (requests name their own)
 ``XERO_EMAIL_INVOICES``             no         ``True`` (default) or ``False`` (Demo Company)
 ``AMS_BILLING_EMAIL_WHITELIST_REGEX`` no       only matching recipients are emailed
 =================================== ========== ==============================================
@@ -46,9 +49,15 @@ import attrs
 
 from ams_billing.core.env import Environment, EnvReader, NumberRange
 from ams_billing.core.errors import ConfigurationError, FieldError, describe_value
-from ams_billing.core.models import AmountType
+from ams_billing.core.models import AmountType, InvoiceDefaults
 
-__all__ = ["DEFAULT_API_URL", "DEFAULT_IDENTITY_URL", "Secret", "XeroSettings"]
+__all__ = [
+    "DEFAULT_API_URL",
+    "DEFAULT_IDENTITY_URL",
+    "Secret",
+    "XeroSettings",
+    "default_invoice_fields",
+]
 
 DEFAULT_API_URL = "https://api.xero.com"
 """Where the Accounting API lives (the provider appends ``/api.xro/2.0``)."""
@@ -304,3 +313,15 @@ def _is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return len(value.strip()) in (32, 36)
+
+
+def default_invoice_fields(settings: XeroSettings) -> InvoiceDefaults:
+    """What a request leaves unset gets: ``XERO_AMOUNT_TYPE``, ``XERO_ACCOUNT_CODE``.
+
+    ``XERO_CURRENCY_CODE`` is reported as the default currency.
+    """
+    return InvoiceDefaults(
+        amount_type=settings.amount_type,
+        currency=settings.currency_code,
+        account_code=settings.account_code,
+    )
