@@ -29,11 +29,11 @@ from ams_billing.contrib.django.stores import (
     DjangoInvoiceStateStore,
     DjangoWebhookInbox,
 )
-from ams_billing.contrib.webhooks.processor import BackgroundProcessor
 from ams_billing.core.convert import structure
 from ams_billing.core.inbox import InMemoryWebhookInbox
 from ams_billing.core.models import WebhookDelivery
 from ams_billing.core.tracking import InMemoryInvoiceStateStore
+from ams_billing.core.webhooks import BackgroundProcessor
 from ams_billing.stores import SqlInvoiceStateStore, SqlWebhookInbox
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -35,11 +35,11 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connections, router, transaction
 
 from ams_billing.contrib.django.signals import SignalListener
-from ams_billing.contrib.webhooks.processor import BackgroundProcessor
 from ams_billing.core.loading import SERVICE_CLASS_VARIABLE, load_service, resolve_provider_class
 from ams_billing.core.models import WebhookDelivery
 from ams_billing.core.service import BillingService
 from ams_billing.core.state import takes_idempotency_store
+from ams_billing.core.webhooks import BackgroundProcessor
 
 # The models, the stores and the tasks are imported where used: this module is imported before
 # Django's app registry is ready (by settings modules, by ams_billing.contrib.ams).

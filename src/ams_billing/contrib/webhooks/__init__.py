@@ -14,13 +14,13 @@
 """
 
 from ams_billing.contrib.webhooks.asgi import WebhookASGIApp
-from ams_billing.contrib.webhooks.processor import BackgroundProcessor, DrainResult, drain_inbox
 from ams_billing.contrib.webhooks.request import (
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_READ_TIMEOUT,
     WebhookEndpoint,
 )
 from ams_billing.contrib.webhooks.wsgi import WebhookWSGIApp
+from ams_billing.core.webhooks import BackgroundProcessor, DrainResult, drain_inbox
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",

@@ -1,4 +1,9 @@
-"""Processing verified webhook deliveries after the response, from a durable inbox.
+"""Processing verified webhook deliveries after the response, from the inbox beside it.
+
+This is the one home of webhook processing: :func:`drain_inbox` (a cron job, a worker, a
+task) and :class:`BackgroundProcessor` (a thread of the web process) both work through
+:func:`process_entries` on a :class:`~ams_billing.core.inbox.WebhookInbox`. The web adapters
+(:mod:`ams_billing.contrib.webhooks`, :mod:`ams_billing.contrib.django`) only verify and keep.
 
 Xero wants its answer within 5 seconds and never sends an acknowledged delivery again. The
 endpoint therefore only verifies, writes the delivery to a
