@@ -24,6 +24,14 @@ lives in memory only when chosen: ``AMS_BILLING_DATABASE_URL=memory:`` or
 """
 
 from ams_billing._version import __version__
+from ams_billing.assembly.loading import (
+    ENTRY_POINT_GROUP,
+    ServiceSettings,
+    available_providers,
+    load_provider,
+    load_service,
+    resolve_provider_class,
+)
 from ams_billing.core.batch import BatchItem, BatchOutcome, BatchResult
 from ams_billing.core.errors import (
     AuthenticationError,
@@ -41,14 +49,6 @@ from ams_billing.core.errors import (
     WebhookVerificationError,
 )
 from ams_billing.core.hookspecs import hookimpl
-from ams_billing.core.loading import (
-    ENTRY_POINT_GROUP,
-    ServiceSettings,
-    available_providers,
-    load_provider,
-    load_service,
-    resolve_provider_class,
-)
 from ams_billing.core.models import (
     AmountType,
     Capability,

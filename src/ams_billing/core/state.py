@@ -2,7 +2,7 @@
 
 Three kinds of state decide whether a retry bills twice or a paid invoice goes unreported: the
 provider's idempotency ledger, the tracker's last-seen invoice states, and the webhook inbox.
-:func:`~ams_billing.core.loading.load_service` keeps all three in the durable SQL stores of
+:func:`~ams_billing.assembly.loading.load_service` keeps all three in the durable SQL stores of
 :mod:`ams_billing.stores` unless told otherwise (:func:`choose_state`):
 
 - ``stores=None`` (the default) reads ``AMS_BILLING_DATABASE_URL``: ``memory:`` keeps the state

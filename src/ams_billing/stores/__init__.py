@@ -1,7 +1,7 @@
 """Durable stores for the state that must outlive a process: SQLAlchemy Core over a URL.
 
 Three kinds of state must outlive a process; these stores keep them in a database shared by
-every process of an AMS, and :func:`~ams_billing.core.loading.load_service` uses them by
+every process of an AMS, and :func:`~ams_billing.assembly.loading.load_service` uses them by
 default (``AMS_BILLING_DATABASE_URL=memory:`` chooses memory instead):
 
 - :class:`SqlIdempotencyStore`: the idempotency ledger's records;

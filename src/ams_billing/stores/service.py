@@ -1,6 +1,6 @@
 """The SQL stores as a billing service's state: what survives a restart, survives.
 
-:func:`~ams_billing.core.loading.load_service` keeps its state here by default: it opens the
+:func:`~ams_billing.assembly.loading.load_service` keeps its state here by default: it opens the
 stores with :func:`open_service_stores` (``AMS_BILLING_DATABASE_URL``, else the SQLite file)
 and gives the tracker :attr:`SqlStores.invoice_state`, a provider that takes an
 ``idempotency_store`` (the Xero provider does) :attr:`SqlStores.idempotency`, and the service
@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from ams_billing.assembly.loading import load_service
 from ams_billing.core.env import Environment
 from ams_billing.core.errors import ConfigurationError, FieldError
-from ams_billing.core.loading import load_service
 from ams_billing.core.service import BillingService
 from ams_billing.core.state import DATABASE_URL_VARIABLE, takes_idempotency_store
 from ams_billing.stores.database import default_database_url, parse_database_url, shown_url
@@ -99,7 +99,7 @@ def load_durable_service(
 ) -> BillingService:
     """``load_service(..., stores=stores)``: the state in ``stores``, which the caller closes.
 
-    What :func:`~ams_billing.core.loading.load_service` does by default, over stores opened
+    What :func:`~ams_billing.assembly.loading.load_service` does by default, over stores opened
     (and closed) by the caller: a cron job sharing one pool with its own code, a test.
     """
     return load_service(

@@ -13,7 +13,7 @@ project's database: invoice snapshots (:class:`~.stores.DjangoInvoiceStateStore`
 provider's idempotency records when it takes an ``idempotency_store``
 (:class:`~.stores.DjangoIdempotencyStore`) and webhook deliveries
 (:class:`~.stores.DjangoWebhookInbox`). Without the app, the service keeps its state where
-:func:`~ams_billing.core.loading.load_service` does outside Django: in the SQL stores of
+:func:`~ams_billing.assembly.loading.load_service` does outside Django: in the SQL stores of
 :mod:`ams_billing.stores` (``AMS_BILLING_DATABASE_URL``, a setting or a variable, else an SQLite
 file), or in memory when that says ``memory:``.
 
@@ -34,8 +34,12 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connections, router, transaction
 
+from ams_billing.assembly.loading import (
+    SERVICE_CLASS_VARIABLE,
+    load_service,
+    resolve_provider_class,
+)
 from ams_billing.contrib.django.signals import SignalListener
-from ams_billing.core.loading import SERVICE_CLASS_VARIABLE, load_service, resolve_provider_class
 from ams_billing.core.models import WebhookDelivery
 from ams_billing.core.service import BillingService
 from ams_billing.core.state import takes_idempotency_store
