@@ -20,7 +20,7 @@ EXPECTED = {
     "ProviderUnavailableError", "RateLimitedError", "ServiceSettings",
     "UnsupportedOperationError", "ValidationError", "WebhookDelivery", "WebhookEvent",
     "WebhookResponse", "WebhookVerificationError", "__version__", "available_providers",
-    "hookimpl", "load_provider", "load_service", "resolve_provider_class",
+    "hookimpl", "load_durable_service", "load_provider", "load_service", "resolve_provider_class",
 }  # fmt: skip
 
 

@@ -26,6 +26,7 @@ import attrs
 from stevedore import driver
 from stevedore.exception import NoMatches
 
+from ams_billing.assembly.state import ChosenState, choose_state, location, takes_idempotency_store
 from ams_billing.core.env import Environment, EnvReader
 from ams_billing.core.errors import (
     ConfigurationError,
@@ -35,15 +36,7 @@ from ams_billing.core.errors import (
 )
 from ams_billing.core.inbox import WebhookInbox
 from ams_billing.core.service import BillingService
-from ams_billing.core.state import (
-    DATABASE_URL_VARIABLE,
-    ChosenState,
-    Closeable,
-    StateStores,
-    choose_state,
-    location,
-    takes_idempotency_store,
-)
+from ams_billing.core.state import DATABASE_URL_VARIABLE, Closeable, StateStores
 from ams_billing.core.tracking import InvoiceStateStore
 
 __all__ = [
@@ -53,6 +46,7 @@ __all__ = [
     "ServiceSettings",
     "available_providers",
     "declared_processes",
+    "load_durable_service",
     "load_provider",
     "load_service",
     "resolve_provider_class",
@@ -309,6 +303,31 @@ def load_service(
         for resource in reversed(owned):
             resource.close()
         raise
+
+
+def load_durable_service(
+    stores: StateStores,
+    value: str | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    listeners: Iterable[object] = (),
+    policies: Iterable[object] = (),
+    **provider_kwargs: Any,
+) -> BillingService:
+    """``load_service(..., stores=stores)``: the state in ``stores``, which the caller closes.
+
+    What :func:`load_service` does by default, over stores opened (and closed) by the caller,
+    such as :func:`ams_billing.stores.open_stores`'s: a cron job sharing one pool with its own
+    code, a test.
+    """
+    return load_service(
+        value,
+        environ=environ,
+        listeners=listeners,
+        policies=policies,
+        stores=stores,
+        **provider_kwargs,
+    )
 
 
 def _build_provider(

@@ -30,12 +30,7 @@ from ams_billing.stores.database import (
 from ams_billing.stores.idempotency import SqlIdempotencyStore
 from ams_billing.stores.inbox import SqlWebhookInbox
 from ams_billing.stores.invoice_state import SqlInvoiceStateStore
-from ams_billing.stores.service import (
-    load_durable_service,
-    open_service_stores,
-    service_database_url,
-    takes_idempotency_store,
-)
+from ams_billing.stores.service import open_service_stores, service_database_url
 from ams_billing.stores.sql_stores import SqlStores, ensure_schema, open_stores
 from ams_billing.stores.versioning import (
     SchemaStatus,
@@ -57,11 +52,9 @@ __all__ = [
     "default_database_url",
     "ensure_schema",
     "head_revision",
-    "load_durable_service",
     "open_service_stores",
     "open_stores",
     "schema_status",
     "service_database_url",
-    "takes_idempotency_store",
     "upgrade",
 ]

@@ -39,10 +39,10 @@ from ams_billing.assembly.loading import (
     load_service,
     resolve_provider_class,
 )
+from ams_billing.assembly.state import takes_idempotency_store
 from ams_billing.contrib.django.signals import SignalListener
 from ams_billing.core.models import WebhookDelivery
 from ams_billing.core.service import BillingService
-from ams_billing.core.state import takes_idempotency_store
 from ams_billing.core.webhooks import BackgroundProcessor
 
 # The models, the stores and the tasks are imported where used: this module is imported before
