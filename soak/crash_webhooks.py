@@ -28,8 +28,9 @@ from pathlib import Path
 from crash_tables import DbListener
 
 from ams_billing import load_durable_service
-from ams_billing.contrib.webhooks import BackgroundProcessor, WebhookEndpoint, WebhookWSGIApp
+from ams_billing.contrib.webhooks import WebhookEndpoint, WebhookWSGIApp
 from ams_billing.contrib.webhooks.server import serve_wsgi
+from ams_billing.core.webhooks import BackgroundProcessor
 from ams_billing.stores import open_stores
 
 LINGER = 1.0

@@ -72,12 +72,14 @@ from ams_billing.core.models import (
 from ams_billing.core.policies import AuditLogPolicy, EmailSwitchPolicy, EmailWhitelistPolicy
 from ams_billing.core.service import BillingService, WebhookResponse
 from ams_billing.core.tracking import InMemoryInvoiceStateStore, InvoiceSnapshot, InvoiceStateStore
+from ams_billing.core.webhooks import BackgroundProcessor, DrainResult, drain_inbox
 
 __all__ = [
     "ENTRY_POINT_GROUP",
     "AmountType",
     "AuditLogPolicy",
     "AuthenticationError",
+    "BackgroundProcessor",
     "BatchItem",
     "BatchOutcome",
     "BatchResult",
@@ -88,6 +90,7 @@ __all__ = [
     "ConfigurationError",
     "Contact",
     "ContactRecord",
+    "DrainResult",
     "EmailSkipReason",
     "EmailSwitchPolicy",
     "EmailWhitelistPolicy",
@@ -119,6 +122,7 @@ __all__ = [
     "WebhookVerificationError",
     "__version__",
     "available_providers",
+    "drain_inbox",
     "hookimpl",
     "load_durable_service",
     "load_provider",

@@ -9,7 +9,8 @@ import pytest
 import ams_billing
 
 EXPECTED = {
-    "ENTRY_POINT_GROUP", "AmountType", "AuditLogPolicy", "AuthenticationError", "BatchItem",
+    "ENTRY_POINT_GROUP", "AmountType", "AuditLogPolicy", "AuthenticationError",
+    "BackgroundProcessor", "BatchItem", "DrainResult", "drain_inbox",
     "BatchOutcome", "BatchResult", "BillingError",
     "BillingService", "Capability", "ChangeKind", "ConfigurationError", "Contact",
     "ContactRecord", "EmailSkipReason", "EmailSwitchPolicy", "EmailWhitelistPolicy",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from ams_billing.core.deprecation import moved
 from ams_billing.core.inbox import WebhookInbox
 from ams_billing.core.tracking import InvoiceStateStore
 
@@ -58,3 +59,12 @@ class Closeable(Protocol):
 def is_memory(value: str) -> bool:
     """Whether ``value`` chooses memory: ``memory:`` (``memory`` and ``memory://`` too)."""
     return value.strip().lower() in _MEMORY_SPELLINGS
+
+
+__getattr__ = moved(
+    __name__,
+    dict.fromkeys(
+        ("ChosenState", "choose_state", "location", "takes_idempotency_store"),
+        "ams_billing.assembly.state",
+    ),
+)

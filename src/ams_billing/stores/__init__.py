@@ -22,6 +22,7 @@ See ``docs/stores.md`` for the guarantees each database gives.
 
 from __future__ import annotations
 
+from ams_billing.core.deprecation import moved
 from ams_billing.stores.database import (
     DATABASE_URL_VARIABLE,
     create_store_engine,
@@ -58,3 +59,11 @@ __all__ = [
     "service_database_url",
     "upgrade",
 ]
+
+__getattr__ = moved(
+    __name__,
+    {
+        "load_durable_service": "ams_billing.assembly.loading",
+        "takes_idempotency_store": "ams_billing.assembly.state",
+    },
+)

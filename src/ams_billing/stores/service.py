@@ -16,6 +16,7 @@ from collections.abc import Mapping
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from ams_billing.core.deprecation import moved
 from ams_billing.core.env import Environment
 from ams_billing.core.errors import ConfigurationError, FieldError
 from ams_billing.core.state import DATABASE_URL_VARIABLE
@@ -23,6 +24,14 @@ from ams_billing.stores.database import default_database_url, parse_database_url
 from ams_billing.stores.sql_stores import SqlStores, open_stores
 
 __all__ = ["open_service_stores", "service_database_url"]
+
+__getattr__ = moved(
+    __name__,
+    {
+        "load_durable_service": "ams_billing.assembly.loading",
+        "takes_idempotency_store": "ams_billing.assembly.state",
+    },
+)
 
 _FIX = (
     "check the database (is it up, may this user create tables?), set "
