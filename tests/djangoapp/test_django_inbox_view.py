@@ -16,13 +16,12 @@ from test_django_webhook import paid_delivery, post
 
 from ams_billing import ChangeKind, InvoiceChange
 from ams_billing.contrib.django.models import InboxEntryRow, InvoiceSnapshotRow
-from ams_billing.contrib.django.service import (
+from ams_billing.contrib.django.processing import (
     DjangoBackgroundProcessor,
-    get_billing_service,
     get_processor,
-    reset_billing_service,
     webhook_processing,
 )
+from ams_billing.contrib.django.service import get_billing_service, reset_billing_service
 from ams_billing.contrib.django.signals import invoice_changed
 from ams_billing.contrib.django.stores import (
     DjangoIdempotencyStore,
