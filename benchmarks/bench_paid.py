@@ -41,9 +41,10 @@ from _common import (
 )
 
 from ams_billing import BillingService, InvoiceChange, hookimpl
-from ams_billing.contrib.webhooks import BackgroundProcessor, WebhookEndpoint, WebhookWSGIApp
+from ams_billing.contrib.webhooks import WebhookEndpoint, WebhookWSGIApp
 from ams_billing.contrib.webhooks.server import serve_wsgi
 from ams_billing.core.inbox import InMemoryWebhookInbox
+from ams_billing.core.webhooks import BackgroundProcessor
 from ams_billing.providers.xero import XeroBillingService
 from ams_billing.providers.xero.emulator import XeroEmulator
 from ams_billing.providers.xero.testing import EMULATOR_BASE_URL, emulator_settings

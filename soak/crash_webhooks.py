@@ -27,9 +27,11 @@ from pathlib import Path
 
 from crash_tables import DbListener
 
-from ams_billing.contrib.webhooks import BackgroundProcessor, WebhookEndpoint, WebhookWSGIApp
+from ams_billing import load_durable_service
+from ams_billing.contrib.webhooks import WebhookEndpoint, WebhookWSGIApp
 from ams_billing.contrib.webhooks.server import serve_wsgi
-from ams_billing.stores import load_durable_service, open_stores
+from ams_billing.core.webhooks import BackgroundProcessor
+from ams_billing.stores import open_stores
 
 LINGER = 1.0
 """Seconds between a delivery's 200 and its processing: the window the supervisor kills in."""

@@ -38,9 +38,10 @@ from ams_billing import (
     BillingService,
     ProviderUnavailableError,
     RateLimitedError,
+    load_durable_service,
 )
 from ams_billing.providers.xero.ledger import InMemoryIdempotencyStore
-from ams_billing.stores import load_durable_service, open_stores
+from ams_billing.stores import open_stores
 from ams_billing.stores.database import write_transaction
 
 ATTEMPTS = 4

@@ -24,6 +24,15 @@ lives in memory only when chosen: ``AMS_BILLING_DATABASE_URL=memory:`` or
 """
 
 from ams_billing._version import __version__
+from ams_billing.assembly.loading import (
+    ENTRY_POINT_GROUP,
+    ServiceSettings,
+    available_providers,
+    load_durable_service,
+    load_provider,
+    load_service,
+    resolve_provider_class,
+)
 from ams_billing.core.batch import BatchItem, BatchOutcome, BatchResult
 from ams_billing.core.errors import (
     AuthenticationError,
@@ -42,14 +51,6 @@ from ams_billing.core.errors import (
 )
 from ams_billing.core.hookspecs import hookimpl
 from ams_billing.core.idempotency import IdempotentCalls, Outcome, OutcomeCodec, json_codec
-from ams_billing.core.loading import (
-    ENTRY_POINT_GROUP,
-    ServiceSettings,
-    available_providers,
-    load_provider,
-    load_service,
-    resolve_provider_class,
-)
 from ams_billing.core.models import (
     AmountType,
     Capability,
@@ -73,12 +74,14 @@ from ams_billing.core.models import (
 from ams_billing.core.policies import AuditLogPolicy, EmailSwitchPolicy, EmailWhitelistPolicy
 from ams_billing.core.service import BillingService, WebhookResponse
 from ams_billing.core.tracking import InMemoryInvoiceStateStore, InvoiceSnapshot, InvoiceStateStore
+from ams_billing.core.webhooks import BackgroundProcessor, DrainResult, drain_inbox
 
 __all__ = [
     "ENTRY_POINT_GROUP",
     "AmountType",
     "AuditLogPolicy",
     "AuthenticationError",
+    "BackgroundProcessor",
     "BatchItem",
     "BatchOutcome",
     "BatchResult",
@@ -89,6 +92,7 @@ __all__ = [
     "ConfigurationError",
     "Contact",
     "ContactRecord",
+    "DrainResult",
     "EmailSkipReason",
     "EmailSwitchPolicy",
     "EmailWhitelistPolicy",
@@ -124,8 +128,10 @@ __all__ = [
     "WebhookVerificationError",
     "__version__",
     "available_providers",
+    "drain_inbox",
     "hookimpl",
     "json_codec",
+    "load_durable_service",
     "load_provider",
     "load_service",
     "resolve_provider_class",

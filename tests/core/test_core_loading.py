@@ -170,7 +170,7 @@ GUIDE_PATH = "ams.billing.providers.xero.XeroBillingService"
 def test_the_guides_class_path_is_the_xero_provider_where_the_ams_is_absent(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from ams_billing.core import loading
+    from ams_billing.assembly import loading
     from ams_billing.providers.xero import XeroBillingService
 
     loading._aliases_logged.clear()

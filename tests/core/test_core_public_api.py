@@ -9,7 +9,8 @@ import pytest
 import ams_billing
 
 EXPECTED = {
-    "ENTRY_POINT_GROUP", "AmountType", "AuditLogPolicy", "AuthenticationError", "BatchItem",
+    "ENTRY_POINT_GROUP", "AmountType", "AuditLogPolicy", "AuthenticationError",
+    "BackgroundProcessor", "BatchItem", "DrainResult", "drain_inbox",
     "BatchOutcome", "BatchResult", "BillingError",
     "BillingService", "Capability", "ChangeKind", "ConfigurationError", "Contact",
     "ContactRecord", "EmailSkipReason", "EmailSwitchPolicy", "EmailWhitelistPolicy",
@@ -22,7 +23,8 @@ EXPECTED = {
     "ProviderUnavailableError", "RateLimitedError", "ServiceSettings",
     "UnsupportedOperationError", "ValidationError", "WebhookDelivery", "WebhookEvent",
     "WebhookResponse", "WebhookVerificationError", "__version__", "available_providers",
-    "hookimpl", "json_codec", "load_provider", "load_service", "resolve_provider_class",
+    "hookimpl", "json_codec", "load_durable_service", "load_provider", "load_service",
+    "resolve_provider_class",
 }  # fmt: skip
 
 

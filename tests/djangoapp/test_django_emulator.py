@@ -10,11 +10,8 @@ import pytest
 from django.test import override_settings
 
 from ams_billing import ChangeKind, Contact, InvoiceChange, InvoiceRequest, LineItem
-from ams_billing.contrib.django.service import (
-    get_billing_service,
-    get_processor,
-    reset_billing_service,
-)
+from ams_billing.contrib.django.processing import get_processor
+from ams_billing.contrib.django.service import get_billing_service, reset_billing_service
 from ams_billing.contrib.django.stores import DjangoWebhookInbox
 from ams_billing.providers.xero.emulator import (
     EmulatorClock,

@@ -16,24 +16,23 @@ from test_django_webhook import paid_delivery, post
 
 from ams_billing import ChangeKind, InvoiceChange
 from ams_billing.contrib.django.models import InboxEntryRow, InvoiceSnapshotRow
-from ams_billing.contrib.django.service import (
+from ams_billing.contrib.django.processing import (
     DjangoBackgroundProcessor,
-    get_billing_service,
     get_processor,
-    reset_billing_service,
     webhook_processing,
 )
+from ams_billing.contrib.django.service import get_billing_service, reset_billing_service
 from ams_billing.contrib.django.signals import invoice_changed
 from ams_billing.contrib.django.stores import (
     DjangoIdempotencyStore,
     DjangoInvoiceStateStore,
     DjangoWebhookInbox,
 )
-from ams_billing.contrib.webhooks.processor import BackgroundProcessor
 from ams_billing.core.convert import structure
 from ams_billing.core.inbox import InMemoryWebhookInbox
 from ams_billing.core.models import WebhookDelivery
 from ams_billing.core.tracking import InMemoryInvoiceStateStore
+from ams_billing.core.webhooks import BackgroundProcessor
 from ams_billing.stores import SqlInvoiceStateStore, SqlWebhookInbox
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -19,13 +19,10 @@ from django.test import override_settings
 from racers import worker_env
 
 from ams_billing import ChangeKind, Contact, InvoiceRequest, LineItem
-from ams_billing.contrib.django import service as django_service
+from ams_billing.contrib.django import processing as django_processing
 from ams_billing.contrib.django.models import InboxEntryRow, InvoiceSnapshotRow
-from ams_billing.contrib.django.service import (
-    get_billing_service,
-    reset_billing_service,
-    webhook_processing,
-)
+from ams_billing.contrib.django.processing import webhook_processing
+from ams_billing.contrib.django.service import get_billing_service, reset_billing_service
 from ams_billing.providers.xero.emulator import (
     EmulatorClock,
     EmulatorConfig,
@@ -142,4 +139,4 @@ def test_with_a_task_backend_the_view_enqueues_and_the_worker_processes(
     assert all(result.worker_ids for result in DBTaskResult.objects.all())
     told = [json.loads(line) for line in signals.read_text().splitlines()]
     assert told == [[invoice.provider_id, ChangeKind.PAID.value]]  # in the worker's process
-    assert django_service._processor is None  # this process's thread never ran
+    assert django_processing._processor is None  # this process's thread never ran

@@ -10,7 +10,8 @@ from django.test import Client, override_settings
 
 from ams_billing import ChangeKind, Contact, InvoiceChange, InvoiceRequest, LineItem
 from ams_billing.contracts import SignedDelivery
-from ams_billing.contrib.django.service import get_billing_service, get_processor
+from ams_billing.contrib.django.processing import get_processor
+from ams_billing.contrib.django.service import get_billing_service
 from ams_billing.contrib.django.signals import invoice_changed
 from ams_billing.providers.fake import FakeBillingService
 

@@ -18,7 +18,7 @@ from ams_billing import (
     ValidationError,
     load_service,
 )
-from ams_billing.core.loading import ServiceSettings
+from ams_billing.assembly.loading import ServiceSettings
 from ams_billing.providers.xero import XeroSettings
 from ams_billing.providers.xero.emulator import EmulatorClock, EmulatorConfig, XeroEmulator
 from ams_billing.providers.xero.testing import EMULATOR_BASE_URL, emulator_settings

@@ -22,6 +22,7 @@ from ams_billing import (
     ConfigurationError,
     InMemoryInvoiceStateStore,
     InvoiceRequest,
+    load_durable_service,
     load_service,
 )
 from ams_billing.core.inbox import InMemoryWebhookInbox
@@ -41,7 +42,6 @@ from ams_billing.stores import (
     SqlWebhookInbox,
     default_database_url,
     head_revision,
-    load_durable_service,
     open_stores,
 )
 

@@ -124,7 +124,7 @@ def test_deliveries_that_queue_up_are_read_together() -> None:
     import threading
 
     from ams_billing import BillingService
-    from ams_billing.contrib.webhooks import BackgroundProcessor
+    from ams_billing.core.webhooks import BackgroundProcessor
     from ams_billing.providers.fake import FakeBillingService
 
     fake = FakeBillingService()

@@ -13,8 +13,8 @@ from ams_billing import (
     InvoiceChange,
     hookimpl,
 )
-from ams_billing.contrib.webhooks import BackgroundProcessor, drain_inbox
 from ams_billing.core.inbox import InMemoryWebhookInbox
+from ams_billing.core.webhooks import BackgroundProcessor, drain_inbox
 from ams_billing.providers.fake import FakeBillingService
 from ams_billing.stores import SqlWebhookInbox, open_stores
 

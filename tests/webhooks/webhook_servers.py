@@ -20,14 +20,10 @@ from ams_billing import (
     load_service,
 )
 from ams_billing.contracts import SignedDelivery
-from ams_billing.contrib.webhooks import (
-    BackgroundProcessor,
-    WebhookASGIApp,
-    WebhookEndpoint,
-    WebhookWSGIApp,
-)
+from ams_billing.contrib.webhooks import WebhookASGIApp, WebhookEndpoint, WebhookWSGIApp
 from ams_billing.contrib.webhooks.server import serve_wsgi
 from ams_billing.core.inbox import InMemoryWebhookInbox
+from ams_billing.core.webhooks import BackgroundProcessor
 from ams_billing.providers.fake import FakeBillingService
 
 KEY = "stack-key"

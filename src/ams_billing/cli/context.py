@@ -1,7 +1,7 @@
 """What commands share, and what tests inject: how the billing service is built.
 
 ``ams-billing`` builds its :class:`~ams_billing.core.service.BillingService` with
-:func:`~ams_billing.core.loading.load_service` from the command's environment, so its state
+:func:`~ams_billing.assembly.loading.load_service` from the command's environment, so its state
 (the idempotency ledger, the invoice states) is in the stores' database that
 ``AMS_BILLING_DATABASE_URL`` names, else the SQLite file, as the web processes' is. Tests (and
 an AMS embedding the CLI) pass another factory as the click context object::
@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 import click
 
-from ams_billing.core.loading import load_service
+from ams_billing.assembly.loading import load_service
 from ams_billing.core.service import BillingService
 
 __all__ = ["CliContext", "ServiceFactory", "cli_context", "default_service_factory"]

@@ -64,8 +64,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _harness_factory(value: str) -> Callable[[], ContractHarness]:
+    from ams_billing.assembly.loading import resolve_provider_class  # noqa: PLC0415
     from ams_billing.core.errors import ProviderNotFoundError  # noqa: PLC0415 - only when asked
-    from ams_billing.core.loading import resolve_provider_class  # noqa: PLC0415
 
     try:
         provider_class = resolve_provider_class(value, setting=OPTION)
@@ -90,7 +90,7 @@ def _registered_harness(provider_class: type) -> Callable[[], ContractHarness] |
     """The factory registered under the name of a provider entry point that is this class."""
     from importlib.metadata import entry_points  # noqa: PLC0415 - only when asked
 
-    from ams_billing.core.loading import ENTRY_POINT_GROUP  # noqa: PLC0415
+    from ams_billing.assembly.loading import ENTRY_POINT_GROUP  # noqa: PLC0415
 
     harnesses = {ep.name: ep for ep in entry_points(group=HARNESS_GROUP)}
     for provider in entry_points(group=ENTRY_POINT_GROUP):

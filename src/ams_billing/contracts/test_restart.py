@@ -39,7 +39,6 @@ from ams_billing.contracts.checks import (
     invoices_with_reference,
 )
 from ams_billing.contracts.harness import ContractHarness, EmailCounter
-from ams_billing.contrib.webhooks.processor import DrainResult, drain_inbox
 from ams_billing.core.batch import BatchItem, BatchOutcome
 from ams_billing.core.errors import IdempotencyConflictError, ProviderUnavailableError
 from ams_billing.core.models import (
@@ -50,6 +49,7 @@ from ams_billing.core.models import (
     InvoiceRequest,
     InvoiceStatus,
 )
+from ams_billing.core.webhooks import DrainResult, drain_inbox
 from ams_billing.stores import open_stores
 
 __all__ = ["RestartContract"]

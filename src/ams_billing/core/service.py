@@ -59,7 +59,7 @@ class WebhookResponse:
 class BillingService:
     """Bill through one provider; every method is one provider operation.
 
-    Build it with :func:`~ams_billing.core.loading.load_service` (from
+    Build it with :func:`~ams_billing.assembly.loading.load_service` (from
     ``AMS_BILLING_SERVICE_CLASS``), which keeps its state in the durable stores by default, or
     directly around a provider instance. Policies (the email switch and whitelist, audit
     logging, your own) are plugins registered beside the provider; listeners implement

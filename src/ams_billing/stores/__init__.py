@@ -1,7 +1,7 @@
 """Durable stores for the state that must outlive a process: SQLAlchemy Core over a URL.
 
 Three kinds of state must outlive a process; these stores keep them in a database shared by
-every process of an AMS, and :func:`~ams_billing.core.loading.load_service` uses them by
+every process of an AMS, and :func:`~ams_billing.assembly.loading.load_service` uses them by
 default (``AMS_BILLING_DATABASE_URL=memory:`` chooses memory instead):
 
 - :class:`SqlIdempotencyStore`: the idempotency ledger's records;
@@ -22,6 +22,7 @@ See ``docs/stores.md`` for the guarantees each database gives.
 
 from __future__ import annotations
 
+from ams_billing.core.deprecation import moved
 from ams_billing.stores.database import (
     DATABASE_URL_VARIABLE,
     create_store_engine,
@@ -30,12 +31,7 @@ from ams_billing.stores.database import (
 from ams_billing.stores.idempotency import SqlIdempotencyStore
 from ams_billing.stores.inbox import SqlWebhookInbox
 from ams_billing.stores.invoice_state import SqlInvoiceStateStore
-from ams_billing.stores.service import (
-    load_durable_service,
-    open_service_stores,
-    service_database_url,
-    takes_idempotency_store,
-)
+from ams_billing.stores.service import open_service_stores, service_database_url
 from ams_billing.stores.sql_stores import SqlStores, ensure_schema, open_stores
 from ams_billing.stores.versioning import (
     SchemaStatus,
@@ -57,11 +53,17 @@ __all__ = [
     "default_database_url",
     "ensure_schema",
     "head_revision",
-    "load_durable_service",
     "open_service_stores",
     "open_stores",
     "schema_status",
     "service_database_url",
-    "takes_idempotency_store",
     "upgrade",
 ]
+
+__getattr__ = moved(
+    __name__,
+    {
+        "load_durable_service": "ams_billing.assembly.loading",
+        "takes_idempotency_store": "ams_billing.assembly.state",
+    },
+)

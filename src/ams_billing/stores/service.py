@@ -1,35 +1,37 @@
 """The SQL stores as a billing service's state: what survives a restart, survives.
 
-:func:`~ams_billing.core.loading.load_service` keeps its state here by default: it opens the
+:func:`~ams_billing.assembly.loading.load_service` keeps its state here by default: it opens the
 stores with :func:`open_service_stores` (``AMS_BILLING_DATABASE_URL``, else the SQLite file)
 and gives the tracker :attr:`SqlStores.invoice_state`, a provider that takes an
 ``idempotency_store`` (the Xero provider does) :attr:`SqlStores.idempotency`, and the service
 :attr:`SqlStores.inbox`, which ``BackgroundProcessor(service)`` and ``drain_inbox`` use.
-:func:`load_durable_service` does the same over stores the caller opened and keeps.
+:func:`~ams_billing.assembly.loading.load_durable_service` does the same over stores the caller
+opened and keeps.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Mapping
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from ams_billing.core.deprecation import moved
 from ams_billing.core.env import Environment
 from ams_billing.core.errors import ConfigurationError, FieldError
-from ams_billing.core.loading import load_service
-from ams_billing.core.service import BillingService
-from ams_billing.core.state import DATABASE_URL_VARIABLE, takes_idempotency_store
+from ams_billing.core.state import DATABASE_URL_VARIABLE
 from ams_billing.stores.database import default_database_url, parse_database_url, shown_url
 from ams_billing.stores.sql_stores import SqlStores, open_stores
 
-__all__ = [
-    "load_durable_service",
-    "open_service_stores",
-    "service_database_url",
-    "takes_idempotency_store",
-]
+__all__ = ["open_service_stores", "service_database_url"]
+
+__getattr__ = moved(
+    __name__,
+    {
+        "load_durable_service": "ams_billing.assembly.loading",
+        "takes_idempotency_store": "ams_billing.assembly.state",
+    },
+)
 
 _FIX = (
     "check the database (is it up, may this user create tables?), set "
@@ -86,27 +88,3 @@ def open_service_stores(url: str | None, environ: Environment | Mapping[str, str
         ) from None
     stores.engine.dispose()
     return stores
-
-
-def load_durable_service(
-    stores: SqlStores,
-    value: str | None = None,
-    *,
-    environ: Mapping[str, str] | None = None,
-    listeners: Iterable[object] = (),
-    policies: Iterable[object] = (),
-    **provider_kwargs: Any,
-) -> BillingService:
-    """``load_service(..., stores=stores)``: the state in ``stores``, which the caller closes.
-
-    What :func:`~ams_billing.core.loading.load_service` does by default, over stores opened
-    (and closed) by the caller: a cron job sharing one pool with its own code, a test.
-    """
-    return load_service(
-        value,
-        environ=environ,
-        listeners=listeners,
-        policies=policies,
-        stores=stores,
-        **provider_kwargs,
-    )

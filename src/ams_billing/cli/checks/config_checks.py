@@ -9,11 +9,15 @@ stand-in for that variable, and only the checks that read it are skipped.
 
 from __future__ import annotations
 
+from ams_billing.assembly.loading import (
+    SERVICE_CLASS_VARIABLE,
+    ServiceSettings,
+    resolve_provider_class,
+)
 from ams_billing.cli.checks.model import CheckResult, CheckStatus, problems_of
 from ams_billing.cli.checks.runner import CheckState
 from ams_billing.cli.exit_codes import ExitCode
 from ams_billing.core.errors import ConfigurationError, FieldError
-from ams_billing.core.loading import SERVICE_CLASS_VARIABLE, ServiceSettings, resolve_provider_class
 from ams_billing.providers.xero.provider import XeroBillingService
 from ams_billing.providers.xero.settings import XeroSettings
 

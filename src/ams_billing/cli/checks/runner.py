@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from ams_billing.assembly.loading import ServiceSettings
 from ams_billing.cli.checks.model import CheckResult, CheckStatus, Report
 from ams_billing.cli.exit_codes import exit_code_for
 from ams_billing.core.errors import (
@@ -22,7 +23,6 @@ from ams_billing.core.errors import (
     FieldError,
     RateLimitedError,
 )
-from ams_billing.core.loading import ServiceSettings
 from ams_billing.providers.xero.provider import XeroBillingService
 from ams_billing.providers.xero.settings import XeroSettings
 

@@ -15,11 +15,11 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from ams_billing.assembly.loading import declared_processes
 from ams_billing.cli.checks.model import CheckResult, CheckStatus
 from ams_billing.cli.checks.runner import CheckState
 from ams_billing.cli.exit_codes import ExitCode
 from ams_billing.core.errors import ConfigurationError
-from ams_billing.core.loading import declared_processes
 from ams_billing.core.state import MEMORY, is_memory
 from ams_billing.stores.database import (
     DATABASE_URL_VARIABLE,

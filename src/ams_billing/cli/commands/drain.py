@@ -11,14 +11,14 @@ from pathlib import Path
 
 import click
 
+from ams_billing.assembly import load_durable_service
 from ams_billing.cli.commands.sync import load_listener
 from ams_billing.cli.context import cli_context, default_service_factory
 from ams_billing.cli.environment import command_environment, env_file_option, secret_values
 from ams_billing.cli.exit_codes import ExitCode
 from ams_billing.cli.output import Output, json_option
-from ams_billing.contrib.webhooks.processor import DEFAULT_LEASE_SECONDS, MAX_COALESCED, drain_inbox
 from ams_billing.core.errors import BillingError
-from ams_billing.stores import load_durable_service
+from ams_billing.core.webhooks import DEFAULT_LEASE_SECONDS, MAX_COALESCED, drain_inbox
 from ams_billing.stores.database import shown_url
 from ams_billing.stores.service import open_service_stores, service_database_url
 

@@ -11,16 +11,16 @@ import click
 from rich.table import Table
 from rich.text import Text
 
+from ams_billing.assembly.loading import (
+    SERVICE_CLASS_VARIABLE,
+    available_providers,
+    resolve_provider_class,
+)
 from ams_billing.cli.environment import command_environment, env_file_option, secret_values
 from ams_billing.cli.exit_codes import ExitCode
 from ams_billing.cli.layout import Block, show_rows
 from ams_billing.cli.output import Output, json_option
 from ams_billing.core.errors import BillingError, ConfigurationError
-from ams_billing.core.loading import (
-    SERVICE_CLASS_VARIABLE,
-    available_providers,
-    resolve_provider_class,
-)
 from ams_billing.providers.xero import XeroBillingService
 
 __all__ = ["ProviderRow", "describe_provider", "providers"]

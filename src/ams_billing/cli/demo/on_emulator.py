@@ -5,7 +5,7 @@ The emulator serves Xero's identity and accounting APIs on a loopback port; the 
 (the WSGI app) listens on another loopback port, and the emulator delivers signed webhooks to
 it, after checking it with Xero's Intent-to-Receive.
 
-The service is built as an AMS builds it, with :func:`~ams_billing.core.loading.load_service`,
+The service is built as an AMS builds it, with :func:`~ams_billing.assembly.loading.load_service`,
 so its state is durable; but in a throwaway SQLite file of the demo's own, never the default
 database: each run starts a fresh emulator, and a ledger kept from an earlier run would replay
 ids this emulator never issued.
@@ -21,12 +21,12 @@ from pathlib import Path
 
 import attrs
 
+from ams_billing.assembly.loading import load_service
 from ams_billing.cli.demo.flow import DemoEnvironment
 from ams_billing.contracts.harness import SignedDelivery
 from ams_billing.contrib.webhooks.request import WebhookEndpoint
 from ams_billing.contrib.webhooks.server import serve_wsgi
 from ams_billing.contrib.webhooks.wsgi import WebhookWSGIApp
-from ams_billing.core.loading import load_service
 from ams_billing.core.models import WebhookDelivery
 from ams_billing.core.service import WebhookResponse
 from ams_billing.providers.xero.emulator import (

@@ -8,7 +8,7 @@
   (:class:`~ams_billing.core.inbox.WebhookInbox`).
 
 :func:`~ams_billing.contrib.django.service.get_billing_service` and
-:func:`~ams_billing.contrib.django.service.get_processor` use them when the app
+:func:`~ams_billing.contrib.django.processing.get_processor` use them when the app
 ``ams_billing.contrib.django`` is installed. Each write is its own transaction when called in
 autocommit mode (the default outside ``transaction.atomic``); inside an atomic block it commits
 with that block, as any ORM write does.

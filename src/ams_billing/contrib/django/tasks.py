@@ -22,7 +22,7 @@ except ImportError:  # pragma: no cover - depends on the Django installed
 
 from ams_billing.contrib.django.service import get_billing_service
 from ams_billing.contrib.django.stores import DjangoWebhookInbox
-from ams_billing.contrib.webhooks.processor import drain_inbox
+from ams_billing.core.webhooks import drain_inbox
 
 __all__ = ["RETRY_AFTER", "enqueue_processing", "process_webhook_inbox"]
 

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from ams_billing.contrib.django.service import get_billing_service, keep_delivery
+from ams_billing.contrib.django.processing import keep_delivery
+from ams_billing.contrib.django.service import get_billing_service
 from ams_billing.contrib.webhooks.request import DEFAULT_MAX_BODY_BYTES
 from ams_billing.core.models import WebhookDelivery
 

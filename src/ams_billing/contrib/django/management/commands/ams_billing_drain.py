@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from ams_billing.contrib.django.service import get_billing_service
 from ams_billing.contrib.django.stores import DjangoWebhookInbox
-from ams_billing.contrib.webhooks.processor import (
+from ams_billing.core.webhooks import (
     DEFAULT_LEASE_SECONDS,
     MAX_COALESCED,
     drain_inbox,

@@ -1,0 +1,45 @@
+"""Names that moved keep their old import path for a while, with a ``DeprecationWarning``.
+
+A module that lost names gives itself a module-level ``__getattr__`` made by :func:`moved`::
+
+    __getattr__ = moved(__name__, {"load_service": "ams_billing.assembly.loading"})
+
+``from old.module import load_service`` then warns, naming the new path, and returns the
+object from its new home. The new module is imported by its name, at the first use of an old
+name, and never by the old module itself: an alias left in a lower layer (core, stores) for a
+name that moved up (to :mod:`ams_billing.assembly`) adds no import that runs up the layers or
+closes a circle (``tests/test_layers.py``). Code in this package uses the new paths only; the
+test suite turns every warning into an error, so a forgotten old path fails there.
+"""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+from collections.abc import Callable, Mapping
+from typing import Any
+
+__all__ = ["moved"]
+
+
+def moved(old_module: str, new_homes: Mapping[str, str]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` serving each name in ``new_homes`` from the module it moved to.
+
+    :param old_module: the module the names were imported from (its ``__name__``).
+    :param new_homes: name → the module it lives in now (``"ams_billing.core.webhooks"``).
+    """
+    homes = dict(new_homes)
+
+    def __getattr__(name: str) -> Any:  # noqa: N807 - the module-level __getattr__ protocol
+        home = homes.get(name)
+        if home is None:
+            raise AttributeError(f"module {old_module!r} has no attribute {name!r}")
+        warnings.warn(
+            f"{old_module}.{name} is deprecated: import {name} from {home}, where it moved; "
+            f"the old path will be removed in a later release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(importlib.import_module(home), name)
+
+    return __getattr__
