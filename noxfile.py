@@ -1,28 +1,85 @@
-"""Development sessions: ``nox`` runs lint, typecheck, tests and the contract suites.
+"""Development sessions: ``nox`` runs lint, typecheck, tests, the contract suites and the build.
 
 Every session installs the project from this checkout as a wheel, the way users get it, so a
-file missing from the wheel fails here rather than on PyPI.
+file missing from the wheel fails here rather than on PyPI. Sessions that run as a third party
+would (contracts, example, build) do so from an empty folder outside this checkout, removed
+afterwards, and first prove that pytest sees none of this project's configuration there.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
+import tarfile
 import tempfile
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import nox
 
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
-nox.options.sessions = ["lint", "typecheck", "tests", "contracts", "example", "docs", "ams"]
+nox.options.sessions = [
+    "lint", "typecheck", "tests", "contracts", "example", "docs", "build", "ams",
+]  # fmt: skip
 
 PYTHON = os.environ.get("AMS_BILLING_NOX_PYTHON", "3.11")
 PROVIDERS = ["fake", "xero"]
+ROOT = Path(__file__).resolve().parent
+ZERO_CODE_RUN = ["--pyargs", "ams_billing.contracts"]
+"""The zero-code contract run's pytest arguments, before ``--billing-provider=NAME``."""
+
+
+@contextlib.contextmanager
+def _outside_checkout(purpose: str) -> Iterator[Path]:
+    """A new empty folder outside this checkout, as a third party's machine has; removed after."""
+    folder = Path(tempfile.mkdtemp(prefix=f"ams-billing-{purpose}-")).resolve()
+    try:
+        if folder.is_relative_to(ROOT):
+            raise RuntimeError(f"{folder} is inside the checkout: point TMPDIR outside {ROOT}")
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _pytest_from(
+    session: nox.Session,
+    folder: Path,
+    pytest: Sequence[str],
+    args: Sequence[str],
+    *,
+    configfile: str | None = None,
+    external: bool = False,
+) -> None:
+    """Run ``pytest args`` from ``folder``, after proving what configuration it sees there.
+
+    A collection-only run with the same arguments must report ``folder`` as pytest's rootdir
+    and ``configfile`` as its configfile (None: no configfile at all), so a project setting of
+    this checkout (its pyproject.toml's pytest options) can never apply unnoticed.
+    """
+    with session.chdir(folder):
+        header = str(
+            session.run(*pytest, *args, "--collect-only", silent=True, external=external)
+        ).split("\ncollect", 1)[0]
+        rootdir = re.search(r"^rootdir: ([^,\n]+)", header, re.MULTILINE)
+        seen = re.search(r"(?:configfile|inifile): ([^,\n]+)", header)
+        if (
+            rootdir is None
+            or Path(rootdir[1]).resolve() != folder
+            or ((seen and seen[1].strip()) != configfile)
+        ):
+            session.error(
+                f"pytest must run from {folder} with configfile {configfile}; its header says:"
+                f"\n{header}"
+            )
+        session.log(f"pytest sees rootdir {folder}, configfile {configfile}")
+        session.run(*pytest, *args, external=external)
 
 
 @nox.session(python=PYTHON)
@@ -55,13 +112,15 @@ def tests(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 @nox.parametrize("provider", PROVIDERS)
 def contracts(session: nox.Session, provider: str) -> None:
-    """The shared contract suite against one provider, run as a third party would run it."""
+    """The shared contract suite against one provider, run as a third party would run it.
+
+    From an empty folder outside this checkout (removed afterwards), where pytest sees no
+    configfile: none of this project's pytest settings apply.
+    """
     session.install(".[contracts]")
-    session.chdir(session.create_tmp())
-    session.run(
-        "pytest", "--pyargs", "ams_billing.contracts", f"--billing-provider={provider}",
-        "-p", "no:cacheprovider", *session.posargs,
-    )  # fmt: skip
+    with _outside_checkout("contracts") as folder:
+        args = [*ZERO_CODE_RUN, f"--billing-provider={provider}", *session.posargs]
+        _pytest_from(session, folder, ["pytest"], args)
 
 
 @nox.session(python=PYTHON)
@@ -75,21 +134,27 @@ def demo(session: nox.Session) -> None:
 def example(session: nox.Session) -> None:
     """The example third-party provider in examples/, run against the built wheel.
 
-    Exactly what a provider author's CI does: install ams-billing from a wheel, install their
-    own package, run their tests and the zero-code contract run, outside this checkout.
+    Exactly what a provider author's CI does, outside this checkout: install ams-billing from
+    a wheel, install their own package from their checkout (a copy of the example in a
+    temporary folder), run their tests there with their own pytest configuration, then the
+    zero-code contract run from an empty folder with none. Every folder is removed afterwards;
+    nothing is written under examples/.
     """
-    wheels = Path(session.create_tmp()).resolve() / "wheels"
-    session.run("python", "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), ".")
-    (wheel,) = wheels.glob("ams_billing-*.whl")
-    session.install(f"ams-billing[contracts] @ {wheel.as_uri()}")
-    session.install("./examples/ams-billing-sqlite")
-    session.chdir("examples/ams-billing-sqlite")
-    session.run("pytest", "-p", "no:cacheprovider", *session.posargs)
-    session.chdir(session.create_tmp())
-    session.run(
-        "pytest", "--pyargs", "ams_billing.contracts", "--billing-provider=sqlite",
-        "-p", "no:cacheprovider",
-    )  # fmt: skip
+    with _outside_checkout("example") as work:
+        wheels = work / "wheels"
+        session.run("python", "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), ".")
+        (wheel,) = wheels.glob("ams_billing-*.whl")
+        session.install(f"ams-billing[contracts] @ {wheel.as_uri()}")
+        checkout = work / "ams-billing-sqlite"
+        shutil.copytree(
+            ROOT / "examples" / "ams-billing-sqlite",
+            checkout,
+            ignore=shutil.ignore_patterns(".nox", "__pycache__", "*.egg-info", ".hypothesis"),
+        )
+        session.install(str(checkout))
+        _pytest_from(session, checkout, ["pytest"], session.posargs, configfile="pyproject.toml")
+    with _outside_checkout("example-contracts") as folder:
+        _pytest_from(session, folder, ["pytest"], [*ZERO_CODE_RUN, "--billing-provider=sqlite"])
 
 
 @nox.session(python=PYTHON)
@@ -101,12 +166,89 @@ def docs(session: nox.Session) -> None:
     )
 
 
+SDIST_LEAVES_OUT = {".ci/run"}
+"""Files git tracks that the sdist leaves out: the CI entry point of a clone."""
+
+
+@nox.session(python=PYTHON)
+def build(session: nox.Session) -> None:
+    """The release in one step: build, check and try the sdist and wheel, then write dist/.
+
+    1. ``python -m build``: the sdist, then the wheel built from that sdist (so a file missing
+       from the sdist fails here);
+    2. the sdist holds exactly the files git tracks, but SDIST_LEAVES_OUT (checked only in a
+       git checkout);
+    3. ``twine check --strict``: the metadata, and README.md renders as PyPI's description;
+    4. in a fresh virtualenv outside this checkout, ``pip install "ams-billing[contracts] @
+       <wheel>"``, then from an empty folder ``ams-billing demo`` and the zero-code contract
+       run, ``pytest --pyargs ams_billing.contracts --billing-provider=fake``.
+
+    Only then are the two files copied to dist/ (replacing older ams_billing-* files there):
+    ``twine upload dist/ams_billing-*`` publishes what was checked.
+    """
+    session.install("build", "twine")
+    with _outside_checkout("build") as work:
+        out = work / "dist"
+        session.run("python", "-m", "build", "--outdir", str(out), str(ROOT))
+        (sdist,) = out.glob("ams_billing-*.tar.gz")
+        (wheel,) = out.glob("ams_billing-*.whl")
+        _check_sdist_files(session, sdist)
+        session.run("twine", "check", "--strict", str(sdist), str(wheel))
+
+        venv = work / "venv"
+        session.run("python", "-m", "venv", str(venv))
+        python, bin_ = str(venv / "bin" / "python"), venv / "bin"
+        session.run(
+            python, "-m", "pip", "install", "-q", f"ams-billing[contracts] @ {wheel.as_uri()}",
+            external=True,
+        )  # fmt: skip
+        with _outside_checkout("build-run") as folder, session.chdir(folder):
+            session.run(str(bin_ / "ams-billing"), "demo", external=True)
+        with _outside_checkout("build-contracts") as folder:
+            pytest = [str(bin_ / "pytest")]
+            _pytest_from(
+                session, folder, pytest, [*ZERO_CODE_RUN, "--billing-provider=fake"], external=True
+            )
+
+        dist = ROOT / "dist"
+        dist.mkdir(exist_ok=True)
+        for old in dist.glob("ams_billing-*"):
+            old.unlink()
+        for built in (sdist, wheel):
+            shutil.copy2(built, dist / built.name)
+        session.log(f"checked and ready to publish: {dist / sdist.name}, {dist / wheel.name}")
+
+
+def _check_sdist_files(session: nox.Session, sdist: Path) -> None:
+    """Fail unless the sdist holds exactly git's tracked files but SDIST_LEAVES_OUT."""
+    listed = subprocess.run(  # noqa: S603 - git from PATH, as the developer runs it
+        ["git", "-C", str(ROOT), "ls-files", "-z"],  # noqa: S607
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if listed.returncode != 0:
+        session.log(f"not a git checkout ({listed.stderr.strip()}): sdist contents not compared")
+        return
+    tracked = set(filter(None, listed.stdout.split("\0"))) - SDIST_LEAVES_OUT
+    with tarfile.open(sdist) as archive:
+        names = {m.name.split("/", 1)[1] for m in archive.getmembers() if m.isfile()}
+    missing, extra = sorted(tracked - names), sorted(names - tracked - {"PKG-INFO"})
+    problems = [
+        *([f"missing {missing}: add them to [tool.hatch.build.targets.sdist]"] if missing else []),
+        *([f"not tracked {extra}: git add or remove them"] if extra else []),
+    ]
+    if problems:
+        session.error(f"{sdist.name} must hold exactly the tracked files; {'; '.join(problems)}")
+    session.log(f"{sdist.name} holds the {len(tracked)} tracked files")
+
+
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     """Benchmarks against the Xero emulator on loopback; writes BENCHMARKS.md (not a test).
 
-    Takes several minutes; ``nox -s bench -- --quick`` is a smoke run. Not in the default
-    sessions: speed goals are reported, never asserted as tests.
+    Takes several minutes, and writes benchmarks/results/*.json and BENCHMARKS.md from them;
+    ``nox -s bench -- --quick`` is a smoke run whose results go to a temporary folder (it
+    prints which) and leave BENCHMARKS.md alone. Not in the default sessions: speed goals are
+    reported, never asserted as tests.
     """
     session.install(".", "xero-python", "pyxero", "uvicorn")
     session.run("python", "benchmarks/run_all.py", *session.posargs)
@@ -366,12 +508,13 @@ minversion = "8.0"
 def mutation(session: nox.Session) -> None:
     """Mutation testing of the contract suite: which mutants of the fake does it let through?
 
-    mutmut 3 mutates the fake provider and core/totals.py, money.py and signing.py in a copy of
-    src/, and runs the zero-code contract run against the fake (and nothing of tests/) on each
-    mutant, so every kill is the contract suite's. Not in the default sessions: about 20
-    minutes on 2 cores. Prints the score and writes survivors.tsv (status, mutant, change)
-    beside the run; MUTATION.md says why each survivor is left. ``nox -s mutation -- NAME...``
-    reruns the named mutants only, against the contract suite of the checkout.
+    mutmut 3 mutates the fake provider and core/totals.py, money.py, signing.py and ledger.py in
+    a copy of src/ under .nox/mutation/tmp/, and runs the zero-code contract run against the
+    fake (and nothing of tests/) on each mutant, so every kill is the contract suite's. Not in
+    the default sessions: about 20 minutes on 2 cores. Prints the score and writes
+    survivors.tsv (status, mutant, change) beside the run; MUTATION.md says why each survivor
+    is left. ``nox -s mutation -- NAME...`` reruns the named mutants only, against the contract
+    suite of the checkout.
     """
     session.install(".[contracts]", "mutmut==3.8.1")
     work = Path(session.create_tmp()).resolve() / "mutation"
@@ -390,8 +533,6 @@ def mutation(session: nox.Session) -> None:
     session.run("mutmut", "export-cicd-stats")
     results = session.run("mutmut", "results", silent=True) or ""
     rows = _mutation_rows(work, str(results))
-    import json  # noqa: PLC0415 - only this session needs it
-
     (work / "survivors.tsv").write_text("".join("\t".join(r) + "\n" for r in rows), "utf-8")
     stats = json.loads((work / "mutants" / "mutmut-cicd-stats.json").read_text("utf-8"))
     killed = stats["killed"] + stats["timeout"]
