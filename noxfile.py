@@ -1,28 +1,86 @@
-"""Development sessions: ``nox`` runs lint, typecheck, tests and the contract suites.
+"""Development sessions: ``nox`` runs lint, typecheck, tests, the contract suites and the build.
 
 Every session installs the project from this checkout as a wheel, the way users get it, so a
-file missing from the wheel fails here rather than on PyPI.
+file missing from the wheel fails here rather than on PyPI. Sessions that run as a third party
+would (contracts, example, build) do so from an empty folder outside this checkout, removed
+afterwards, and first prove that pytest sees none of this project's configuration there.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
+import tarfile
 import tempfile
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import nox
 
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
-nox.options.sessions = ["lint", "typecheck", "tests", "contracts", "example", "docs", "ams"]
+nox.options.sessions = [
+    "lint", "typecheck", "tests", "contracts", "example", "docs", "build", "ams",
+]  # fmt: skip
 
 PYTHON = os.environ.get("AMS_BILLING_NOX_PYTHON", "3.11")
 PROVIDERS = ["fake", "xero"]
+ROOT = Path(__file__).resolve().parent
+ZERO_CODE_RUN = ["--pyargs", "ams_billing.contracts"]
+"""The zero-code contract run's pytest arguments, before ``--billing-provider=NAME``."""
+
+
+@contextlib.contextmanager
+def _outside_checkout(purpose: str) -> Iterator[Path]:
+    """A new empty folder outside this checkout, as a third party's machine has; removed after."""
+    folder = Path(tempfile.mkdtemp(prefix=f"ams-billing-{purpose}-")).resolve()
+    try:
+        if folder.is_relative_to(ROOT):
+            raise RuntimeError(f"{folder} is inside the checkout: point TMPDIR outside {ROOT}")
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _pytest_from(
+    session: nox.Session,
+    folder: Path,
+    pytest: Sequence[str],
+    args: Sequence[str],
+    *,
+    configfile: str | None = None,
+    external: bool = False,
+) -> None:
+    """Run ``pytest args`` from ``folder``, after proving what configuration it sees there.
+
+    A collection-only run with the same arguments must report ``folder`` as pytest's rootdir
+    and ``configfile`` as its configfile (None: no configfile at all), so a project setting of
+    this checkout (its pyproject.toml's pytest options) can never apply unnoticed.
+    """
+    with session.chdir(folder):
+        header = str(
+            session.run(*pytest, *args, "--collect-only", silent=True, external=external)
+        ).split("\ncollect", 1)[0]
+        rootdir = re.search(r"^rootdir: ([^,\n]+)", header, re.MULTILINE)
+        seen = re.search(r"(?:configfile|inifile): ([^,\n]+)", header)
+        if (
+            rootdir is None
+            or Path(rootdir[1]).resolve() != folder
+            or ((seen and seen[1].strip()) != configfile)
+        ):
+            session.error(
+                f"pytest must run from {folder} with configfile {configfile}; its header says:"
+                f"\n{header}"
+            )
+        session.log(f"pytest sees rootdir {folder}, configfile {configfile}")
+        session.run(*pytest, *args, external=external)
 
 
 @nox.session(python=PYTHON)
@@ -55,13 +113,15 @@ def tests(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 @nox.parametrize("provider", PROVIDERS)
 def contracts(session: nox.Session, provider: str) -> None:
-    """The shared contract suite against one provider, run as a third party would run it."""
+    """The shared contract suite against one provider, run as a third party would run it.
+
+    From an empty folder outside this checkout (removed afterwards), where pytest sees no
+    configfile: none of this project's pytest settings apply.
+    """
     session.install(".[contracts]")
-    session.chdir(session.create_tmp())
-    session.run(
-        "pytest", "--pyargs", "ams_billing.contracts", f"--billing-provider={provider}",
-        "-p", "no:cacheprovider", *session.posargs,
-    )  # fmt: skip
+    with _outside_checkout("contracts") as folder:
+        args = [*ZERO_CODE_RUN, f"--billing-provider={provider}", *session.posargs]
+        _pytest_from(session, folder, ["pytest"], args)
 
 
 @nox.session(python=PYTHON)
@@ -75,21 +135,27 @@ def demo(session: nox.Session) -> None:
 def example(session: nox.Session) -> None:
     """The example third-party provider in examples/, run against the built wheel.
 
-    Exactly what a provider author's CI does: install ams-billing from a wheel, install their
-    own package, run their tests and the zero-code contract run, outside this checkout.
+    Exactly what a provider author's CI does, outside this checkout: install ams-billing from
+    a wheel, install their own package from their checkout (a copy of the example in a
+    temporary folder), run their tests there with their own pytest configuration, then the
+    zero-code contract run from an empty folder with none. Every folder is removed afterwards;
+    nothing is written under examples/.
     """
-    wheels = Path(session.create_tmp()).resolve() / "wheels"
-    session.run("python", "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), ".")
-    (wheel,) = wheels.glob("ams_billing-*.whl")
-    session.install(f"ams-billing[contracts] @ {wheel.as_uri()}")
-    session.install("./examples/ams-billing-sqlite")
-    session.chdir("examples/ams-billing-sqlite")
-    session.run("pytest", "-p", "no:cacheprovider", *session.posargs)
-    session.chdir(session.create_tmp())
-    session.run(
-        "pytest", "--pyargs", "ams_billing.contracts", "--billing-provider=sqlite",
-        "-p", "no:cacheprovider",
-    )  # fmt: skip
+    with _outside_checkout("example") as work:
+        wheels = work / "wheels"
+        session.run("python", "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), ".")
+        (wheel,) = wheels.glob("ams_billing-*.whl")
+        session.install(f"ams-billing[contracts] @ {wheel.as_uri()}")
+        checkout = work / "ams-billing-sqlite"
+        shutil.copytree(
+            ROOT / "examples" / "ams-billing-sqlite",
+            checkout,
+            ignore=shutil.ignore_patterns(".nox", "__pycache__", "*.egg-info", ".hypothesis"),
+        )
+        session.install(str(checkout))
+        _pytest_from(session, checkout, ["pytest"], session.posargs, configfile="pyproject.toml")
+    with _outside_checkout("example-contracts") as folder:
+        _pytest_from(session, folder, ["pytest"], [*ZERO_CODE_RUN, "--billing-provider=sqlite"])
 
 
 @nox.session(python=PYTHON)
@@ -101,12 +167,89 @@ def docs(session: nox.Session) -> None:
     )
 
 
+SDIST_LEAVES_OUT = {".ci/run"}
+"""Files git tracks that the sdist leaves out: the CI entry point of a clone."""
+
+
+@nox.session(python=PYTHON)
+def build(session: nox.Session) -> None:
+    """The release in one step: build, check and try the sdist and wheel, then write dist/.
+
+    1. ``python -m build``: the sdist, then the wheel built from that sdist (so a file missing
+       from the sdist fails here);
+    2. the sdist holds exactly the files git tracks, but SDIST_LEAVES_OUT (checked only in a
+       git checkout);
+    3. ``twine check --strict``: the metadata, and README.md renders as PyPI's description;
+    4. in a fresh virtualenv outside this checkout, ``pip install "ams-billing[contracts] @
+       <wheel>"``, then from an empty folder ``ams-billing demo`` and the zero-code contract
+       run, ``pytest --pyargs ams_billing.contracts --billing-provider=fake``.
+
+    Only then are the two files copied to dist/ (replacing older ams_billing-* files there):
+    ``twine upload dist/ams_billing-*`` publishes what was checked.
+    """
+    session.install("build", "twine")
+    with _outside_checkout("build") as work:
+        out = work / "dist"
+        session.run("python", "-m", "build", "--outdir", str(out), str(ROOT))
+        (sdist,) = out.glob("ams_billing-*.tar.gz")
+        (wheel,) = out.glob("ams_billing-*.whl")
+        _check_sdist_files(session, sdist)
+        session.run("twine", "check", "--strict", str(sdist), str(wheel))
+
+        venv = work / "venv"
+        session.run("python", "-m", "venv", str(venv))
+        python, bin_ = str(venv / "bin" / "python"), venv / "bin"
+        session.run(
+            python, "-m", "pip", "install", "-q", f"ams-billing[contracts] @ {wheel.as_uri()}",
+            external=True,
+        )  # fmt: skip
+        with _outside_checkout("build-run") as folder, session.chdir(folder):
+            session.run(str(bin_ / "ams-billing"), "demo", external=True)
+        with _outside_checkout("build-contracts") as folder:
+            pytest = [str(bin_ / "pytest")]
+            _pytest_from(
+                session, folder, pytest, [*ZERO_CODE_RUN, "--billing-provider=fake"], external=True
+            )
+
+        dist = ROOT / "dist"
+        dist.mkdir(exist_ok=True)
+        for old in dist.glob("ams_billing-*"):
+            old.unlink()
+        for built in (sdist, wheel):
+            shutil.copy2(built, dist / built.name)
+        session.log(f"checked and ready to publish: {dist / sdist.name}, {dist / wheel.name}")
+
+
+def _check_sdist_files(session: nox.Session, sdist: Path) -> None:
+    """Fail unless the sdist holds exactly git's tracked files but SDIST_LEAVES_OUT."""
+    listed = subprocess.run(  # noqa: S603 - git from PATH, as the developer runs it
+        ["git", "-C", str(ROOT), "ls-files", "-z"],  # noqa: S607
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if listed.returncode != 0:
+        session.log(f"not a git checkout ({listed.stderr.strip()}): sdist contents not compared")
+        return
+    tracked = set(filter(None, listed.stdout.split("\0"))) - SDIST_LEAVES_OUT
+    with tarfile.open(sdist) as archive:
+        names = {m.name.split("/", 1)[1] for m in archive.getmembers() if m.isfile()}
+    missing, extra = sorted(tracked - names), sorted(names - tracked - {"PKG-INFO"})
+    problems = [
+        *([f"missing {missing}: add them to [tool.hatch.build.targets.sdist]"] if missing else []),
+        *([f"not tracked {extra}: git add or remove them"] if extra else []),
+    ]
+    if problems:
+        session.error(f"{sdist.name} must hold exactly the tracked files; {'; '.join(problems)}")
+    session.log(f"{sdist.name} holds the {len(tracked)} tracked files")
+
+
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     """Benchmarks against the Xero emulator on loopback; writes BENCHMARKS.md (not a test).
 
-    Takes several minutes; ``nox -s bench -- --quick`` is a smoke run. Not in the default
-    sessions: speed goals are reported, never asserted as tests.
+    Takes several minutes, and writes benchmarks/results/*.json and BENCHMARKS.md from them;
+    ``nox -s bench -- --quick`` is a smoke run whose results go to a temporary folder (it
+    prints which) and leave BENCHMARKS.md alone. Not in the default sessions: speed goals are
+    reported, never asserted as tests.
     """
     session.install(".", "xero-python", "pyxero", "uvicorn")
     session.run("python", "benchmarks/run_all.py", *session.posargs)
@@ -207,23 +350,128 @@ def _ams_python(session: nox.Session) -> str:
     raise AssertionError  # session.error raises
 
 
-def _junit_outcomes(path: Path) -> dict[str, str]:
-    """Node id → passed/failed/error/skipped, from a JUnit XML report."""
-    outcomes = {}
+AMS_KNOWN_FAILURES = {
+    r"TemplateDoesNotExist: icons/[\w.-]+\.svg": (
+        "the AMS's front-end build output is missing: its templates include icons/*.svg, which "
+        "its npm build copies in, and the snapshot leaves that build out (its SOURCE.md)"
+    ),
+    r"TemplateDoesNotExist: [\w/]+/emails/[\w.-]+\.html": (
+        "the AMS's front-end build output is missing: its emails render templates/**/emails/"
+        "*.html, which its front-end build compiles from the .mjml beside them, and the "
+        "snapshot leaves that build out (its SOURCE.md)"
+    ),
+}
+"""Why AMS tests fail before any patch: a pattern in the failure or its log → the reason."""
+
+
+class AmsResult(NamedTuple):
+    """One AMS test's outcome (passed, failed, error, skipped) and, if it failed, why."""
+
+    outcome: str
+    reason: str = ""
+
+
+def _junit_results(path: Path) -> dict[str, AmsResult]:
+    """Node id → outcome and reason, from a JUnit XML report (``junit_logging=all``).
+
+    The reason is the first of AMS_KNOWN_FAILURES found in the failure's message, its output
+    or its log (an email test fails on an empty outbox; its log says why), else the message's
+    first line.
+    """
+    results = {}
     for case in ET.parse(path).getroot().iter("testcase"):  # noqa: S314 - our own report
         module = case.get("classname", "").replace(".", "/")
         file, _, klass = module.partition("/Test")
         nodeid = f"{file}.py::" + (f"Test{klass}::" if klass else "") + case.get("name", "")
-        kinds = [child.tag for child in case if child.tag in ("failure", "error", "skipped")]
-        outcomes[nodeid] = {"failure": "failed", "error": "error", "skipped": "skipped"}.get(
-            kinds[0] if kinds else "", "passed"
-        )
-    return outcomes
+        problems = [child for child in case if child.tag in ("failure", "error", "skipped")]
+        if not problems:
+            results[nodeid] = AmsResult("passed")
+            continue
+        outcome = {"failure": "failed", "error": "error", "skipped": "skipped"}[problems[0].tag]
+        message = problems[0].get("message", "")
+        if outcome == "skipped":
+            results[nodeid] = AmsResult(outcome, message)
+            continue
+        output = [child.text or "" for child in case if child.tag.startswith("system-")]
+        text = "\n".join([message, *output])  # not the traceback: it quotes source lines
+        known = [why for pattern, why in AMS_KNOWN_FAILURES.items() if re.search(pattern, text)]
+        results[nodeid] = AmsResult(outcome, (known or [*message.splitlines(), ""])[0].strip())
+    return results
 
 
-def _counts(outcomes: dict[str, str]) -> dict[str, int]:
+def _counts(results: dict[str, AmsResult]) -> dict[str, int]:
     kinds = ("passed", "failed", "error", "skipped")
-    return {kind: sum(1 for v in outcomes.values() if v == kind) for kind in kinds}
+    return {kind: sum(1 for r in results.values() if r.outcome == kind) for kind in kinds}
+
+
+def _ams_changes(
+    before: dict[str, AmsResult], after: dict[str, AmsResult], deselected: Iterable[str]
+) -> tuple[list[str], dict[str, list[str]]]:
+    """What the migration changed in the AMS's tests, and the failures it did not change.
+
+    A change is a test (not deselected) that ends worse than it began: passed before and not
+    after, failing after for another reason than before, new and failing, or gone. The second
+    result: the tests that fail before and after for the same reason, by reason.
+    """
+    changes, unchanged = [], {}
+    for nodeid in sorted((before.keys() | after.keys()) - set(deselected)):
+        was = before.get(nodeid, AmsResult("absent"))
+        now = after.get(nodeid, AmsResult("absent"))
+        if now.outcome in ("failed", "error") and now == was:
+            unchanged.setdefault(now.reason, []).append(nodeid)
+        elif now.outcome != "passed" and now != was:
+            how = [f"{when} {r.outcome}" + (f" ({r.reason})" if r.reason else "")
+                   for when, r in (("before", was), ("after", now))]  # fmt: skip
+            changes.append(f"{nodeid}: {', '.join(how)}")
+    return changes, unchanged
+
+
+def _report_ams_runs(
+    session: nox.Session, work: Path, results: dict[str, dict[str, AmsResult]]
+) -> None:
+    """Summarise the AMS's runs before and after the migration; fail on a change only.
+
+    Writes counts.json and failing-before-and-after.tsv (node id, outcome, reason) to ``work``.
+    """
+    changes, unchanged = _ams_changes(results["before"], results["after"], AMS_DESELECTED)
+    failing = work / "failing-before-and-after.tsv"
+    failing.write_text(
+        "".join(f"{n}\t{results['after'][n].outcome}\t{why}\n"
+                for why, nodeids in unchanged.items() for n in nodeids),
+        "utf-8",
+    )  # fmt: skip
+    summary = {
+        "before": _counts(results["before"]),
+        "after": _counts(results["after"]),
+        "deselected after": len(AMS_DESELECTED),
+        "failing before and after, for the same reason": {
+            why: len(nodeids) for why, nodeids in unchanged.items()
+        },
+        "changed": changes,
+    }
+    (work / "counts.json").write_text(json.dumps(summary, indent=2), "utf-8")
+    counts = {
+        name: ", ".join(f"{n} {kind}" for kind, n in _counts(results[name]).items() if n)
+        for name in ("before", "after")
+    }
+    session.log(
+        f"AMS tests ({' '.join(AMS_TESTS)}): before the migration {counts['before']}; after "
+        f"it {counts['after']}, {len(AMS_DESELECTED)} deselected (AMS_DESELECTED, each "
+        f"with its reason); the counts: {work / 'counts.json'}"
+    )
+    if unchanged:
+        session.log(
+            f"{sum(map(len, unchanged.values()))} AMS tests fail before the migration as "
+            f"after, for the same reason, so not because of it (the list: {failing}):"
+        )
+        for why, nodeids in unchanged.items():
+            session.log(f"  {len(nodeids)}: {why}")
+    if changes:
+        session.error(
+            f"{len(changes)} AMS tests end worse after the migration than before (output: "
+            f"{work / 'before.log'}, {work / 'after.log'}):\n" + "\n".join(changes)
+        )
+    session.log("no AMS test ends worse after the migration than before")
 
 
 def _copy_writable(source: Path, target: Path) -> None:
@@ -240,7 +488,10 @@ def ams(session: nox.Session) -> None:
     requirements and the ams-billing wheel, against a PostgreSQL started here on loopback:
 
     1. the AMS's own tests in ams/billing and ams/memberships, on the unmodified copy and on the
-       patched one; every test that passed before must pass after, but for AMS_DESELECTED;
+       patched one (their output in before.log and after.log); every test must end as it began
+       or better, but for AMS_DESELECTED. Tests that fail before the patch as after, for the
+       same reason, are summarised once by reason (AMS_KNOWN_FAILURES) and listed in
+       failing-before-and-after.tsv; only a change fails the session;
     2. tests/in_ams end to end: the AMS, served by a real server, bills members through the
        emulator, and the emulator's signed webhooks mark their memberships active.
     """
@@ -289,35 +540,22 @@ def ams(session: nox.Session) -> None:
                 f"DJANGO_MEDIA_{bucket}_SECRET_KEY": "unused",
             }
         pytest = [str(venv / "bin" / "python"), "-m", "pytest", "-p", "no:cacheprovider", "-q"]
-        outcomes = {}
+        results = {}
         for name, root, extra in (
             ("before", before, []),
             ("after", after, [f"--deselect={nodeid}" for nodeid in AMS_DESELECTED]),
         ):
-            session.chdir(root)
-            session.run(
-                *pytest, *AMS_TESTS, "--create-db", f"--junitxml={work / name}.xml", *extra,
-                env=env, external=True, success_codes=[0, 1],
-            )  # fmt: skip
-            outcomes[name] = _junit_outcomes(work / f"{name}.xml")
-        session.chdir(Path(__file__).parent)
-        lost = sorted(
-            nodeid
-            for nodeid, outcome in outcomes["before"].items()
-            if outcome == "passed"
-            and outcomes["after"].get(nodeid) != "passed"
-            and nodeid not in AMS_DESELECTED
-        )
-        summary = {
-            "before": _counts(outcomes["before"]),
-            "after": _counts(outcomes["after"]),
-            "deselected": len(AMS_DESELECTED),
-            "passed before, not after": lost,
-        }
-        (work / "counts.json").write_text(json.dumps(summary, indent=2))
-        session.log(f"AMS tests ({' '.join(AMS_TESTS)}): {json.dumps(summary)}")
-        if lost:
-            session.error(f"{len(lost)} AMS tests passed before the migration, not after: {lost}")
+            # The output goes to a file: the AMS's failures that the migration does not change
+            # are summarised once below, and only a change reads as a failure.
+            session.log(f"the AMS's tests {name} the migration; their output: {work / name}.log")
+            with session.chdir(root), (work / f"{name}.log").open("w") as log:
+                session.run(
+                    *pytest, *AMS_TESTS, "--create-db", f"--junitxml={work / name}.xml",
+                    "-o", "junit_logging=all", "-o", "junit_log_passing_tests=false", *extra,
+                    env=env, external=True, success_codes=[0, 1], stdout=log,
+                )  # fmt: skip
+            results[name] = _junit_results(work / f"{name}.xml")
+        _report_ams_runs(session, work, results)
 
         e2e = after / "ams_billing_e2e"
         e2e.mkdir()
@@ -366,12 +604,13 @@ minversion = "8.0"
 def mutation(session: nox.Session) -> None:
     """Mutation testing of the contract suite: which mutants of the fake does it let through?
 
-    mutmut 3 mutates the fake provider and core/totals.py, money.py and signing.py in a copy of
-    src/, and runs the zero-code contract run against the fake (and nothing of tests/) on each
-    mutant, so every kill is the contract suite's. Not in the default sessions: about 20
-    minutes on 2 cores. Prints the score and writes survivors.tsv (status, mutant, change)
-    beside the run; MUTATION.md says why each survivor is left. ``nox -s mutation -- NAME...``
-    reruns the named mutants only, against the contract suite of the checkout.
+    mutmut 3 mutates the fake provider and core/totals.py, money.py, signing.py and ledger.py in
+    a copy of src/ under .nox/mutation/tmp/, and runs the zero-code contract run against the
+    fake (and nothing of tests/) on each mutant, so every kill is the contract suite's. Not in
+    the default sessions: about 20 minutes on 2 cores. Prints the score and writes
+    survivors.tsv (status, mutant, change) beside the run; MUTATION.md says why each survivor
+    is left. ``nox -s mutation -- NAME...`` reruns the named mutants only, against the contract
+    suite of the checkout.
     """
     session.install(".[contracts]", "mutmut==3.8.1")
     work = Path(session.create_tmp()).resolve() / "mutation"
@@ -390,8 +629,6 @@ def mutation(session: nox.Session) -> None:
     session.run("mutmut", "export-cicd-stats")
     results = session.run("mutmut", "results", silent=True) or ""
     rows = _mutation_rows(work, str(results))
-    import json  # noqa: PLC0415 - only this session needs it
-
     (work / "survivors.tsv").write_text("".join("\t".join(r) + "\n" for r in rows), "utf-8")
     stats = json.loads((work / "mutants" / "mutmut-cicd-stats.json").read_text("utf-8"))
     killed = stats["killed"] + stats["timeout"]
