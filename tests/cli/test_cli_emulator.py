@@ -18,7 +18,7 @@ import httpx
 from cli_helpers import invoke, json_of, write_env
 
 from ams_billing import Contact, load_service
-from ams_billing.providers.xero.emulator import EmulatorConfig
+from ams_billing.emulators.xero import EmulatorConfig
 
 STARTUP = 30.0
 KNOWN_SECRET = "Env-Client-Secret-7d41c9a2"

@@ -16,7 +16,7 @@ from ams_billing.contrib.django.service import (
     reset_billing_service,
 )
 from ams_billing.contrib.django.stores import DjangoWebhookInbox
-from ams_billing.providers.xero.emulator import (
+from ams_billing.emulators.xero import (
     EmulatorClock,
     EmulatorConfig,
     EmulatorServer,

@@ -26,7 +26,7 @@ from ams_billing.contrib.django.service import (
     reset_billing_service,
     webhook_processing,
 )
-from ams_billing.providers.xero.emulator import (
+from ams_billing.emulators.xero import (
     EmulatorClock,
     EmulatorConfig,
     EmulatorServer,

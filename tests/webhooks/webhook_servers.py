@@ -29,6 +29,7 @@ from ams_billing.contrib.webhooks import (
 from ams_billing.contrib.webhooks.server import serve_wsgi
 from ams_billing.core.inbox import InMemoryWebhookInbox
 from ams_billing.providers.fake import FakeBillingService
+from ams_billing.testing.fake import FakeDriver
 
 KEY = "stack-key"
 
@@ -121,7 +122,7 @@ def paid_delivery(
         ),
         idempotency_key=f"i-{n}",
     )
-    fake.take_webhook_deliveries()
-    fake.record_payment(invoice.provider_id, invoice.total)
-    (signed,) = fake.take_webhook_deliveries()
+    FakeDriver(fake).take_webhook_deliveries()
+    FakeDriver(fake).record_payment(invoice.provider_id, invoice.total)
+    (signed,) = FakeDriver(fake).take_webhook_deliveries()
     return invoice.provider_id, signed

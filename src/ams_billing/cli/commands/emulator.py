@@ -1,6 +1,6 @@
 """``ams-billing emulator``: serve the Xero emulator for local AMS development.
 
-The same server as ``python -m ams_billing.providers.xero.emulator``: it prints the variables
+The same server as ``python -m ams_billing.emulators.xero``: it prints the variables
 to export (the emulator's own fake credentials, never anything from the environment), then
 serves on loopback until Ctrl-C or SIGTERM. The variables include an
 ``AMS_BILLING_DATABASE_URL`` of the emulator's own, a throwaway SQLite file deleted when it
@@ -21,7 +21,7 @@ from typing import Any
 import click
 
 from ams_billing.cli.output import json_option
-from ams_billing.providers.xero.emulator import (
+from ams_billing.emulators.xero import (
     BROAD_SCOPES,
     GRANULAR_SCOPES,
     EmulatorClock,

@@ -1,4 +1,4 @@
-"""Serve the emulator on loopback: ``python -m ams_billing.providers.xero.emulator``.
+"""Serve the emulator on loopback: ``python -m ams_billing.emulators.xero``.
 
 Prints the environment variables to export so a local AMS (or the demo) talks to it, then
 serves until interrupted. Time runs in real time (``--scale`` speeds it up); webhooks are
@@ -22,7 +22,7 @@ __all__ = ["main"]
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m ams_billing.providers.xero.emulator",
+        prog="python -m ams_billing.emulators.xero",
         description="Run a local Xero emulator on a loopback port.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="loopback address (default 127.0.0.1)")
