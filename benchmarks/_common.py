@@ -25,14 +25,14 @@ from portable import portable
 
 from ams_billing import BatchItem, BillingService, Contact, InvoiceRequest, LineItem
 from ams_billing.providers.xero import XeroBillingService
-from ams_billing.providers.xero.emulator import (
+from ams_billing.emulators.xero import (
     EmulatorClock,
     EmulatorConfig,
     EmulatorServer,
     RateLimits,
     XeroEmulator,
 )
-from ams_billing.providers.xero.testing import emulator_settings
+from ams_billing.emulators.xero.harness import emulator_settings
 
 RESULTS = Path(os.environ.get("AMS_BENCH_RESULTS") or Path(__file__).resolve().parent / "results")
 """Where results go; ``run_all.py --quick`` points it at a scratch directory."""

@@ -58,7 +58,7 @@ from _common import (
 )
 
 from ams_billing import BatchOutcome
-from ams_billing.providers.xero.emulator import XeroEmulator
+from ams_billing.emulators.xero import XeroEmulator
 
 
 def _summary(

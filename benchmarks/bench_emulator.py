@@ -12,8 +12,8 @@ import time
 
 import httpx
 
-from ams_billing.providers.xero.emulator import EmulatorConfig, XeroEmulator, serve_emulator
-from ams_billing.providers.xero.emulator.testing import authorised_client
+from ams_billing.emulators.xero import EmulatorConfig, XeroEmulator, serve_emulator
+from ams_billing.contracts.xero_emulator import authorised_client
 
 API = "/api.xro/2.0"
 

@@ -27,8 +27,8 @@ from _common import batch_items, member_requests, spread, write_result
 
 from ams_billing import BillingService
 from ams_billing.providers.xero import XeroBillingService
-from ams_billing.providers.xero.emulator import EmulatorConfig
-from ams_billing.providers.xero.testing import EMULATOR_BASE_URL, XeroTestDriver, in_process_harness
+from ams_billing.emulators.xero import EmulatorConfig
+from ams_billing.emulators.xero.harness import EMULATOR_BASE_URL, XeroTestDriver, in_process_harness
 
 
 def _per_call(function: Any, calls: int) -> float:

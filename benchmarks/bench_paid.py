@@ -46,8 +46,8 @@ from ams_billing.contrib.webhooks.server import serve_wsgi
 from ams_billing.core.inbox import InMemoryWebhookInbox
 from ams_billing.core.webhooks import BackgroundProcessor
 from ams_billing.providers.xero import XeroBillingService
-from ams_billing.providers.xero.emulator import XeroEmulator
-from ams_billing.providers.xero.testing import EMULATOR_BASE_URL, emulator_settings
+from ams_billing.emulators.xero import XeroEmulator
+from ams_billing.emulators.xero.harness import EMULATOR_BASE_URL, emulator_settings
 
 PATH = "/billing/xero/webhooks/"
 

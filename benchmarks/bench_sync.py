@@ -37,8 +37,8 @@ from _common import (
 from ams_billing import BillingService
 from ams_billing.providers.xero import XeroBillingService
 from ams_billing.providers.xero import invoices as xero_invoices
-from ams_billing.providers.xero.emulator import XeroEmulator
-from ams_billing.providers.xero.testing import EMULATOR_BASE_URL, emulator_settings
+from ams_billing.emulators.xero import XeroEmulator
+from ams_billing.emulators.xero.harness import EMULATOR_BASE_URL, emulator_settings
 
 
 def seed(emulator: XeroEmulator, count: int, scale: float) -> list[str]:

@@ -47,8 +47,8 @@ from ams_billing import BillingService
 from ams_billing.contrib.webhooks import WebhookASGIApp, WebhookEndpoint, WebhookWSGIApp
 from ams_billing.contrib.webhooks.server import serve_wsgi
 from ams_billing.providers.xero import XeroBillingService
-from ams_billing.providers.xero.emulator import EmulatorConfig, XeroEmulator
-from ams_billing.providers.xero.testing import EMULATOR_BASE_URL, emulator_settings
+from ams_billing.emulators.xero import EmulatorConfig, XeroEmulator
+from ams_billing.emulators.xero.harness import EMULATOR_BASE_URL, emulator_settings
 
 PATH = "/billing/xero/webhooks/"
 

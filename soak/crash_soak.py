@@ -64,7 +64,7 @@ import sqlalchemy as sa
 from crash_tables import create_tables, members, problems, told
 from soak import API, XERO_FAULTS, duplicates, emailed_twice
 
-from ams_billing.providers.xero.emulator import (
+from ams_billing.emulators.xero import (
     EmulatorClock,
     EmulatorConfig,
     EmulatorServer,

@@ -65,10 +65,7 @@ from ams_billing import (
     RateLimitedError,
     hookimpl,
 )
-from ams_billing.contracts.harness import SignedDelivery
-from ams_billing.providers.fake import FakeBillingService
-from ams_billing.providers.xero import XeroBillingService
-from ams_billing.providers.xero.emulator import (
+from ams_billing.emulators.xero import (
     CallRecord,
     EmulatorClock,
     EmulatorConfig,
@@ -78,7 +75,11 @@ from ams_billing.providers.xero.emulator import (
     WebhookBehaviour,
     XeroEmulator,
 )
-from ams_billing.providers.xero.testing import EMULATOR_BASE_URL, emulator_settings
+from ams_billing.emulators.xero.harness import EMULATOR_BASE_URL, emulator_settings
+from ams_billing.providers.fake import FakeBillingService
+from ams_billing.providers.xero import XeroBillingService
+from ams_billing.testing.fake import FakeDriver
+from ams_billing.testing.harness import SignedDelivery
 
 __all__ = ["SoakReport", "duplicates", "emailed_twice", "main", "run_soak"]
 
@@ -408,6 +409,7 @@ class FakeRig(Rig):
 
     def __init__(self, seed: int) -> None:
         self.fake = FakeBillingService(webhook_key=f"soak-{seed}")
+        self.driver = FakeDriver(self.fake)
         self.listener = Listener()
         self.service = BillingService(self.fake, listeners=[self.listener])
         self._rng = random.Random(seed ^ 0xFA4E)  # noqa: S311 - reproducible chaos
@@ -429,7 +431,7 @@ class FakeRig(Rig):
             if after_apply and operation not in _APPLYING:
                 continue
             if self._rng.random() < weight:
-                self.fake.fail_next(1, error, operations=[operation], after_apply=after_apply)
+                self.driver.fail_next(1, error, operations=[operation], after_apply=after_apply)
                 label = f"{error.__name__}{' after apply' if after_apply else ''}"
                 self.injected[label] += 1
                 return
@@ -437,16 +439,16 @@ class FakeRig(Rig):
     def faults_off(self) -> None:
         """Drop pending faults and stop arming new ones."""
         self._armed = False
-        self.fake.clear_faults()
+        self.driver.clear_faults()
 
     def pay(self, invoice_id: str, amount: Decimal) -> None:
         """Record the payment in the fake."""
-        self.fake.record_payment(invoice_id, amount)
+        self.driver.record_payment(invoice_id, amount)
 
     def deliveries(self, force: bool = False) -> list[SignedDelivery]:
         """The fake's deliveries, split per event, then duplicated, reordered and dropped."""
         out: list[SignedDelivery] = []
-        for delivery in self.fake.take_webhook_deliveries():
+        for delivery in self.driver.take_webhook_deliveries():
             out.append(delivery)
         if not self._armed:
             return out

@@ -17,9 +17,7 @@ from ams_billing.contrib.webhooks.request import WebhookEndpoint
 from ams_billing.contrib.webhooks.server import serve_wsgi
 from ams_billing.contrib.webhooks.wsgi import WebhookWSGIApp
 from ams_billing.core.models import WebhookDelivery
-from ams_billing.providers.fake import FakeBillingService
-from ams_billing.providers.xero import XeroBillingService, XeroSettings
-from ams_billing.providers.xero.emulator import (
+from ams_billing.emulators.xero import (
     EmulatorClock,
     EmulatorConfig,
     EmulatorServer,
@@ -27,7 +25,9 @@ from ams_billing.providers.xero.emulator import (
     provider_environment,
     serve_emulator,
 )
-from ams_billing.providers.xero.emulator.messages import EmulatorRequest, EmulatorResponse
+from ams_billing.emulators.xero.messages import EmulatorRequest, EmulatorResponse
+from ams_billing.providers.fake import FakeBillingService
+from ams_billing.providers.xero import XeroBillingService, XeroSettings
 
 WIDE = {"COLUMNS": "250", "NO_COLOR": "1"}
 WEBHOOK_PATH = "/billing/xero/webhooks/"

@@ -21,7 +21,7 @@ from cli_helpers import (
 
 from ams_billing.cli import CliContext
 from ams_billing.contrib.webhooks.server import serve_wsgi
-from ams_billing.providers.xero.emulator import EmulatorConfig
+from ams_billing.emulators.xero import EmulatorConfig
 
 ALL_CHECKS = [
     "variables", "provider", "credentials", "tenant", "scopes", "settings-scope",

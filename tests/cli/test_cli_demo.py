@@ -17,8 +17,9 @@ from click.testing import CliRunner
 from ams_billing import AmountType, BillingService
 from ams_billing.cli import ENVIRONMENTS, main
 from ams_billing.cli.demo.flow import DemoEnvironment, handled_in_process, run_demo
-from ams_billing.contracts import SignedDelivery
 from ams_billing.providers.fake import FakeBillingService
+from ams_billing.testing import SignedDelivery
+from ams_billing.testing.fake import FakeDriver
 
 
 def steps_of(output: str) -> list[str]:
@@ -81,32 +82,31 @@ def test_the_demo_passes_twice_in_a_row() -> None:
         assert result.exit_code == 0, result.output
 
 
-class SilentFake(FakeBillingService):
-    """A provider that never calls the webhook back."""
+class SilentDriver(FakeDriver):
+    """The fake accounting system never calls the webhook back."""
 
     def take_webhook_deliveries(self) -> list[SignedDelivery]:
         super().take_webhook_deliveries()
         return []
 
 
-class TamperingFake(FakeBillingService):
+class TamperingDriver(FakeDriver):
     """Deliveries arrive with a body that no longer matches the signature."""
 
     def take_webhook_deliveries(self) -> list[SignedDelivery]:
         return [SignedDelivery(d.body + b" ", d.headers) for d in super().take_webhook_deliveries()]
 
 
-@pytest.mark.parametrize(("provider_class", "why"), [
-    (SilentFake, "sent no webhook delivery"),
-    (TamperingFake, "the endpoint answered 401"),
+@pytest.mark.parametrize(("driver_class", "why"), [
+    (SilentDriver, "sent no webhook delivery"),
+    (TamperingDriver, "the endpoint answered 401"),
 ])  # fmt: skip
-def test_demo_fails_when_a_step_does_not_hold(
-    provider_class: type[FakeBillingService], why: str
-) -> None:
-    provider = provider_class()
+def test_demo_fails_when_a_step_does_not_hold(driver_class: type[FakeDriver], why: str) -> None:
+    provider = FakeBillingService()
     service = BillingService(provider)
+    driver = driver_class(provider)
     environment = DemoEnvironment(
-        service, provider, handled_in_process(service, provider), "a broken fake"
+        service, driver, handled_in_process(service, driver), "a broken fake"
     )
     lines: list[str] = []
     assert run_demo(environment, lines.append) is False
@@ -116,9 +116,10 @@ def test_demo_fails_when_a_step_does_not_hold(
 def test_the_cli_exits_non_zero_when_the_flow_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     @contextmanager
     def broken() -> Iterator[DemoEnvironment]:
-        provider = SilentFake()
+        provider = FakeBillingService()
         service = BillingService(provider)
-        yield DemoEnvironment(service, provider, handled_in_process(service, provider), "broken")
+        driver = SilentDriver(provider)
+        yield DemoEnvironment(service, driver, handled_in_process(service, driver), "broken")
 
     monkeypatch.setitem(ENVIRONMENTS, "fake", broken)
     assert CliRunner().invoke(main, ["demo", "--provider", "fake"]).exit_code == 1
@@ -148,9 +149,10 @@ def test_demo_json_lists_each_step() -> None:
 def test_demo_json_reports_the_failed_step(monkeypatch: pytest.MonkeyPatch) -> None:
     @contextmanager
     def broken() -> Iterator[DemoEnvironment]:
-        provider = SilentFake()
+        provider = FakeBillingService()
         service = BillingService(provider)
-        yield DemoEnvironment(service, provider, handled_in_process(service, provider), "broken")
+        driver = SilentDriver(provider)
+        yield DemoEnvironment(service, driver, handled_in_process(service, driver), "broken")
 
     monkeypatch.setitem(ENVIRONMENTS, "fake", broken)
     result = CliRunner().invoke(main, ["demo", "--provider", "fake", "--json"])

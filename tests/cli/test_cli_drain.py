@@ -25,7 +25,7 @@ from ams_billing import (
     WebhookEvent,
     load_service,
 )
-from ams_billing.providers.xero.emulator import (
+from ams_billing.emulators.xero import (
     EmulatorClock,
     EmulatorConfig,
     XeroEmulator,

@@ -1,6 +1,6 @@
 """The emulator's two command forms in a subprocess: read the exports, use them, stop them.
 
-``ams-billing emulator`` and ``python -m ams_billing.providers.xero.emulator`` serve the same
+``ams-billing emulator`` and ``python -m ams_billing.emulators.xero`` serve the same
 way and stop the same way: SIGTERM (a script stopping a background job), SIGHUP and SIGINT
 each end them promptly with exit 0, and the throwaway database folder goes with them.
 """
@@ -25,13 +25,13 @@ import pytest
 from cli_helpers import invoke, json_of, write_env
 
 from ams_billing import Contact, load_service
-from ams_billing.providers.xero.emulator import EmulatorConfig
+from ams_billing.emulators.xero import EmulatorConfig
 
 STARTUP = 30.0
 PROMPTLY = 5.0
 KNOWN_SECRET = "Env-Client-Secret-7d41c9a2"
 CLI_FORM = ("-m", "ams_billing.cli", "emulator")
-MODULE_FORM = ("-m", "ams_billing.providers.xero.emulator")
+MODULE_FORM = ("-m", "ams_billing.emulators.xero")
 
 
 class Served:

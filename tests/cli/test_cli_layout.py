@@ -22,7 +22,7 @@ from cli_helpers import running_emulator, write_env
 from rich.text import Text
 
 from ams_billing.cli.layout import wrap_words
-from ams_billing.providers.xero.emulator import EmulatorConfig
+from ams_billing.emulators.xero import EmulatorConfig
 
 TIMEOUT = 60.0
 WEBHOOK_KEY = "wK5d8Jr2TqXe7Nb4MzUa6Gc1"

@@ -7,7 +7,7 @@ from pathlib import Path
 from cli_helpers import invoke, json_of, running_emulator, write_env
 
 from ams_billing.cli.commands.providers import ProviderRow
-from ams_billing.providers.xero.emulator import EmulatorConfig
+from ams_billing.emulators.xero import EmulatorConfig
 
 EVERYTHING = ["changed_since", "online_invoice_url", "send_invoice", "void_invoice", "webhooks"]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from cli_helpers import invoke, running_emulator, webhook_receiver, write_env
 
 from ams_billing.core.signing import sign_body
-from ams_billing.providers.xero.emulator import EmulatorConfig
+from ams_billing.emulators.xero import EmulatorConfig
 
 CLIENT_SECRET = "cS9f2Kq7ZxWm4Rt8vLpYb3Hn"
 WEBHOOK_KEY = "wK5d8Jr2TqXe7Nb4MzUa6Gc1"

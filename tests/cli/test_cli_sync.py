@@ -26,6 +26,7 @@ from ams_billing import (
 )
 from ams_billing.cli import CliContext
 from ams_billing.providers.fake import FakeBillingService
+from ams_billing.testing.fake import FakeDriver
 
 LONG_AGO = "2000-01-01T00:00:00Z"
 
@@ -80,7 +81,7 @@ class Books:
     def paid(self, count: int) -> list[Invoice]:
         invoices = [self.invoice(n) for n in range(1, count + 1)]
         for invoice in invoices:
-            self.fake.add_payment(invoice.provider_id, invoice.total)
+            FakeDriver(self.fake).add_payment(invoice.provider_id, invoice.total)
         return self.billing.get_invoices([invoice.provider_id for invoice in invoices])
 
     def context(
@@ -114,8 +115,8 @@ def test_since_summarises_the_changes_and_records_the_high_water_mark(
     books: Books, tmp_path: Path
 ) -> None:
     paid, partly, voided, untouched = (books.invoice(n) for n in range(1, 5))
-    books.fake.add_payment(paid.provider_id, paid.total)
-    books.fake.add_payment(partly.provider_id, "20.00")
+    FakeDriver(books.fake).add_payment(paid.provider_id, paid.total)
+    FakeDriver(books.fake).add_payment(partly.provider_id, "20.00")
     books.billing.void_invoice(voided.provider_id)
     listener = Listener()
     state = tmp_path / "state.json"
@@ -173,12 +174,12 @@ def test_a_narrow_summary_cuts_no_value(books: Books, tmp_path: Path) -> None:
 
 def test_since_last_starts_at_the_high_water_mark(books: Books, tmp_path: Path) -> None:
     first, second = books.invoice(1), books.invoice(2)
-    books.fake.add_payment(first.provider_id, first.total)
+    FakeDriver(books.fake).add_payment(first.provider_id, first.total)
     state = tmp_path / "state.json"
     obj = books.context(shared_store=True)
     before = sync(state, "--since", LONG_AGO, obj=obj)
     assert before["changes"]["paid"] == 1
-    books.fake.add_payment(second.provider_id, second.total)
+    FakeDriver(books.fake).add_payment(second.provider_id, second.total)
     after = sync(state, "--since-last", obj=obj)
     assert after["started_from"] == before["high_water_mark"]
     assert after["changes"]["paid"] == 1

@@ -18,7 +18,7 @@ from cli_helpers import (
 
 from ams_billing.contrib.webhooks.server import serve_wsgi
 from ams_billing.core.signing import sign_body
-from ams_billing.providers.xero.emulator import EmulatorConfig
+from ams_billing.emulators.xero import EmulatorConfig
 
 KEY = "emulator-webhook-key-NOT-A-SECRET"
 

@@ -1,7 +1,7 @@
 """Deliberately broken providers: the fake with one defect each, to prove the suite has teeth.
 
 Each class overrides one hook of :class:`FakeBillingService` (re-marked with ``@hookimpl``, as a
-subclass must) or one driver method. ``BROKEN`` maps each to the contract tests that must fail.
+subclass must) or one of its internals. ``BROKEN`` maps each to the contract tests that must fail.
 Not a test module: ``test_contract_teeth.py`` copies it next to a generated test file.
 """
 
@@ -37,7 +37,7 @@ from ams_billing.core import totals
 from ams_billing.core.ledger import IdempotencyRecord
 from ams_billing.core.money import currency_places, quantize
 from ams_billing.core.signing import header_value, sign_body
-from ams_billing.providers.fake import SIGNATURE_HEADER, FakeBillingService, FakePayment
+from ams_billing.providers.fake import SIGNATURE_HEADER, FakeBillingService
 from ams_billing.providers.fake.wire import decode_delivery
 
 
@@ -134,10 +134,10 @@ class ServesStaleReads(FakeBillingService):
         self._before_payment: dict[str, Invoice] = {}
         self._reads = 0
 
-    def record_payment(self, invoice_id: str, amount: Decimal) -> None:
-        before = self._invoice(invoice_id)
-        super().record_payment(invoice_id, amount)
-        self._before_payment[invoice_id] = before
+    def _update(self, invoice: Invoice, **changes: Any) -> Invoice:
+        if "amount_paid" in changes:  # a payment (the driver's record_payment)
+            self._before_payment[invoice.provider_id] = invoice
+        return super()._update(invoice, **changes)
 
     @hookimpl
     def get_invoices(self, invoice_ids: Sequence[str]) -> list[Invoice]:
@@ -355,11 +355,11 @@ class ReadsWhileParsing(FakeBillingService):
 class NoDeliveryForPartPayments(FakeBillingService):
     """Sends a webhook when an invoice is paid in full, but none for a part payment."""
 
-    def add_payment(self, invoice_id: str, amount: Decimal | str) -> FakePayment:
-        payment = super().add_payment(invoice_id, amount)
-        if self._invoices[invoice_id].status is not InvoiceStatus.PAID:
-            self._pending_events.pop()
-        return payment
+    def _update(self, invoice: Invoice, **changes: Any) -> Invoice:
+        updated = super()._update(invoice, **changes)
+        if "amount_paid" in changes and updated.status is not InvoiceStatus.PAID:
+            self._pending_events.pop()  # the payment's event
+        return updated
 
 
 class ReadsSinceAsUTC(FakeBillingService):

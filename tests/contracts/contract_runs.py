@@ -1,6 +1,6 @@
 """How this project's tests run the contract suite in-process (``pytester.inline_run``)."""
 
-from ams_billing.contracts.scratch import ScratchStores
+from ams_billing.testing.scratch import ScratchStores
 
 # Pytester drops the modules an inline run imported when the run ends, and SQLAlchemy and
 # Alembic (used by the fake's durable harness and the restart tests) break when imported into

@@ -11,13 +11,13 @@ from __future__ import annotations
 import pytest
 from contract_runs import INLINE
 
-from ams_billing.contracts.test_restart import RestartContract
+from ams_billing.contracts.suites.restart import RestartContract
 
 pytest_plugins = ["pytester"]
 
 SUITE = """
-from ams_billing.contracts.test_restart import RestartContract
-from ams_billing.providers.fake.testing import restartable_harness
+from ams_billing.contracts.suites.restart import RestartContract
+from ams_billing.testing.fake import restartable_harness
 
 
 class TestRestart(RestartContract):

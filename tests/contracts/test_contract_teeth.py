@@ -17,6 +17,7 @@ from hypothesis import Phase, settings
 
 from ams_billing.contracts import ProviderContract
 from ams_billing.contracts.case import STATEFUL
+from ams_billing.testing.fake import restartable_harness
 from contract_broken import {name} as Provider
 
 
@@ -25,7 +26,7 @@ class TestProvider(ProviderContract):
     stateful_settings = settings(STATEFUL, phases=[Phase.explicit, Phase.generate])
 
     def make_harness(self):
-        return Provider.contract_harness()
+        return restartable_harness(Provider)
 """
 
 

@@ -22,6 +22,7 @@ from ams_billing import (
 )
 from ams_billing.core.hookspecs import OPERATION_HOOKS, OPTIONAL_OPERATION_HOOKS
 from ams_billing.providers.fake import FakeBillingService
+from ams_billing.testing.fake import FakeDriver
 
 
 class SingleOnlyFake(FakeBillingService):
@@ -104,11 +105,11 @@ def test_a_bulk_call_that_raises_fails_every_item_and_a_retry_succeeds() -> None
     provider = FakeBillingService()
     service = BillingService(provider)
     items = [BatchItem(_request("a"), "k-a"), BatchItem(_request("b"), "k-b")]
-    provider.fail_next(1, ProviderUnavailableError, operations=["create_invoices"])
+    FakeDriver(provider).fail_next(1, ProviderUnavailableError, operations=["create_invoices"])
     failed = service.create_invoices(items)
     assert all(isinstance(r.error, ProviderUnavailableError) for r in failed)
     assert provider.invoices == []
-    provider.fail_next(
+    FakeDriver(provider).fail_next(
         1, ProviderUnavailableError, operations=["create_invoices"], after_apply=True
     )
     lost = service.create_invoices(items)
@@ -131,6 +132,6 @@ def test_listeners_hear_of_bulk_invoices() -> None:
     provider = FakeBillingService()
     service = BillingService(provider, listeners=[Listener()])
     [result] = service.create_invoices([BatchItem(_request("a"), "k-a")])
-    provider.record_payment(result.unwrap().provider_id, result.unwrap().total)
+    FakeDriver(provider).record_payment(result.unwrap().provider_id, result.unwrap().total)
     service.create_invoices([BatchItem(_request("a"), "k-a")])
     assert heard == [result.unwrap().provider_id]

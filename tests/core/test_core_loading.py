@@ -15,6 +15,7 @@ from ams_billing import (
     resolve_provider_class,
 )
 from ams_billing.providers.fake import FakeBillingService
+from ams_billing.testing.fake import FakeDriver
 
 
 def test_fake_is_registered_as_an_entry_point() -> None:
@@ -45,8 +46,8 @@ def test_load_service_uses_from_env_with_the_same_environment() -> None:
         environ={"AMS_BILLING_SERVICE_CLASS": "fake", "AMS_BILLING_FAKE_WEBHOOK_KEY": "k" * 32},
         stores="memory:",
     )
-    signed = service.provider.sign_delivery(b"{}")  # type: ignore[attr-defined]
-    reference = FakeBillingService(webhook_key="k" * 32).sign_delivery(b"{}")
+    signed = FakeDriver(service.provider).sign_delivery(b"{}")  # type: ignore[attr-defined]
+    reference = FakeDriver(FakeBillingService(webhook_key="k" * 32)).sign_delivery(b"{}")
     assert signed.headers == reference.headers
 
 
@@ -160,8 +161,8 @@ def test_provider_kwargs_reach_from_env_with_the_given_environment() -> None:
         tenant_id="t-2",
     )
     assert service.provider.tenant_id == "t-2"  # type: ignore[attr-defined]
-    reference = FakeBillingService(webhook_key="k" * 32).sign_delivery(b"{}")
-    assert service.provider.sign_delivery(b"{}").headers == reference.headers  # type: ignore[attr-defined]
+    reference = FakeDriver(FakeBillingService(webhook_key="k" * 32)).sign_delivery(b"{}")
+    assert FakeDriver(service.provider).sign_delivery(b"{}").headers == reference.headers  # type: ignore[attr-defined]
 
 
 GUIDE_PATH = "ams.billing.providers.xero.XeroBillingService"

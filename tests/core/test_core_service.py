@@ -20,6 +20,7 @@ from ams_billing import (
     hookimpl,
 )
 from ams_billing.providers.fake import FakeBillingService
+from ams_billing.testing.fake import FakeDriver
 
 
 class Recorder:
@@ -134,10 +135,10 @@ def test_webhook_to_listener_end_to_end(
     recorder = Recorder()
     service = BillingService(fake, listeners=[recorder])
     invoice = service.create_invoice(invoice_request, idempotency_key="i-1")
-    fake.take_webhook_deliveries()
-    fake.record_payment(invoice.provider_id, Decimal("50.00"))
-    fake.record_payment(invoice.provider_id, invoice.total - Decimal("50.00"))
-    (delivery,) = fake.take_webhook_deliveries()
+    FakeDriver(fake).take_webhook_deliveries()
+    FakeDriver(fake).record_payment(invoice.provider_id, Decimal("50.00"))
+    FakeDriver(fake).record_payment(invoice.provider_id, invoice.total - Decimal("50.00"))
+    (delivery,) = FakeDriver(fake).take_webhook_deliveries()
     response = service.handle_webhook(delivery.body, delivery.headers)
     assert response.status == 200
     assert response.delivery is not None
@@ -150,7 +151,7 @@ def test_webhook_to_listener_end_to_end(
 def test_a_bad_signature_is_a_401_and_changes_nothing(fake: FakeBillingService) -> None:
     service = BillingService(fake)
     body = b'{"events":[],"first_sequence":0,"last_sequence":0,"tenant_id":"fake-tenant"}'
-    good = fake.sign_delivery(body)
+    good = FakeDriver(fake).sign_delivery(body)
     assert service.handle_webhook(good.body, good.headers).status == 200
     assert service.handle_webhook(body + b" ", good.headers).status == 401
     assert service.handle_webhook(body, {}).status == 401
@@ -158,7 +159,7 @@ def test_a_bad_signature_is_a_401_and_changes_nothing(fake: FakeBillingService) 
 
 
 def test_a_verified_but_malformed_delivery_is_acknowledged(fake: FakeBillingService) -> None:
-    signed = fake.sign_delivery(b"not json")
+    signed = FakeDriver(fake).sign_delivery(b"not json")
     response = BillingService(fake).handle_webhook(signed.body, signed.headers)
     assert (response.status, response.delivery) == (200, None)
 
@@ -192,7 +193,7 @@ def test_audit_policy_logs_operations_but_not_their_data(
 ) -> None:
     service = BillingService(fake, policies=[AuditLogPolicy()])
     service.create_invoice(invoice_request, idempotency_key="i-1")
-    fake.fail_next(1, ValidationError, operations=["create_invoice"])
+    FakeDriver(fake).fail_next(1, ValidationError, operations=["create_invoice"])
     with pytest.raises(ValidationError):
         service.create_invoice(invoice_request, idempotency_key="i-2")
     messages = [record.getMessage() for record in audit_records.records]
@@ -207,9 +208,9 @@ def test_a_create_retried_after_payment_still_tells_listeners_it_was_paid(
     recorder = Recorder()
     service = BillingService(fake, listeners=[recorder])
     invoice = service.create_invoice(invoice_request, idempotency_key="i-1")
-    fake.record_payment(invoice.provider_id, invoice.total)
+    FakeDriver(fake).record_payment(invoice.provider_id, invoice.total)
     service.create_invoice(invoice_request, idempotency_key="i-1")
-    for delivery in fake.take_webhook_deliveries():
+    for delivery in FakeDriver(fake).take_webhook_deliveries():
         response = service.handle_webhook(delivery.body, delivery.headers)
         assert response.delivery is not None
         service.process_webhook(response.delivery)
@@ -233,7 +234,7 @@ def test_a_listener_that_fails_hears_the_change_again_on_the_next_read(
     ledger = FlakyLedger()
     service = BillingService(fake, listeners=[ledger])
     invoice = service.create_invoice(invoice_request, idempotency_key="i-1")
-    fake.record_payment(invoice.provider_id, invoice.total)
+    FakeDriver(fake).record_payment(invoice.provider_id, invoice.total)
     with pytest.raises(ConnectionError):
         service.sync_invoices([invoice.provider_id])
     ledger.down = False

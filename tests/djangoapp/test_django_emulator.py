@@ -13,7 +13,7 @@ from ams_billing import ChangeKind, Contact, InvoiceChange, InvoiceRequest, Line
 from ams_billing.contrib.django.processing import get_processor
 from ams_billing.contrib.django.service import get_billing_service, reset_billing_service
 from ams_billing.contrib.django.stores import DjangoWebhookInbox
-from ams_billing.providers.xero.emulator import (
+from ams_billing.emulators.xero import (
     EmulatorClock,
     EmulatorConfig,
     EmulatorServer,

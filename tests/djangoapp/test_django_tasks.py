@@ -23,7 +23,7 @@ from ams_billing.contrib.django import processing as django_processing
 from ams_billing.contrib.django.models import InboxEntryRow, InvoiceSnapshotRow
 from ams_billing.contrib.django.processing import webhook_processing
 from ams_billing.contrib.django.service import get_billing_service, reset_billing_service
-from ams_billing.providers.xero.emulator import (
+from ams_billing.emulators.xero import (
     EmulatorClock,
     EmulatorConfig,
     EmulatorServer,

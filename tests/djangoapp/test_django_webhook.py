@@ -14,6 +14,7 @@ from ams_billing.contrib.django.processing import get_processor
 from ams_billing.contrib.django.service import get_billing_service
 from ams_billing.contrib.django.signals import invoice_changed
 from ams_billing.providers.fake import FakeBillingService
+from ams_billing.testing.fake import FakeDriver
 
 # The processor's thread reads the inbox on its own connection: it needs committed rows.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -35,9 +36,9 @@ def paid_delivery() -> SignedDelivery:
         ),
         idempotency_key="i-1",
     )
-    fake.take_webhook_deliveries()
-    fake.record_payment(invoice.provider_id, invoice.total)
-    (delivery,) = fake.take_webhook_deliveries()
+    FakeDriver(fake).take_webhook_deliveries()
+    FakeDriver(fake).record_payment(invoice.provider_id, invoice.total)
+    (delivery,) = FakeDriver(fake).take_webhook_deliveries()
     return delivery
 
 

@@ -9,13 +9,13 @@ import httpx
 import pytest
 from emulator_helpers import API, load_spec, spec_dir
 
-from ams_billing.providers.xero.emulator import EmulatorClock, EmulatorConfig, XeroEmulator
-from ams_billing.providers.xero.emulator.testing import (  # noqa: F401 - fixtures
+from ams_billing.contracts.xero_emulator import (  # noqa: F401 - fixtures
     authorised_client,
     xero_emulator,
     xero_emulator_client,
     xero_emulator_server,
 )
+from ams_billing.emulators.xero import EmulatorClock, EmulatorConfig, XeroEmulator
 
 
 @pytest.fixture

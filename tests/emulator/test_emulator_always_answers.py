@@ -15,10 +15,10 @@ import httpx
 import pytest
 from emulator_helpers import API, fee_invoice_over_http, messages
 
-from ams_billing.providers.xero.emulator import XeroEmulator
-from ams_billing.providers.xero.emulator import app as engine
-from ams_billing.providers.xero.emulator.server import serve_emulator
-from ams_billing.providers.xero.emulator.testing import authorised_client
+from ams_billing.contracts.xero_emulator import authorised_client
+from ams_billing.emulators.xero import XeroEmulator
+from ams_billing.emulators.xero import app as engine
+from ams_billing.emulators.xero.server import serve_emulator
 
 FAR_FUTURE = "/Date(999999999999999999)/"
 FAR_PAST = "/Date(-999999999999999999+0000)/"

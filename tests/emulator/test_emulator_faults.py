@@ -4,7 +4,7 @@ import httpx
 import pytest
 from emulator_helpers import API
 
-from ams_billing.providers.xero.emulator import FaultKind, FaultRule
+from ams_billing.emulators.xero import FaultKind, FaultRule
 
 
 def create(api, name="Ada", **headers):
@@ -83,8 +83,8 @@ def test_rule_matching_skip_and_count(emu, api):
 
 def test_probability_is_seeded(emu):
     def run() -> list[int]:
-        from ams_billing.providers.xero.emulator import EmulatorConfig, XeroEmulator
-        from ams_billing.providers.xero.emulator.testing import authorised_client
+        from ams_billing.contracts.xero_emulator import authorised_client
+        from ams_billing.emulators.xero import EmulatorConfig, XeroEmulator
 
         fresh = XeroEmulator(EmulatorConfig(seed=3, rate_limits=False))
         fresh.add_fault(FaultRule("server_error", probability=0.3))

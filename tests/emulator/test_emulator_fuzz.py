@@ -17,8 +17,8 @@ from emulator_helpers import API, fee_invoice_over_http
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ams_billing.providers.xero.emulator import EmulatorClock, EmulatorConfig, XeroEmulator
-from ams_billing.providers.xero.emulator.testing import authorised_client
+from ams_billing.contracts.xero_emulator import authorised_client
+from ams_billing.emulators.xero import EmulatorClock, EmulatorConfig, XeroEmulator
 
 ODD_LITERALS = [
     "NaN", "Infinity", "-Infinity", "1e30", "-1e30", "1E+999999999", "1e-999999999", "1e1000",

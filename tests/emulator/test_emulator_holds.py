@@ -8,8 +8,8 @@ import httpx
 import pytest
 from emulator_helpers import API
 
-from ams_billing.providers.xero.emulator import EmulatorServer, XeroEmulator
-from ams_billing.providers.xero.emulator.testing import authorised_client
+from ams_billing.contracts.xero_emulator import authorised_client
+from ams_billing.emulators.xero import EmulatorServer, XeroEmulator
 
 
 def _put_contact(client: httpx.Client, name: str, out: dict[str, object]) -> None:

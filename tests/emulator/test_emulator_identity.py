@@ -5,7 +5,7 @@ import base64
 import httpx
 import pytest
 
-from ams_billing.providers.xero.emulator import (
+from ams_billing.emulators.xero import (
     GRANULAR_SCOPES,
     EmulatorClock,
     EmulatorConfig,

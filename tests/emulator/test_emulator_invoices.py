@@ -315,8 +315,8 @@ def test_demo_company_cannot_email(emu, api, make_invoice):
 
 
 def test_daily_email_limit_resets_next_day():
-    from ams_billing.providers.xero.emulator import EmulatorConfig, XeroEmulator
-    from ams_billing.providers.xero.emulator.testing import authorised_client
+    from ams_billing.contracts.xero_emulator import authorised_client
+    from ams_billing.emulators.xero import EmulatorConfig, XeroEmulator
 
     emu = XeroEmulator(EmulatorConfig(email_daily_limit=2))
     with authorised_client(emu) as client:

@@ -5,13 +5,13 @@ import threading
 import pytest
 from emulator_helpers import API
 
-from ams_billing.providers.xero.emulator import (
+from ams_billing.contracts.xero_emulator import authorised_client
+from ams_billing.emulators.xero import (
     EmulatorConfig,
     FaultRule,
     RateLimits,
     XeroEmulator,
 )
-from ams_billing.providers.xero.emulator.testing import authorised_client
 
 
 def test_minute_limit_and_retry_after(emu, api):

@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from openapi_fuzz import Call, OpenApi, Operation, check_answer, request_strategy, send
 
-from ams_billing.providers.xero.emulator import EmulatorClock, EmulatorConfig, XeroEmulator
-from ams_billing.providers.xero.emulator.server import EmulatorServer
-from ams_billing.providers.xero.emulator.testing import authorised_client
+from ams_billing.contracts.xero_emulator import authorised_client
+from ams_billing.emulators.xero import EmulatorClock, EmulatorConfig, XeroEmulator
+from ams_billing.emulators.xero.server import EmulatorServer
 
 SPEC_FILE = "xero_accounting.yaml"
 IN_PROCESS_EXAMPLES = {"get": 15, "put": 60, "post": 60}

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from emulator_helpers import API, decimal_json, fee_invoice_over_http, messages
 
-from ams_billing.providers.xero.emulator import EmulatorError
+from ams_billing.emulators.xero import EmulatorError
 
 D = Decimal
 
@@ -158,7 +158,7 @@ def test_a_huge_amount_is_a_400(api, emu, make_invoice, amount):
 def test_a_huge_amount_is_a_400_over_http_not_a_dropped_connection(
     xero_emulator, xero_emulator_server
 ):
-    from ams_billing.providers.xero.emulator.testing import authorised_client
+    from ams_billing.contracts.xero_emulator import authorised_client
 
     with authorised_client(xero_emulator, xero_emulator_server.base_url) as client:
         contact_id, invoice_id = fee_invoice_over_http(client)

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from emulator_helpers import API, fee_invoice_over_http
 
-from ams_billing.providers.xero.emulator import EmulatorServer, FaultRule
-from ams_billing.providers.xero.emulator.testing import authorised_client
+from ams_billing.contracts.xero_emulator import authorised_client
+from ams_billing.emulators.xero import EmulatorServer, FaultRule
 
 
 def test_full_flow_over_loopback(xero_emulator, xero_emulator_server):

@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 from emulator_helpers import API
 
-from ams_billing.providers.xero.emulator import EmulatorClock, EmulatorConfig, XeroEmulator, wire
-from ams_billing.providers.xero.emulator.query import QueryError, parse_where
-from ams_billing.providers.xero.emulator.testing import authorised_client
+from ams_billing.contracts.xero_emulator import authorised_client
+from ams_billing.emulators.xero import EmulatorClock, EmulatorConfig, XeroEmulator, wire
+from ams_billing.emulators.xero.query import QueryError, parse_where
 
 
 def test_organisation_and_demo_flag(emu, api):

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from ams_billing.providers.xero.emulator import shapes
+from ams_billing.emulators.xero import shapes
 
 
 @pytest.fixture

@@ -8,12 +8,12 @@ import json
 import httpx
 from emulator_helpers import API
 
-from ams_billing.providers.xero.emulator import (
+from ams_billing.contracts.xero_emulator import authorised_client
+from ams_billing.emulators.xero import (
     EmulatorConfig,
     WebhookBehaviour,
     XeroEmulator,
 )
-from ams_billing.providers.xero.emulator.testing import authorised_client
 
 
 class Receiver:

@@ -21,8 +21,15 @@ from ams_billing import (
     RateLimitedError,
     ValidationError,
 )
-from ams_billing.contracts import FaultInjector, ProviderTestDriver
 from ams_billing.providers.fake import FakeBillingService
+from ams_billing.testing import (
+    DraftMaker,
+    EmailCounter,
+    FaultInjector,
+    ProviderTestDriver,
+    WebhookSigner,
+)
+from ams_billing.testing.fake import FakeDriver
 
 
 @pytest.fixture
@@ -35,9 +42,26 @@ def service(fake: FakeBillingService) -> BillingService:
     return BillingService(fake)
 
 
-def test_the_fake_is_a_complete_test_driver(fake: FakeBillingService) -> None:
-    assert isinstance(fake, ProviderTestDriver)
-    assert isinstance(fake, FaultInjector)
+def test_the_fakes_driver_is_a_complete_test_driver(fake: FakeBillingService) -> None:
+    driver = FakeDriver(fake)
+    for protocol in (ProviderTestDriver, FaultInjector, EmailCounter, WebhookSigner, DraftMaker):
+        assert isinstance(driver, protocol), protocol.__name__
+
+
+@pytest.mark.parametrize(
+    "name", ["record_payment", "take_webhook_deliveries", "fail_next", "contract_harness"]
+)
+def test_the_provider_is_no_driver_and_says_where_the_driver_went(
+    fake: FakeBillingService, name: str
+) -> None:
+    # The provider answers only what an AMS calls; a caller of a moved method is told the fix.
+    assert not isinstance(fake, ProviderTestDriver)
+    with pytest.raises(
+        AttributeError, match=rf"ams_billing\.testing\.FakeDriver\(provider\)\.{name}"
+    ):
+        getattr(fake, name)
+    with pytest.raises(AttributeError, match="has no attribute 'no_such_name'"):
+        fake.no_such_name  # type: ignore[attr-defined]  # noqa: B018
 
 
 def test_the_repr_shows_no_webhook_key() -> None:
@@ -47,7 +71,7 @@ def test_the_repr_shows_no_webhook_key() -> None:
 def test_a_failure_before_apply_creates_nothing_and_a_retry_succeeds_once(
     fake: FakeBillingService, service: BillingService, invoice_request: InvoiceRequest
 ) -> None:
-    fake.fail_next(2, ProviderUnavailableError, operations=["create_invoice"])
+    FakeDriver(fake).fail_next(2, ProviderUnavailableError, operations=["create_invoice"])
     for _ in range(2):
         with pytest.raises(ProviderUnavailableError):
             service.create_invoice(invoice_request, idempotency_key="i-1")
@@ -59,7 +83,9 @@ def test_a_failure_before_apply_creates_nothing_and_a_retry_succeeds_once(
 def test_a_lost_response_then_a_retry_returns_the_first_invoice(
     fake: FakeBillingService, service: BillingService, invoice_request: InvoiceRequest
 ) -> None:
-    fake.fail_next(1, ProviderUnavailableError, operations=["create_invoice"], after_apply=True)
+    FakeDriver(fake).fail_next(
+        1, ProviderUnavailableError, operations=["create_invoice"], after_apply=True
+    )
     with pytest.raises(ProviderUnavailableError):
         service.create_invoice(invoice_request, idempotency_key="i-1")
     assert len(fake.invoices) == 1
@@ -70,7 +96,7 @@ def test_a_lost_response_then_a_retry_returns_the_first_invoice(
 def test_injected_rate_limits_say_when_to_retry(
     fake: FakeBillingService, service: BillingService, contact: Contact
 ) -> None:
-    fake.fail_next(1, RateLimitedError)
+    FakeDriver(fake).fail_next(1, RateLimitedError)
     with pytest.raises(RateLimitedError) as excinfo:
         service.create_contact(contact, idempotency_key="c-1")
     assert excinfo.value.retry_after == 1.0
@@ -80,7 +106,7 @@ def test_injected_rate_limits_say_when_to_retry(
 def test_faults_only_hit_the_named_operations(
     fake: FakeBillingService, service: BillingService, contact: Contact
 ) -> None:
-    fake.fail_next(1, ValidationError, operations=["void_invoice"])
+    FakeDriver(fake).fail_next(1, ValidationError, operations=["void_invoice"])
     service.create_contact(contact, idempotency_key="c-1")
     with pytest.raises(ValidationError):
         service.void_invoice("nope")
@@ -129,23 +155,23 @@ def test_payments_partial_full_and_reversed(
 ) -> None:
     invoice = service.create_invoice(invoice_request, idempotency_key="i-1")
     with pytest.raises(ValidationError, match="exceeds"):
-        fake.add_payment(invoice.provider_id, invoice.total + 1)
+        FakeDriver(fake).add_payment(invoice.provider_id, invoice.total + 1)
     with pytest.raises(ValidationError):
-        fake.add_payment(invoice.provider_id, "0.001")
-    fake.add_payment(invoice.provider_id, "38.00")
+        FakeDriver(fake).add_payment(invoice.provider_id, "0.001")
+    FakeDriver(fake).add_payment(invoice.provider_id, "38.00")
     partly = service.get_invoice(invoice.provider_id)
     assert (partly.status, partly.amount_paid, partly.amount_due) == (
         InvoiceStatus.AUTHORISED,
         Decimal("38.00"),
         invoice.total - 38,
     )
-    last = fake.add_payment(invoice.provider_id, partly.amount_due)
+    last = FakeDriver(fake).add_payment(invoice.provider_id, partly.amount_due)
     paid = service.get_invoice(invoice.provider_id)
     assert paid.status is InvoiceStatus.PAID
     assert paid.fully_paid_on is not None
     with pytest.raises(InvalidStateError):
         service.void_invoice(invoice.provider_id)
-    fake.delete_payment(last.payment_id)
+    FakeDriver(fake).delete_payment(last.payment_id)
     reopened = service.get_invoice(invoice.provider_id)
     assert (reopened.status, reopened.amount_due) == (InvoiceStatus.AUTHORISED, partly.amount_due)
     assert reopened.updated_at > paid.updated_at
@@ -175,7 +201,7 @@ def test_an_invoice_is_emailed_to_the_contact_as_it_is_now(
 def test_injected_conflicts_have_their_own_class(
     fake: FakeBillingService, service: BillingService, contact: Contact
 ) -> None:
-    fake.fail_next(1, IdempotencyConflictError)
+    FakeDriver(fake).fail_next(1, IdempotencyConflictError)
     with pytest.raises(IdempotencyConflictError):
         service.create_contact(contact, idempotency_key="c-1")
 

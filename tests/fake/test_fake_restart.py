@@ -22,6 +22,7 @@ from ams_billing import (
 from ams_billing.core.ledger import InMemoryIdempotencyStore, RecordState
 from ams_billing.providers.fake import FakeBillingService, FakeBooks
 from ams_billing.stores import SqlStores, open_stores
+from ams_billing.testing.fake import FakeDriver
 
 
 @pytest.fixture
@@ -50,10 +51,10 @@ def test_instances_over_the_same_books_see_the_same_world() -> None:
     # Ids go on from where the books are, not from 1 again.
     other = second.create_invoice(request("ref-2"), "invoice-2")
     assert other.provider_id != invoice.provider_id
-    second.record_payment(invoice.provider_id, invoice.amount_due)
-    [delivery] = first.take_webhook_deliveries()
+    FakeDriver(second).record_payment(invoice.provider_id, invoice.amount_due)
+    [delivery] = FakeDriver(first).take_webhook_deliveries()
     assert invoice.provider_id in second.parse_webhook(delivery.body, delivery.headers).invoice_ids
-    assert second.take_webhook_deliveries() == []
+    assert FakeDriver(second).take_webhook_deliveries() == []
 
 
 def test_the_books_replay_a_key_until_it_expires() -> None:
@@ -101,7 +102,7 @@ def test_the_ledger_keeps_an_emails_outcome(stores: SqlStores) -> None:
     books.expire_keys()
     restarted = FakeBillingService(books=books, idempotency_store=stores.idempotency)
     assert restarted.send_invoice(invoice, "email-1") == sent
-    assert restarted.count_emails_sent(invoice.provider_id) == 1
+    assert FakeDriver(restarted).count_emails_sent(invoice.provider_id) == 1
 
 
 def test_a_key_counts_only_against_the_books_it_was_used_with(stores: SqlStores) -> None:
@@ -113,7 +114,7 @@ def test_a_key_counts_only_against_the_books_it_was_used_with(stores: SqlStores)
     invoice = second.create_invoice(request(), "invoice-1")
     assert second.invoices == [invoice]
     assert second.send_invoice(invoice, "email-1").sent
-    assert second.count_emails_sent(invoice.provider_id) == 1
+    assert FakeDriver(second).count_emails_sent(invoice.provider_id) == 1
 
 
 def test_the_ledger_is_in_memory_by_default() -> None:

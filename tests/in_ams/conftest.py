@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from ams_billing.contrib.django.service import reset_billing_service
-from ams_billing.providers.xero.emulator import (
+from ams_billing.emulators.xero import (
     EmulatorClock,
     EmulatorConfig,
     XeroEmulator,

@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from ams_billing.contrib.ams import XeroBillingService
 from ams_billing.contrib.django.processing import get_processor
-from ams_billing.providers.xero.emulator import FaultKind, FaultRule, XeroEmulator
+from ams_billing.emulators.xero import FaultKind, FaultRule, XeroEmulator
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

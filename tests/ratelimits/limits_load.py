@@ -12,12 +12,12 @@ from typing import Any
 
 import attrs
 
+from ams_billing.emulators.xero import EmulatorClock, EmulatorConfig, XeroEmulator
+from ams_billing.emulators.xero.calllog import CallRecord
+from ams_billing.emulators.xero.harness import emulator_settings
+from ams_billing.emulators.xero.server import EmulatorServer
 from ams_billing.providers.xero import XeroBillingService
-from ams_billing.providers.xero.emulator import EmulatorClock, EmulatorConfig, XeroEmulator
-from ams_billing.providers.xero.emulator.calllog import CallRecord
-from ams_billing.providers.xero.emulator.server import EmulatorServer
 from ams_billing.providers.xero.settings import XeroSettings
-from ams_billing.providers.xero.testing import emulator_settings
 
 SCALE = 30.5
 """A Xero minute passes in 1.97 s; the limiter's (61 s) window in exactly 2 s of real time.

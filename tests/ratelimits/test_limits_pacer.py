@@ -8,10 +8,10 @@ import threading
 import pytest
 
 from ams_billing import RateLimitedError
+from ams_billing.emulators.xero import EmulatorConfig, RateLimits
+from ams_billing.emulators.xero.harness import XeroTestDriver, in_process_harness
 from ams_billing.providers.xero import XeroBillingService, pacing
-from ams_billing.providers.xero.emulator import EmulatorConfig, RateLimits
 from ams_billing.providers.xero.pacing import Pacer
-from ams_billing.providers.xero.testing import XeroTestDriver, in_process_harness
 
 
 class VirtualTime:

@@ -8,13 +8,13 @@ from datetime import date
 from decimal import Decimal
 
 from ams_billing import BillingService, Contact, InvoiceRequest, LineItem
-from ams_billing.providers.xero import XeroBillingService
-from ams_billing.providers.xero.emulator import (
+from ams_billing.emulators.xero import (
     EmulatorClock,
     EmulatorConfig,
     XeroEmulator,
 )
-from ams_billing.providers.xero.testing import EMULATOR_BASE_URL, emulator_settings
+from ams_billing.emulators.xero.harness import EMULATOR_BASE_URL, emulator_settings
+from ams_billing.providers.xero import XeroBillingService
 
 THREADS = 16
 

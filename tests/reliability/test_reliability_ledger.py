@@ -14,15 +14,15 @@ from decimal import Decimal
 import pytest
 
 from ams_billing import BillingService, Contact, InvoiceRequest, LineItem, RateLimitedError
-from ams_billing.providers.xero import XeroBillingService
-from ams_billing.providers.xero.emulator import (
+from ams_billing.emulators.xero import (
     EmulatorClock,
     EmulatorConfig,
     FaultKind,
     FaultRule,
     XeroEmulator,
 )
-from ams_billing.providers.xero.testing import EMULATOR_BASE_URL, emulator_settings
+from ams_billing.emulators.xero.harness import EMULATOR_BASE_URL, emulator_settings
+from ams_billing.providers.xero import XeroBillingService
 
 REQUEST = InvoiceRequest(
     contact=Contact("acct-1", "Ada Lovelace", "ada@example.org"),

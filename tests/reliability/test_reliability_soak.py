@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import soak as soak_runner
 
+from ams_billing.emulators.xero import FaultKind
 from ams_billing.providers.fake import FakeBillingService
-from ams_billing.providers.xero.emulator import FaultKind
 
 OPERATIONS = 1000
 SEEDS = (1, 2)

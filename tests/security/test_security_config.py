@@ -19,9 +19,9 @@ from ams_billing import (
     load_service,
 )
 from ams_billing.assembly.loading import ServiceSettings
+from ams_billing.emulators.xero import EmulatorClock, EmulatorConfig, XeroEmulator
+from ams_billing.emulators.xero.harness import EMULATOR_BASE_URL, emulator_settings
 from ams_billing.providers.xero import XeroSettings
-from ams_billing.providers.xero.emulator import EmulatorClock, EmulatorConfig, XeroEmulator
-from ams_billing.providers.xero.testing import EMULATOR_BASE_URL, emulator_settings
 
 GOOD = {
     "AMS_BILLING_SERVICE_CLASS": "ams.billing.providers.xero.XeroBillingService",

@@ -30,15 +30,15 @@ from ams_billing import (
     load_service,
 )
 from ams_billing.contracts import ContractHarness
-from ams_billing.providers.xero import XeroBillingService, XeroSettings
-from ams_billing.providers.xero.emulator import (
+from ams_billing.emulators.xero import (
     EmulatorConfig,
     FaultKind,
     FaultRule,
     XeroEmulator,
     identity,
 )
-from ams_billing.providers.xero.testing import XeroTestDriver, loopback_harness
+from ams_billing.emulators.xero.harness import XeroTestDriver, loopback_harness
+from ams_billing.providers.xero import XeroBillingService, XeroSettings
 
 CLIENT_ID = "FRAMESTESTCLIENTID00000000000000"
 CLIENT_SECRET = "f7-Client-Secret-In-Frames-2c9d"

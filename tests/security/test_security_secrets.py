@@ -25,8 +25,7 @@ from ams_billing import (
 )
 from ams_billing.cli import main
 from ams_billing.core.signing import sign_body
-from ams_billing.providers.xero import Secret, XeroBillingService, XeroSettings
-from ams_billing.providers.xero.emulator import (
+from ams_billing.emulators.xero import (
     EmulatorClock,
     EmulatorConfig,
     FaultKind,
@@ -34,7 +33,8 @@ from ams_billing.providers.xero.emulator import (
     XeroEmulator,
     identity,
 )
-from ams_billing.providers.xero.testing import EMULATOR_BASE_URL, emulator_settings
+from ams_billing.emulators.xero.harness import EMULATOR_BASE_URL, emulator_settings
+from ams_billing.providers.xero import Secret, XeroBillingService, XeroSettings
 
 CLIENT_ID = "SECURITYTESTCLIENTID000000000000"
 CLIENT_SECRET = "k9-Client-Secret-Sentinel-7f3a"

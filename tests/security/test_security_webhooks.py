@@ -27,10 +27,11 @@ from ams_billing import (
     hookimpl,
 )
 from ams_billing.core.signing import sign_body
+from ams_billing.emulators.xero import EmulatorClock, EmulatorConfig, XeroEmulator
+from ams_billing.emulators.xero.harness import EMULATOR_BASE_URL, emulator_settings
 from ams_billing.providers.fake import FakeBillingService
 from ams_billing.providers.xero import XeroBillingService, wire
-from ams_billing.providers.xero.emulator import EmulatorClock, EmulatorConfig, XeroEmulator
-from ams_billing.providers.xero.testing import EMULATOR_BASE_URL, emulator_settings
+from ams_billing.testing.fake import FakeDriver
 
 KEY = "hostile-webhook-test-key"
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -98,10 +99,10 @@ class Rig:
             self.emulator.deliver_webhooks()
             ((body, headers),) = self.captured
         else:
-            self.fake.take_webhook_deliveries()
-            self.fake.record_payment(invoice.provider_id, invoice.total)
+            FakeDriver(self.fake).take_webhook_deliveries()
+            FakeDriver(self.fake).record_payment(invoice.provider_id, invoice.total)
             ((body, headers),) = [
-                (d.body, dict(d.headers)) for d in self.fake.take_webhook_deliveries()
+                (d.body, dict(d.headers)) for d in FakeDriver(self.fake).take_webhook_deliveries()
             ]
         return body, headers, invoice.provider_id
 

@@ -26,7 +26,7 @@ from ams_billing import (
     load_service,
 )
 from ams_billing.core.inbox import InMemoryWebhookInbox
-from ams_billing.providers.xero.emulator import (
+from ams_billing.emulators.xero import (
     EmulatorClock,
     EmulatorConfig,
     EmulatorServer,

@@ -20,13 +20,13 @@ from stores_helpers import PARTIES, RacePool
 from ams_billing.core.errors import ProviderUnavailableError
 from ams_billing.core.keylocks import FILE_LOCK_BUCKETS, key_lock_id
 from ams_billing.core.ledger import KeyLockingStore
-from ams_billing.providers.xero.contract_driver import contract_config
-from ams_billing.providers.xero.emulator import (
+from ams_billing.emulators.xero import (
     EmulatorClock,
     EmulatorServer,
     XeroEmulator,
 )
-from ams_billing.providers.xero.testing import emulator_settings
+from ams_billing.emulators.xero.driver import contract_config
+from ams_billing.emulators.xero.harness import emulator_settings
 from ams_billing.stores import SqlIdempotencyStore, create_store_engine, open_stores
 from lock_helpers import in_another_thread
 

@@ -15,6 +15,7 @@ from webhook_servers import Stack, paid_delivery
 from ams_billing import ChangeKind, Contact, InvoiceChange, InvoiceRequest, LineItem, hookimpl
 from ams_billing.core.errors import WebhookVerificationError
 from ams_billing.core.inbox import InMemoryWebhookInbox
+from ams_billing.testing.fake import FakeDriver
 
 
 def make_paid_invoice(stack: Stack) -> str:
@@ -28,14 +29,14 @@ def make_paid_invoice(stack: Stack) -> str:
         ),
         idempotency_key="i-1",
     )
-    stack.fake.take_webhook_deliveries()
-    stack.fake.record_payment(invoice.provider_id, invoice.total)
+    FakeDriver(stack.fake).take_webhook_deliveries()
+    FakeDriver(stack.fake).record_payment(invoice.provider_id, invoice.total)
     return invoice.provider_id
 
 
 def test_a_signed_delivery_gets_an_empty_200_then_the_membership_is_paid(stack: Stack) -> None:
     invoice_id = make_paid_invoice(stack)
-    (delivery,) = stack.fake.take_webhook_deliveries()
+    (delivery,) = FakeDriver(stack.fake).take_webhook_deliveries()
     response = httpx.post(stack.url, content=delivery.body, headers=dict(delivery.headers))
     assert response.status_code == 200
     assert response.content == b""
@@ -48,7 +49,7 @@ def test_a_signed_delivery_gets_an_empty_200_then_the_membership_is_paid(stack: 
 
 def test_intent_to_receive_200_for_good_401_for_bad(stack: Stack) -> None:
     body = b'{"events":[],"first_sequence":0,"last_sequence":0,"tenant_id":"fake-tenant"}'
-    good = stack.fake.sign_delivery(body)
+    good = FakeDriver(stack.fake).sign_delivery(body)
     assert httpx.post(stack.url, content=body, headers=dict(good.headers)).status_code == 200
     bad_headers = {**good.headers, "x-fake-signature": "Zm9yZ2Vk"}
     for headers in (bad_headers, {"content-type": "application/json"}):
@@ -58,7 +59,7 @@ def test_intent_to_receive_200_for_good_401_for_bad(stack: Stack) -> None:
 
 def test_a_forged_delivery_changes_nothing(stack: Stack) -> None:
     make_paid_invoice(stack)
-    (delivery,) = stack.fake.take_webhook_deliveries()
+    (delivery,) = FakeDriver(stack.fake).take_webhook_deliveries()
     forged = delivery.body.replace(b'"UPDATE"', b'"CREATE"')
     response = httpx.post(stack.url, content=forged, headers=dict(delivery.headers))
     assert response.status_code == 401
@@ -75,7 +76,7 @@ def test_other_methods_paths_and_oversized_bodies(stack: Stack) -> None:
 
 def test_duplicated_concurrent_deliveries_notify_once(stack: Stack) -> None:
     make_paid_invoice(stack)
-    (delivery,) = stack.fake.take_webhook_deliveries()
+    (delivery,) = FakeDriver(stack.fake).take_webhook_deliveries()
     with httpx.Client() as client, ThreadPoolExecutor(max_workers=8) as pool:
         statuses = list(
             pool.map(
@@ -108,7 +109,7 @@ def test_a_failing_listener_does_not_stop_the_background_worker(stack: Stack) ->
 
     stack.service.add_listener(Broken())
     make_paid_invoice(stack)
-    (delivery,) = stack.fake.take_webhook_deliveries()
+    (delivery,) = FakeDriver(stack.fake).take_webhook_deliveries()
     for _ in range(2):
         assert (
             httpx.post(stack.url, content=delivery.body, headers=dict(delivery.headers)).status_code
@@ -181,7 +182,7 @@ def test_whitespace_around_the_signature_header_is_stripped_by_http(stack: Stack
     # server strips it, so a genuine delivery sent with some still verifies, although
     # parse_webhook compares the value it is given exactly.
     invoice_id = make_paid_invoice(stack)
-    (delivery,) = stack.fake.take_webhook_deliveries()
+    (delivery,) = FakeDriver(stack.fake).take_webhook_deliveries()
     signature = delivery.headers["x-fake-signature"]
     padded = f"x-fake-signature: \t {signature} \t"
     status = _raw_post(stack.url, delivery.body, ["Content-Type: application/json", padded])

@@ -10,8 +10,8 @@ from webhook_servers import serve_asgi_stack, serve_wsgi_stack
 
 from ams_billing import BillingService
 from ams_billing.contrib.webhooks import WebhookEndpoint
+from ams_billing.emulators.xero import EmulatorClock, EmulatorConfig, XeroEmulator
 from ams_billing.providers.xero import XeroBillingService, XeroSettings
-from ams_billing.providers.xero.emulator import EmulatorClock, EmulatorConfig, XeroEmulator
 
 
 class XeroStack:

@@ -25,6 +25,7 @@ from ams_billing.contrib.webhooks.server import serve_wsgi
 from ams_billing.core.inbox import InMemoryWebhookInbox
 from ams_billing.core.webhooks import BackgroundProcessor
 from ams_billing.providers.fake import FakeBillingService
+from ams_billing.testing.fake import FakeDriver
 
 KEY = "stack-key"
 
@@ -117,7 +118,7 @@ def paid_delivery(
         ),
         idempotency_key=f"i-{n}",
     )
-    fake.take_webhook_deliveries()
-    fake.record_payment(invoice.provider_id, invoice.total)
-    (signed,) = fake.take_webhook_deliveries()
+    FakeDriver(fake).take_webhook_deliveries()
+    FakeDriver(fake).record_payment(invoice.provider_id, invoice.total)
+    (signed,) = FakeDriver(fake).take_webhook_deliveries()
     return invoice.provider_id, signed

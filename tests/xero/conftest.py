@@ -11,7 +11,7 @@ import pytest
 from xero_rig import Rig, build_rig
 
 from ams_billing import Contact, InvoiceRequest, LineItem
-from ams_billing.providers.xero.emulator import EmulatorConfig
+from ams_billing.emulators.xero import EmulatorConfig
 
 
 @pytest.fixture

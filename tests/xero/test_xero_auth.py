@@ -8,8 +8,8 @@ import pytest
 from xero_rig import Rig
 
 from ams_billing import AuthenticationError
+from ams_billing.emulators.xero.harness import TestTransport
 from ams_billing.providers.xero.auth import RENEW_BEFORE, MintedToken, TokenCache
-from ams_billing.providers.xero.testing import TestTransport
 
 TOKEN = "POST /connect/token"
 

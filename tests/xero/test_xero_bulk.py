@@ -21,7 +21,7 @@ from ams_billing import (
     ProviderUnavailableError,
     ValidationError,
 )
-from ams_billing.providers.xero.emulator import FaultKind, FaultRule
+from ams_billing.emulators.xero import FaultKind, FaultRule
 
 
 def _requests(count: int, prefix: str = "acct") -> list[InvoiceRequest]:

@@ -7,7 +7,7 @@ import pytest
 from xero_rig import Rig
 
 from ams_billing import BillingService, Contact, IdempotencyConflictError, ValidationError
-from ams_billing.providers.xero.emulator.testing import authorised_client
+from ams_billing.contracts.xero_emulator import authorised_client
 
 
 def _seed_contact(rig: Rig, **fields: object) -> str:

@@ -13,7 +13,7 @@ from ams_billing.contracts import (
 )
 from ams_billing.contracts.builders import invoice_request
 from ams_billing.core.models import InvoiceStatus
-from ams_billing.providers.xero.testing import XeroTestDriver, in_process_harness, loopback_harness
+from ams_billing.emulators.xero.harness import XeroTestDriver, in_process_harness, loopback_harness
 
 
 class TestXeroInProcess(ProviderContract):

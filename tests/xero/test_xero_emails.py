@@ -15,8 +15,8 @@ from ams_billing import (
     UnsupportedOperationError,
     load_service,
 )
-from ams_billing.providers.xero.emulator import BROAD_SCOPES, EmulatorConfig, XeroEmulator
-from ams_billing.providers.xero.testing import EMULATOR_BASE_URL
+from ams_billing.emulators.xero import BROAD_SCOPES, EmulatorConfig, XeroEmulator
+from ams_billing.emulators.xero.harness import EMULATOR_BASE_URL
 
 EMAIL = "POST /Invoices/{id}/Email"
 

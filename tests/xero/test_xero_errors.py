@@ -15,7 +15,7 @@ from ams_billing import (
     ProviderUnavailableError,
     ValidationError,
 )
-from ams_billing.providers.xero.emulator import EmulatorConfig, FaultKind, FaultRule
+from ams_billing.emulators.xero import EmulatorConfig, FaultKind, FaultRule
 
 OTHER_TENANT = "0badc0de-0000-4000-8000-000000000000"
 
@@ -61,7 +61,7 @@ def test_a_missing_scope_names_the_scopes_to_tick(make_rig, membership) -> None:
 
 
 def test_a_connection_with_granular_scopes_works(make_rig, membership) -> None:
-    from ams_billing.providers.xero.emulator import GRANULAR_SCOPES
+    from ams_billing.emulators.xero import GRANULAR_SCOPES
 
     rig = make_rig(EmulatorConfig(scopes=GRANULAR_SCOPES))
     invoice = rig.service.create_invoice(membership, idempotency_key="invoice:1")

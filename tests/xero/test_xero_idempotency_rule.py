@@ -28,8 +28,8 @@ from ams_billing import (
     RateLimitedError,
     ValidationError,
 )
+from ams_billing.emulators.xero import FaultKind, FaultRule
 from ams_billing.providers.xero import RecordState
-from ams_billing.providers.xero.emulator import FaultKind, FaultRule
 
 KEY = "the-key"
 VALIDATION = {

@@ -20,8 +20,8 @@ from ams_billing import (
     InvoiceRequest,
     ProviderUnavailableError,
 )
+from ams_billing.emulators.xero import FaultKind, FaultRule
 from ams_billing.providers.xero import RecordState, XeroBillingService
-from ams_billing.providers.xero.emulator import FaultKind, FaultRule
 
 INCLUSIVE_120 = (Decimal("104.35"), Decimal("15.65"), Decimal("120.00"))
 EXCLUSIVE_120 = (Decimal("120.00"), Decimal("18.00"), Decimal("138.00"))

@@ -16,9 +16,9 @@ from ams_billing import (
     ValidationError,
 )
 from ams_billing.core import money
+from ams_billing.emulators.xero import FaultKind, FaultRule
+from ams_billing.emulators.xero import wire as emulator_wire
 from ams_billing.providers.xero import RecordState
-from ams_billing.providers.xero.emulator import FaultKind, FaultRule
-from ams_billing.providers.xero.emulator import wire as emulator_wire
 
 PUT = "PUT /Invoices"
 HAS_PAYMENTS = "This document cannot be edited as it has a payment or credit note allocated to it."

@@ -21,7 +21,7 @@ from hypothesis import settings
 
 from ams_billing.contracts import ContractHarness, ProviderContract, builders
 from ams_billing.contracts.case import STATEFUL
-from ams_billing.providers.xero.live import (
+from ams_billing.emulators.xero.live import (
     LIVE_FLAG,
     LIVE_PREFIX,
     live_harness,

@@ -9,8 +9,7 @@ import pytest
 
 from ams_billing import ChangeKind, InvoiceChange, ProviderUnavailableError, hookimpl
 from ams_billing.contracts import ContractHarness
-from ams_billing.providers.xero import XeroBillingService
-from ams_billing.providers.xero.emulator import (
+from ams_billing.emulators.xero import (
     EmulatorClock,
     EmulatorConfig,
     FaultKind,
@@ -18,8 +17,9 @@ from ams_billing.providers.xero.emulator import (
     XeroEmulator,
     serve_emulator,
 )
-from ams_billing.providers.xero.live import live_harness
-from ams_billing.providers.xero.testing import XeroTestDriver, loopback_harness
+from ams_billing.emulators.xero.harness import XeroTestDriver, loopback_harness
+from ams_billing.emulators.xero.live import live_harness
+from ams_billing.providers.xero import XeroBillingService
 
 
 class Listener:

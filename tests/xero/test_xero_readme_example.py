@@ -15,7 +15,7 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
-from ams_billing.providers.xero.emulator import (
+from ams_billing.emulators.xero import (
     EmulatorClock,
     EmulatorConfig,
     XeroEmulator,

@@ -39,9 +39,9 @@ def test_the_token_request_sends_the_scopes_asked_for(make_rig, member) -> None:
 
 
 def test_basic_auth_carries_the_client_credentials() -> None:
+    from ams_billing.emulators.xero import XeroEmulator
+    from ams_billing.emulators.xero.harness import emulator_settings
     from ams_billing.providers.xero.auth import basic_auth
-    from ams_billing.providers.xero.emulator import XeroEmulator
-    from ams_billing.providers.xero.testing import emulator_settings
 
     emulator = XeroEmulator()
     header = basic_auth(emulator_settings(emulator, "http://x.invalid"))

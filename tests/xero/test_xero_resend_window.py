@@ -22,8 +22,8 @@ import pytest
 from xero_rig import Rig
 
 from ams_billing import Contact, InvoiceRequest, ProviderUnavailableError
+from ams_billing.emulators.xero import FaultKind, FaultRule
 from ams_billing.providers.xero import RecordState
-from ams_billing.providers.xero.emulator import FaultKind, FaultRule
 from ams_billing.providers.xero.transport import RESEND_WITHIN
 
 EMAIL = "POST /Invoices/{id}/Email"

@@ -18,8 +18,8 @@ from ams_billing.contracts.builders import create_invoice, invoice_request, uniq
 from ams_billing.contracts.checks import invoices_with_reference
 from ams_billing.core.errors import ProviderUnavailableError
 from ams_billing.core.models import Invoice, InvoiceRequest
+from ams_billing.emulators.xero.harness import XeroTestDriver, in_process_harness
 from ams_billing.providers.xero import XeroBillingService
-from ams_billing.providers.xero.testing import XeroTestDriver, in_process_harness
 
 
 @pytest.fixture

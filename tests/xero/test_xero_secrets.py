@@ -16,21 +16,21 @@ from ams_billing import (
     ValidationError,
     WebhookVerificationError,
 )
-from ams_billing.providers.xero import XeroBillingService, XeroSettings
-from ams_billing.providers.xero.emulator import (
+from ams_billing.emulators.xero import (
     EmulatorClock,
     EmulatorConfig,
     FaultKind,
     FaultRule,
     XeroEmulator,
 )
-from ams_billing.providers.xero.testing import (
+from ams_billing.emulators.xero.harness import (
     EMULATOR_BASE_URL,
     TestTransport,
     XeroTestDriver,
     emulator_settings,
     loopback_harness,
 )
+from ams_billing.providers.xero import XeroBillingService, XeroSettings
 
 CLIENT_SECRET = "Sup3rSecretClientSecretValue"
 WEBHOOK_KEY = "Sup3rSecretWebhookKeyValue"

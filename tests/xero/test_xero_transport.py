@@ -11,7 +11,7 @@ import pytest
 from xero_rig import Rig
 
 from ams_billing import RateLimitedError
-from ams_billing.providers.xero.emulator import EmulatorConfig, FaultKind, FaultRule
+from ams_billing.emulators.xero import EmulatorConfig, FaultKind, FaultRule
 from ams_billing.providers.xero.pacing import Pacer
 
 

@@ -8,14 +8,14 @@ from typing import Any
 import attrs
 
 from ams_billing import BillingService
-from ams_billing.providers.xero import XeroBillingService
-from ams_billing.providers.xero.emulator import EmulatorConfig, XeroEmulator
-from ams_billing.providers.xero.testing import (
+from ams_billing.emulators.xero import EmulatorConfig, XeroEmulator
+from ams_billing.emulators.xero.harness import (
     RecordedRequest,
     TestTransport,
     XeroTestDriver,
     in_process_harness,
 )
+from ams_billing.providers.xero import XeroBillingService
 
 
 @attrs.define

@@ -2,7 +2,8 @@
 
 from ams_billing_sqlite import SqliteBillingService
 
-from ams_billing.contracts import ContractHarness, ProviderContract
+from ams_billing.contracts import ProviderContract
+from ams_billing.testing import ContractHarness
 
 
 class TestSqliteProvider(ProviderContract):

@@ -11,7 +11,7 @@ not.
 
 from typing import TYPE_CHECKING, Any
 
-from ams_billing.contracts.harness import (
+from ams_billing.testing.harness import (
     ContractHarness,
     DraftMaker,
     EmailCounter,

@@ -23,17 +23,17 @@ it ``xfail(strict=True, reason=...)`` while a known gap is being fixed).
 
 from __future__ import annotations
 
-from ams_billing.contracts.test_bulk import BulkContract
-from ams_billing.contracts.test_capabilities import CapabilityContract
-from ams_billing.contracts.test_contacts import ContactContract
-from ams_billing.contracts.test_email import EmailContract
-from ams_billing.contracts.test_faults import FaultContract
-from ams_billing.contracts.test_invoices import InvoiceContract
-from ams_billing.contracts.test_payments import PaymentContract
-from ams_billing.contracts.test_reads import ReadContract
-from ams_billing.contracts.test_restart import RestartContract
-from ams_billing.contracts.test_stateful import StatefulContract
-from ams_billing.contracts.test_webhooks import WebhookContract
+from ams_billing.contracts.suites.bulk import BulkContract
+from ams_billing.contracts.suites.capabilities import CapabilityContract
+from ams_billing.contracts.suites.contacts import ContactContract
+from ams_billing.contracts.suites.email import EmailContract
+from ams_billing.contracts.suites.faults import FaultContract
+from ams_billing.contracts.suites.invoices import InvoiceContract
+from ams_billing.contracts.suites.payments import PaymentContract
+from ams_billing.contracts.suites.reads import ReadContract
+from ams_billing.contracts.suites.restart import RestartContract
+from ams_billing.contracts.suites.stateful import StatefulContract
+from ams_billing.contracts.suites.webhooks import WebhookContract
 
 __all__ = [
     "BulkContract",

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from ams_billing.contracts.harness import ContractHarness
 from ams_billing.core.models import AmountType, Contact, Invoice, InvoiceRequest, LineItem
+from ams_billing.testing.harness import ContractHarness
 
 __all__ = [
     "LONG_AGO",

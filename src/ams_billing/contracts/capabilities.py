@@ -4,7 +4,7 @@ A provider declares its optional operations through ``service.capabilities``; th
 the tests of an absent capability (naming it) and runs instead a test that the operation raises
 :class:`~ams_billing.core.errors.UnsupportedOperationError`. Fault injection is optional for
 test drivers: the fault tests skip unless the driver implements
-:class:`~ams_billing.contracts.harness.FaultInjector`, and the restart tests unless the harness
+:class:`~ams_billing.testing.harness.FaultInjector`, and the restart tests unless the harness
 has a ``restart``.
 """
 
@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ams_billing.contracts.harness import (
+from ams_billing.core.models import Capability, Invoice
+from ams_billing.testing.harness import (
     ContractHarness,
     DraftMaker,
     EmailCounter,
@@ -23,7 +24,6 @@ from ams_billing.contracts.harness import (
     Restart,
     WebhookSigner,
 )
-from ams_billing.core.models import Capability, Invoice
 
 __all__ = [
     "PROBES",

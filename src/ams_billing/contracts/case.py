@@ -15,8 +15,8 @@ from typing import ClassVar
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-from ams_billing.contracts.harness import ContractHarness
 from ams_billing.contracts.plugin import HARNESS_FACTORY_KEY
+from ams_billing.testing.harness import ContractHarness
 
 __all__ = [
     "EXAMPLES",

@@ -12,10 +12,10 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import attrs
 
-from ams_billing.contracts.harness import ContractHarness, SignedDelivery
 from ams_billing.core.errors import IdempotencyConflictError, ValidationError
 from ams_billing.core.hookspecs import hookimpl
 from ams_billing.core.models import AmountType, Invoice, InvoiceChange, InvoiceRequest, LineItem
+from ams_billing.testing.harness import ContractHarness, SignedDelivery
 
 __all__ = [
     "ExpectedTotals",

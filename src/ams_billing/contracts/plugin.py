@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from ams_billing.contracts.harness import ContractHarness
+    from ams_billing.testing.harness import ContractHarness
 
 __all__ = ["HARNESS_FACTORY_KEY", "HARNESS_GROUP", "OPTION"]
 

@@ -1,7 +1,8 @@
 """A Hypothesis state machine that runs one program against a provider and against the fake.
 
 :class:`ProviderComparison` drives the provider under test and a
-:class:`~ams_billing.providers.fake.FakeBillingService` configured like it (same currency,
+:class:`~ams_billing.providers.fake.FakeBillingService` configured like it
+(:func:`~ams_billing.testing.fake.reference_harness`) (same currency,
 account and tax rate, same email capability) with the same random sequence of operations:
 create contacts and invoices, retry with the same key, reuse a key for something else, send,
 pay (partly or fully, through each driver), deliver webhooks (duplicated, reordered, tampered,
@@ -39,7 +40,6 @@ from hypothesis.stateful import (
 from ams_billing.contracts import strategies
 from ams_billing.contracts.builders import unique
 from ams_billing.contracts.checks import RecordingListener, money, retargeted
-from ams_billing.contracts.harness import ContractHarness, FaultInjector, SignedDelivery
 from ams_billing.core import errors
 from ams_billing.core.models import (
     Capability,
@@ -51,7 +51,8 @@ from ams_billing.core.models import (
 )
 from ams_billing.core.money import currency_places
 from ams_billing.core.service import BillingService
-from ams_billing.providers.fake import FakeBillingService
+from ams_billing.testing.fake import reference_harness
+from ams_billing.testing.harness import ContractHarness, FaultInjector, SignedDelivery
 
 __all__ = ["ProviderComparison", "error_class", "reference_harness"]
 
@@ -71,33 +72,11 @@ _ERROR_CLASSES: tuple[type[errors.BillingError], ...] = (
     errors.ProviderUnavailableError,
     errors.BillingError,
 )
-_DEFAULT_ACCOUNT = "200"
-_DEFAULT_RATE = Decimal("0.15")
 
 
 def error_class(error: errors.BillingError) -> type[errors.BillingError]:
     """The most specific class of the public error tree that ``error`` is an instance of."""
     return next(cls for cls in _ERROR_CLASSES if isinstance(error, cls))
-
-
-def reference_harness(subject: ContractHarness) -> ContractHarness:
-    """A fresh fake configured like ``subject``: currency, account, rate, amount type, email."""
-    code = subject.account_code or _DEFAULT_ACCOUNT
-    rate = subject.tax_rate if subject.tax_rate is not None else _DEFAULT_RATE
-    provider = FakeBillingService(
-        accounts={code: rate},
-        default_account_code=code,
-        default_amount_type=subject.service.invoice_defaults.amount_type,
-        currencies=[subject.currency],
-        can_send_email=Capability.SEND_INVOICE in subject.service.capabilities,
-    )
-    return ContractHarness(
-        service=BillingService(provider),
-        driver=provider,
-        currency=subject.currency,
-        account_code=subject.account_code,
-        tax_rate=rate,
-    )
 
 
 @attrs.frozen

@@ -46,7 +46,7 @@ from ams_billing import (
     WebhookVerificationError,
     hookimpl,
 )
-from ams_billing.contracts import ContractHarness, SignedDelivery
+from ams_billing.testing import ContractHarness, SignedDelivery
 
 SIGNATURE_HEADER = "x-ledger-signature"
 CENT = Decimal("0.01")

@@ -1,7 +1,7 @@
 """``ams-billing emulator``: serve the Xero emulator for local AMS development.
 
-The same server as ``python -m ams_billing.providers.xero.emulator``, through the same
-:func:`~ams_billing.providers.xero.emulator.foreground.serve_in_foreground`: it prints the
+The same server as ``python -m ams_billing.emulators.xero``, through the same
+:func:`~ams_billing.emulators.xero.foreground.serve_in_foreground`: it prints the
 variables to export (the emulator's own fake credentials, never anything from the
 environment), then serves on loopback until Ctrl-C, SIGTERM or SIGHUP, and exits 0. The
 variables include an ``AMS_BILLING_DATABASE_URL`` of the emulator's own, a throwaway SQLite
@@ -16,7 +16,7 @@ import json
 import click
 
 from ams_billing.cli.output import json_option
-from ams_billing.providers.xero.emulator.foreground import (
+from ams_billing.emulators.xero.foreground import (
     Announcement,
     CannotServeError,
     EmulatorOptions,

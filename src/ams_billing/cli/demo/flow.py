@@ -16,7 +16,6 @@ from decimal import Decimal
 
 import attrs
 
-from ams_billing.contracts.harness import ProviderTestDriver
 from ams_billing.core.errors import BillingError
 from ams_billing.core.hookspecs import hookimpl
 from ams_billing.core.models import (
@@ -29,6 +28,7 @@ from ams_billing.core.models import (
     LineItem,
 )
 from ams_billing.core.service import BillingService, WebhookResponse
+from ams_billing.testing.harness import ProviderTestDriver
 
 __all__ = [
     "DemoEnvironment",
@@ -109,12 +109,14 @@ def handled_in_process(
 def fake_environment() -> Iterator[DemoEnvironment]:
     """The in-memory fake provider, with webhooks handed straight to the service."""
     from ams_billing.providers.fake import FakeBillingService  # noqa: PLC0415
+    from ams_billing.testing.fake import FakeDriver  # noqa: PLC0415
 
     # Configured as the setup guide configures Xero: amounts include tax.
     provider = FakeBillingService(default_amount_type=AmountType.INCLUSIVE)
     service = BillingService(provider)
-    exchange = handled_in_process(service, provider)
-    yield DemoEnvironment(service, provider, exchange, "the fake provider, in memory")
+    driver = FakeDriver(provider)
+    exchange = handled_in_process(service, driver)
+    yield DemoEnvironment(service, driver, exchange, "the fake provider, in memory")
 
 
 @attrs.frozen

@@ -23,19 +23,19 @@ import attrs
 
 from ams_billing.assembly.loading import load_service
 from ams_billing.cli.demo.flow import DemoEnvironment
-from ams_billing.contracts.harness import SignedDelivery
 from ams_billing.contrib.webhooks.request import WebhookEndpoint
 from ams_billing.contrib.webhooks.server import serve_wsgi
 from ams_billing.contrib.webhooks.wsgi import WebhookWSGIApp
 from ams_billing.core.models import WebhookDelivery
 from ams_billing.core.service import WebhookResponse
-from ams_billing.providers.xero.emulator import (
+from ams_billing.emulators.xero import (
     EmulatorClock,
     EmulatorConfig,
     XeroEmulator,
     provider_environment,
     serve_emulator,
 )
+from ams_billing.testing.harness import SignedDelivery
 
 __all__ = ["WEBHOOK_PATH", "emulator_environment"]
 

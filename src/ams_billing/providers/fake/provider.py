@@ -2,9 +2,10 @@
 
 It implements every operation hook with the behaviour the contract suite expects of a real
 provider (Xero-style per-line tax rounding, AUTHORISED → PAID through full or partial
-payments, void rules, idempotency keys, signed webhooks), and adds a test driver: record a
-payment as the member would, take the signed webhook deliveries it produced, and inject
-faults. Thread-safe: one lock guards the books.
+payments, void rules, idempotency keys, signed webhooks). Thread-safe: one lock guards the
+books. Its test driver (record a payment as the member would, take the signed webhook
+deliveries, inject faults) is a class of its own in the testing layer,
+:class:`ams_billing.testing.FakeDriver`, which production code never imports.
 
 Like a real provider it is a client of an accounting system: the system's books
 (:class:`~ams_billing.providers.fake.books.FakeBooks`) can outlive an instance, and remember
@@ -20,11 +21,10 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
-from ams_billing.contracts.harness import ContractHarness, SignedDelivery
 from ams_billing.core.batch import BatchItem, BatchOutcome, BatchResult
 from ams_billing.core.env import Environment, EnvReader
 from ams_billing.core.errors import (
@@ -57,12 +57,11 @@ from ams_billing.core.models import (
     WebhookDelivery,
     WebhookEvent,
 )
-from ams_billing.core.money import currency_places, decimal_places, to_decimal
-from ams_billing.core.signing import header_value, sign_body, signature_matches
+from ams_billing.core.signing import header_value, signature_matches
 from ams_billing.core.totals import compute_line, compute_totals
 from ams_billing.providers.fake.books import FakeBooks, FakePayment
 from ams_billing.providers.fake.faults import FaultPlan
-from ams_billing.providers.fake.wire import FakeDeliveryBody, decode_delivery, encode_delivery
+from ams_billing.providers.fake.wire import decode_delivery
 
 __all__ = ["SIGNATURE_HEADER", "FakeBillingService", "FakePayment"]
 
@@ -74,9 +73,28 @@ DEFAULT_ACCOUNTS: Mapping[str, Decimal] = {"200": Decimal("0.15"), "260": Decima
 DEFAULT_CURRENCIES = ("NZD", "AUD", "USD", "GBP", "EUR", "JPY")
 _AMOUNT_TYPES = tuple(member.value for member in AmountType)
 
+# The test-driver methods the provider had until they moved to ams_billing.testing.FakeDriver.
+_DRIVER_METHODS = frozenset(
+    {
+        "add_payment",
+        "clear_faults",
+        "contract_harness",
+        "count_emails_sent",
+        "create_draft_invoice",
+        "delete_payment",
+        "fail_next",
+        "record_payment",
+        "sign_delivery",
+        "sign_empty_delivery",
+        "sign_foreign_delivery",
+        "sign_webhook_body",
+        "take_webhook_deliveries",
+    }
+)
+
 
 class FakeBillingService:
-    """An in-memory billing provider with a test driver.
+    """An in-memory billing provider (its test driver: ``ams_billing.testing.FakeDriver``).
 
     :param webhook_key: the key deliveries are signed with (never shown in the repr).
     :param accounts: revenue account codes and the tax rate (a fraction) of each.
@@ -171,16 +189,21 @@ class FakeBillingService:
             options["default_amount_type"] = AmountType(chosen or AmountType.EXCLUSIVE.value)
         return cls(**options)
 
-    @classmethod
-    def contract_harness(cls) -> ContractHarness:
-        """The contract suite's harness: a fresh fake as its own driver, its ledger durable.
+    if not TYPE_CHECKING:  # hidden from type checkers, which would take any name as defined
 
-        See :func:`~ams_billing.providers.fake.testing.restartable_harness`: the ledger and
-        invoice states are in a temporary SQLite file, and the harness can restart the fake.
-        """
-        from ams_billing.providers.fake.testing import restartable_harness  # noqa: PLC0415
-
-        return restartable_harness(cls)
+        def __getattr__(self, name: str) -> Any:
+            # Called only for names the instance lacks: say where a moved driver method went.
+            if name in _DRIVER_METHODS:
+                raise AttributeError(
+                    f"{type(self).__name__}.{name} moved to the fake's test driver: use "
+                    f"ams_billing.testing.FakeDriver(provider).{name}(...) (the provider answers "
+                    "only the operations an AMS calls)",
+                    name=name,
+                    obj=self,
+                )
+            raise AttributeError(
+                f"{type(self).__name__!r} object has no attribute {name!r}", name=name, obj=self
+            )
 
     # pragma: no mutate end
     # -- operation hooks ------------------------------------------------------------------
@@ -450,130 +473,8 @@ class FakeBillingService:
             self._fail_after_apply("void_invoice")
             return voided
 
-    # -- test driver ----------------------------------------------------------------------
-    # pragma: no mutate start (the test driver acts for the world outside: MUTATION.md)
-
-    def record_payment(self, invoice_id: str, amount: Decimal) -> None:
-        """Pay ``amount`` towards the invoice, as the member would; PAID when nothing is due."""
-        self.add_payment(invoice_id, amount)
-
-    def add_payment(self, invoice_id: str, amount: Decimal | str) -> FakePayment:
-        """Like :meth:`record_payment`, returning the payment (to delete it later)."""
-        value = to_decimal(amount, "amount")
-        with self._lock:
-            invoice = self._invoice(invoice_id)
-            if invoice.status is not InvoiceStatus.AUTHORISED:
-                raise InvalidStateError(
-                    f"payments apply only to AUTHORISED invoices, not {invoice.status.value}",
-                    resource_id=invoice_id,
-                )
-            if value <= 0 or decimal_places(value) > currency_places(invoice.currency):
-                raise ValidationError.for_field(
-                    "amount", f"{value} is not a positive {invoice.currency} amount"
-                )
-            if value > invoice.amount_due:
-                raise ValidationError.for_field(
-                    "amount", f"{value} exceeds the amount due ({invoice.amount_due})"
-                )
-            paid = invoice.amount_paid + value
-            due = invoice.total - paid
-            stamp = self._clock.tick()
-            self._update(
-                invoice,
-                status=InvoiceStatus.PAID if due == 0 else InvoiceStatus.AUTHORISED,
-                amount_paid=paid,
-                amount_due=due,
-                fully_paid_on=stamp.date() if due == 0 else None,
-                updated_at=stamp,
-            )
-            payment = FakePayment(self._new_id(), invoice_id, value, stamp)
-            self._payments[payment.payment_id] = payment
-            return payment
-
-    def delete_payment(self, payment_id: str) -> None:
-        """Reverse a payment; a PAID invoice returns to AUTHORISED."""
-        with self._lock:
-            payment = self._payments.get(payment_id)
-            if payment is None or payment.deleted:
-                raise NotFoundError(f"no payment {payment_id!r}", resource_id=payment_id)
-            invoice = self._invoice(payment.invoice_id)
-            paid = invoice.amount_paid - payment.amount
-            self._update(
-                invoice,
-                status=InvoiceStatus.AUTHORISED,
-                amount_paid=paid,
-                amount_due=invoice.total - paid,
-                fully_paid_on=None,
-            )
-            self._payments[payment_id] = attrs.evolve(payment, deleted=True)
-
-    def take_webhook_deliveries(self) -> list[SignedDelivery]:
-        """Return one signed delivery carrying every event since the last call."""
-        with self._lock:
-            if not self._pending_events:
-                return []
-            events = tuple(self._pending_events)
-            self._pending_events.clear()
-            first = self.books.sequence + 1
-            self.books.sequence += len(events)
-            body = FakeDeliveryBody(events, first, self.books.sequence, self.tenant_id)
-            return [self.sign_delivery(body)]
-
-    def sign_delivery(self, body: FakeDeliveryBody | bytes) -> SignedDelivery:
-        """Sign a body (a delivery, or raw bytes for hostile tests) with the webhook key."""
-        raw = body if isinstance(body, bytes) else encode_delivery(body)
-        headers = {
-            "content-type": "application/json",
-            SIGNATURE_HEADER: sign_body(raw, self._webhook_key),
-        }
-        return SignedDelivery(raw, headers)
-
-    def sign_webhook_body(self, body: bytes) -> SignedDelivery:
-        """Sign arbitrary bytes (see WebhookSigner): for hostile and malformed bodies."""
-        return self.sign_delivery(body)
-
-    def sign_foreign_delivery(self, invoice_id: str) -> SignedDelivery:
-        """A delivery about ``invoice_id`` signed with this key, for another tenant."""
-        other = f"not-{self.tenant_id}"
-        event = WebhookEvent(
-            category=EventCategory.INVOICE,
-            event_type=EventType.UPDATE,
-            resource_id=invoice_id,
-            occurred_at=self._clock.tick(),
-            tenant_id=other,
-            resource_url=f"{self.base_url}/invoices/{invoice_id}",
-        )
-        return self.sign_delivery(FakeDeliveryBody((event,), 1, 1, other))
-
-    def sign_empty_delivery(self) -> SignedDelivery:
-        """An Intent-to-Receive check: a signed delivery with no events."""
-        return self.sign_delivery(FakeDeliveryBody((), 0, 0, self.tenant_id))
-
-    def create_draft_invoice(self, request: InvoiceRequest) -> Invoice:
-        """Put ``request`` in the books as a DRAFT invoice (see DraftMaker)."""
-        with self._lock:
-            invoice, _ = self._create_invoice(request, f"draft:{uuid.uuid4()}")
-            return self._update(invoice, status=InvoiceStatus.DRAFT, online_url=None)
-
-    def count_emails_sent(self, invoice_id: str) -> int:
-        """How many emails were really sent for the invoice (see EmailCounter)."""
-        with self._lock:
-            return sum(1 for email in self._emails if email.invoice_id == invoice_id)
-
-    def fail_next(
-        self,
-        count: int,
-        error: type[BillingError],
-        *,
-        operations: Iterable[str] | None = None,
-        after_apply: bool = False,
-    ) -> None:
-        """Make the next ``count`` operations fail with ``error`` (see FaultInjector)."""
-        self._faults.add(count, error, operations, after_apply)
-
-    def clear_faults(self) -> None:
-        """Drop every pending fault."""
-        self._faults.clear()
+    # -- what the books hold (for tests; the test driver is ams_billing.testing.FakeDriver) ---
+    # pragma: no mutate start (inspection, not provider operations: MUTATION.md)
 
     @property
     def emails_sent(self) -> list[InvoiceEmailResult]:

@@ -13,8 +13,8 @@ or build it yourself::
     provider = XeroBillingService(XeroSettings.from_env())
     billing = BillingService(provider, email_whitelist=provider.settings.email_whitelist)
 
-The emulator lives in the subpackage :mod:`ams_billing.providers.xero.emulator`; harnesses
-that run the contract suite against it are in :mod:`ams_billing.providers.xero.testing`.
+The emulator lives in the subpackage :mod:`ams_billing.emulators.xero`; harnesses
+that run the contract suite against it are in :mod:`ams_billing.emulators.xero.harness`.
 """
 
 from ams_billing.providers.xero.ledger import (

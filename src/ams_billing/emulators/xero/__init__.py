@@ -19,8 +19,11 @@ Modules: ``clock`` (virtual/scaled time), ``config``, ``ids`` (seeded ids), ``bo
 ``invoices``, ``payments``, ``settings_api``, ``limits``, ``idempotency``, ``faults``,
 ``holds`` (responses held after a change), ``webhooks``, ``calllog``, ``control``
 (``/_emulator``), ``app`` (the engine), ``transport``,
-``server``, ``foreground`` (serving until a stop signal, for both command forms),
-``testing`` (pytest fixtures), ``__main__`` (the command).
+``server``, ``foreground`` (serving until a stop signal, for both command forms), ``__main__``
+(the command). Its pytest fixtures are in
+:mod:`ams_billing.contracts.xero_emulator`; the contract harness and driver of the Xero provider
+over it in :mod:`~ams_billing.emulators.xero.harness` and :mod:`~ams_billing.emulators.xero.driver`
+(the testing layer: nothing in the emulator imports them).
 """
 
 from __future__ import annotations

@@ -24,7 +24,6 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import partial
 
-from ams_billing.contracts.harness import ContractHarness, SignedDelivery
 from ams_billing.core.errors import BillingError, ValidationError
 from ams_billing.core.hookspecs import hookimpl
 from ams_billing.core.models import ContactRecord, Invoice
@@ -35,6 +34,7 @@ from ams_billing.providers.xero.errors import element_messages, field_errors
 from ams_billing.providers.xero.ledger import xero_key
 from ams_billing.providers.xero.provider import XeroBillingService
 from ams_billing.providers.xero.webhooks import SIGNATURE_HEADER
+from ams_billing.testing.harness import ContractHarness, SignedDelivery
 
 __all__ = [
     "LIVE_FLAG",

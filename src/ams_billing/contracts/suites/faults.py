@@ -1,7 +1,7 @@
 """Contract: failures before or after a change, and retries with the same key, never duplicate.
 
 These tests run when the harness driver implements
-:class:`~ams_billing.contracts.harness.FaultInjector`; they skip (with the reason) otherwise.
+:class:`~ams_billing.testing.harness.FaultInjector`; they skip (with the reason) otherwise.
 Operations are named after their hooks (``create_invoice``, ``get_invoices`` …).
 """
 
@@ -13,9 +13,8 @@ import pytest
 
 from ams_billing.contracts.builders import create_invoice, invoice_request, make_contact, unique
 from ams_billing.contracts.capabilities import require_capability, require_fault_injector
-from ams_billing.contracts.case import CommandLineProvider, ContractCase
+from ams_billing.contracts.case import ContractCase
 from ams_billing.contracts.checks import invoices_with_reference
-from ams_billing.contracts.harness import ContractHarness
 from ams_billing.core.errors import (
     AuthenticationError,
     BillingError,
@@ -23,6 +22,7 @@ from ams_billing.core.errors import (
     RateLimitedError,
 )
 from ams_billing.core.models import Capability
+from ams_billing.testing.harness import ContractHarness
 
 __all__ = ["FaultContract"]
 
@@ -141,7 +141,3 @@ def _create(harness: ContractHarness, operation: str) -> object:
     if operation == "create_contact":
         return harness.service.create_contact(make_contact(), idempotency_key=unique("c"))
     return harness.service.create_invoice(invoice_request(harness), idempotency_key=unique("i"))
-
-
-class TestFaults(FaultContract, CommandLineProvider):
-    """The fault contract for the provider named by ``--billing-provider``."""

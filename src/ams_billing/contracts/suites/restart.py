@@ -7,9 +7,9 @@ same durable stores, the accounting system's key memory expired) and retry. A pr
 ledger lives only in its process's memory bills, or emails, a second time here.
 
 They run when the harness has a ``restart`` (see
-:class:`~ams_billing.contracts.harness.ContractHarness`) and skip, saying so, otherwise; the
+:class:`~ams_billing.testing.harness.ContractHarness`) and skip, saying so, otherwise; the
 lost-response tests also need the driver's
-:class:`~ams_billing.contracts.harness.FaultInjector`.
+:class:`~ams_billing.testing.harness.FaultInjector`.
 """
 
 from __future__ import annotations
@@ -32,13 +32,12 @@ from ams_billing.contracts.capabilities import (
     require_fault_injector,
     require_restart,
 )
-from ams_billing.contracts.case import CommandLineProvider, ContractCase
+from ams_billing.contracts.case import ContractCase
 from ams_billing.contracts.checks import (
     RecordingListener,
     check_conflict,
     invoices_with_reference,
 )
-from ams_billing.contracts.harness import ContractHarness, EmailCounter
 from ams_billing.core.batch import BatchItem, BatchOutcome
 from ams_billing.core.errors import IdempotencyConflictError, ProviderUnavailableError
 from ams_billing.core.models import (
@@ -51,6 +50,7 @@ from ams_billing.core.models import (
 )
 from ams_billing.core.webhooks import DrainResult, drain_inbox
 from ams_billing.stores import open_stores
+from ams_billing.testing.harness import ContractHarness, EmailCounter
 
 __all__ = ["RestartContract"]
 
@@ -262,7 +262,3 @@ class RestartContract(ContractCase):
         assert change.kind is ChangeKind.PAID
         assert change.previous_status is InvoiceStatus.AUTHORISED, forgot
         assert change.previous_amount_paid == Decimal(0), forgot
-
-
-class TestRestart(RestartContract, CommandLineProvider):
-    """The restart contract for the provider named by ``--billing-provider``."""

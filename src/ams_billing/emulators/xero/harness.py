@@ -1,7 +1,7 @@
 """Test harnesses: the Xero provider against the Xero emulator, in-process or over loopback HTTP.
 
-- :func:`in_process_harness` — the emulator's in-process httpx transport (fast; what
-  ``XeroBillingService.contract_harness()`` returns);
+- :func:`in_process_harness` — the emulator's in-process httpx transport (fast; what the
+  entry point ``ams_billing.contract_harnesses`` registers as ``xero``);
 - :func:`loopback_harness` — the emulator served on ``127.0.0.1`` and real HTTP in between.
 
 Both run on the emulator's virtual clock: the provider's pacing and retry waits advance it
@@ -27,8 +27,6 @@ from typing import Any
 import attrs
 import httpx
 
-from ams_billing.contracts.harness import ContractHarness, SignedDelivery
-from ams_billing.contracts.scratch import ScratchStores
 from ams_billing.core.errors import (
     AuthenticationError,
     BillingError,
@@ -38,13 +36,7 @@ from ams_billing.core.errors import (
     ValidationError,
 )
 from ams_billing.core.service import BillingService
-from ams_billing.providers.xero import wire
-from ams_billing.providers.xero.contract_driver import (
-    EmulatorContractMethods,
-    contract_config,
-    other_currencies,
-)
-from ams_billing.providers.xero.emulator import (
+from ams_billing.emulators.xero import (
     EmulatorClock,
     EmulatorConfig,
     EmulatorServer,
@@ -52,8 +44,16 @@ from ams_billing.providers.xero.emulator import (
     FaultRule,
     XeroEmulator,
 )
+from ams_billing.emulators.xero.driver import (
+    EmulatorContractMethods,
+    contract_config,
+    other_currencies,
+)
+from ams_billing.providers.xero import wire
 from ams_billing.providers.xero.provider import XeroBillingService
 from ams_billing.providers.xero.settings import XeroSettings
+from ams_billing.testing.harness import ContractHarness, SignedDelivery
+from ams_billing.testing.scratch import ScratchStores
 
 __all__ = [
     "EMULATOR_BASE_URL",
@@ -197,7 +197,7 @@ class XeroTestDriver(EmulatorContractMethods):
     """The contract's :class:`ProviderTestDriver` and :class:`FaultInjector` over an emulator.
 
     The optional driver methods (emails counted, deliveries signed, drafts made) come from
-    :class:`~ams_billing.providers.xero.contract_driver.EmulatorContractMethods`.
+    :class:`~ams_billing.emulators.xero.driver.EmulatorContractMethods`.
     """
 
     def __init__(

@@ -13,7 +13,7 @@ from ams_billing.contracts.capabilities import (
     require_fault_injector,
     require_webhook_signer,
 )
-from ams_billing.contracts.case import CommandLineProvider, ContractCase
+from ams_billing.contracts.case import ContractCase
 from ams_billing.contracts.checks import (
     RecordingListener,
     check_explained,
@@ -21,7 +21,6 @@ from ams_billing.contracts.checks import (
     reformatted,
     retargeted,
 )
-from ams_billing.contracts.harness import ContractHarness, SignedDelivery
 from ams_billing.core.errors import (
     ProviderUnavailableError,
     ValidationError,
@@ -34,6 +33,7 @@ from ams_billing.core.models import (
     InvoiceStatus,
     WebhookDelivery,
 )
+from ams_billing.testing.harness import ContractHarness, SignedDelivery
 
 __all__ = ["WebhookContract"]
 
@@ -361,7 +361,3 @@ def _refused(harness: ContractHarness, delivery: SignedDelivery) -> bool:
     except WebhookVerificationError:
         return True
     return False
-
-
-class TestWebhooks(WebhookContract, CommandLineProvider):
-    """The webhook contract for the provider named by ``--billing-provider``."""

@@ -12,7 +12,7 @@ the harness's ``other_currencies``, for the Xero provider over its emulator:
   would, never through the provider under test;
 - the further currencies are those the emulated organisation has enabled.
 
-Kept apart from :mod:`ams_billing.providers.xero.testing` (which mixes these methods into its
+Kept apart from :mod:`ams_billing.emulators.xero.harness` (which mixes these methods into its
 driver) so that each can change without the other.
 """
 
@@ -26,7 +26,6 @@ from urllib.parse import quote
 import attrs
 import httpx
 
-from ams_billing.contracts.harness import SignedDelivery
 from ams_billing.core.models import (
     AmountType,
     ContactRecord,
@@ -34,10 +33,11 @@ from ams_billing.core.models import (
     InvoiceDefaults,
     InvoiceRequest,
 )
+from ams_billing.emulators.xero import EmulatorConfig, FaultKind, XeroEmulator
 from ams_billing.providers.xero import wire
-from ams_billing.providers.xero.emulator import EmulatorConfig, FaultKind, XeroEmulator
 from ams_billing.providers.xero.mapping import contact_payload, to_contact_record, to_invoice
 from ams_billing.providers.xero.mapping import invoice_payload as xero_invoice_payload
+from ams_billing.testing.harness import SignedDelivery
 
 __all__ = [
     "CONTRACT_CURRENCIES",

@@ -23,7 +23,7 @@ __all__ = ["EmulatorTransport"]
 
 
 class EmulatorTransport(httpx.BaseTransport):
-    """Serve requests from an :class:`~ams_billing.providers.xero.emulator.XeroEmulator`."""
+    """Serve requests from an :class:`~ams_billing.emulators.xero.XeroEmulator`."""
 
     def __init__(self, emulator: XeroEmulator) -> None:
         self._emulator = emulator

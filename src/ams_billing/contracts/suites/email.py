@@ -14,11 +14,11 @@ from ams_billing.contracts.capabilities import (
     require_email_counter,
     require_fault_injector,
 )
-from ams_billing.contracts.case import CommandLineProvider, ContractCase
-from ams_billing.contracts.harness import ContractHarness
+from ams_billing.contracts.case import ContractCase
 from ams_billing.core.errors import InvalidStateError, NotFoundError, ProviderUnavailableError
 from ams_billing.core.models import Capability, EmailSkipReason, InvoiceStatus
 from ams_billing.core.service import BillingService
+from ams_billing.testing.harness import ContractHarness
 
 __all__ = ["EmailContract"]
 
@@ -144,7 +144,3 @@ class EmailContract(ContractCase):
         invoice = unpaid_invoice(harness)
         result = quiet.send_invoice(invoice, idempotency_key=unique("email"))
         assert (result.sent, result.skipped_reason) == (False, EmailSkipReason.EMAILS_DISABLED)
-
-
-class TestEmail(EmailContract, CommandLineProvider):
-    """The email contract for the provider named by ``--billing-provider``."""

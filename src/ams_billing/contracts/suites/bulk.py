@@ -16,10 +16,9 @@ import pytest
 
 from ams_billing.contracts.builders import invoice_request, make_contact, unique
 from ams_billing.contracts.capabilities import require_capability, require_fault_injector
-from ams_billing.contracts.case import CommandLineProvider, ContractCase
+from ams_billing.contracts.case import ContractCase
 from ams_billing.contracts.checks import invoices_with_reference
-from ams_billing.contracts.harness import ContractHarness
-from ams_billing.contracts.test_invoices import check_invoice_matches_request
+from ams_billing.contracts.suites.invoices import check_invoice_matches_request
 from ams_billing.core.batch import BatchItem, BatchOutcome, BatchResult
 from ams_billing.core.errors import (
     IdempotencyConflictError,
@@ -27,6 +26,7 @@ from ams_billing.core.errors import (
     ValidationError,
 )
 from ams_billing.core.models import Capability, Invoice, InvoiceRequest, LineItem
+from ams_billing.testing.harness import ContractHarness
 
 __all__ = ["BulkContract"]
 
@@ -221,7 +221,3 @@ class BulkContract(ContractCase):
         for item, result in zip(items, retried, strict=True):
             found = invoices_with_reference(harness, since, item.request.reference)
             assert [i.provider_id for i in found] == [result.unwrap().provider_id]
-
-
-class TestBulk(BulkContract, CommandLineProvider):
-    """The bulk contract for the provider named by ``--billing-provider``."""

@@ -1,4 +1,4 @@
-"""Serve the emulator on loopback: ``python -m ams_billing.providers.xero.emulator``.
+"""Serve the emulator on loopback: ``python -m ams_billing.emulators.xero``.
 
 Prints the environment variables to export so a local AMS (or the demo) talks to it, then
 serves until Ctrl-C, SIGTERM or SIGHUP, and deletes its throwaway database folder as it stops
@@ -29,7 +29,7 @@ def _positive(text: str) -> float:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m ams_billing.providers.xero.emulator",
+        prog="python -m ams_billing.emulators.xero",
         description="Run a local Xero emulator on a loopback port; stop it with Ctrl-C, "
         "SIGTERM or SIGHUP.",
     )

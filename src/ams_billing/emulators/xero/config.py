@@ -75,7 +75,7 @@ class WebhookBehaviour:
     """How webhook deliveries misbehave, for testing receivers (all seeded).
 
     ``duplicate``/``drop`` are probabilities per payload; ``reorder`` shuffles the payloads of
-    one :meth:`~ams_billing.providers.xero.emulator.XeroEmulator.deliver_webhooks` run.
+    one :meth:`~ams_billing.emulators.xero.XeroEmulator.deliver_webhooks` run.
     """
 
     duplicate: float = 0.0

@@ -8,11 +8,11 @@ from hypothesis import given
 
 from ams_billing.contracts import strategies
 from ams_billing.contracts.builders import create_invoice, invoice_request, make_contact, unique
-from ams_billing.contracts.case import EXAMPLES, CommandLineProvider, ContractCase
+from ams_billing.contracts.case import EXAMPLES, ContractCase
 from ams_billing.contracts.checks import check_conflict
-from ams_billing.contracts.harness import ContractHarness
 from ams_billing.core.errors import IdempotencyConflictError
 from ams_billing.core.models import Capability, Contact, ContactRecord, EmailSkipReason
+from ams_billing.testing.harness import ContractHarness
 
 __all__ = ["ContactContract"]
 
@@ -139,7 +139,3 @@ class ContactContract(ContractCase):
             contact.email,
         )
         assert harness.service.create_contact(contact, idempotency_key=key) == record
-
-
-class TestContacts(ContactContract, CommandLineProvider):
-    """The contact contract for the provider named by ``--billing-provider``."""

@@ -8,11 +8,11 @@ import pytest
 
 from ams_billing.contracts.builders import unpaid_invoice
 from ams_billing.contracts.capabilities import require_capability
-from ams_billing.contracts.case import CommandLineProvider, ContractCase
+from ams_billing.contracts.case import ContractCase
 from ams_billing.contracts.checks import RecordingListener, money
-from ams_billing.contracts.harness import ContractHarness
 from ams_billing.core.errors import InvalidStateError, NotFoundError
 from ams_billing.core.models import Capability, InvoiceStatus
+from ams_billing.testing.harness import ContractHarness
 
 __all__ = ["PaymentContract"]
 
@@ -83,7 +83,3 @@ class PaymentContract(ContractCase):
         with pytest.raises(NotFoundError) as raised:
             harness.service.void_invoice(unknown)
         assert raised.value.resource_id == unknown
-
-
-class TestPayments(PaymentContract, CommandLineProvider):
-    """The payment and void contract for the provider named by ``--billing-provider``."""

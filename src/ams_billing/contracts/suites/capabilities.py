@@ -6,10 +6,10 @@ import pytest
 
 from ams_billing.contracts.builders import unpaid_invoice
 from ams_billing.contracts.capabilities import PROBES, require_no_capability
-from ams_billing.contracts.case import CommandLineProvider, ContractCase
-from ams_billing.contracts.harness import ContractHarness
+from ams_billing.contracts.case import ContractCase
 from ams_billing.core.errors import UnsupportedOperationError
 from ams_billing.core.models import Capability
+from ams_billing.testing.harness import ContractHarness
 
 __all__ = ["CapabilityContract"]
 
@@ -29,7 +29,3 @@ class CapabilityContract(ContractCase):
         invoice = unpaid_invoice(harness)
         with pytest.raises(UnsupportedOperationError):
             PROBES[capability](harness, invoice)
-
-
-class TestCapabilities(CapabilityContract, CommandLineProvider):
-    """The capability contract for the provider named by ``--billing-provider``."""

@@ -1,6 +1,6 @@
 """Serve the emulator in the foreground until asked to stop: what both command forms run.
 
-``python -m ams_billing.providers.xero.emulator`` and ``ams-billing emulator`` each turn their
+``python -m ams_billing.emulators.xero`` and ``ams-billing emulator`` each turn their
 arguments into :class:`EmulatorOptions` and call :func:`serve_in_foreground`, which starts the
 server, makes a throwaway database folder, announces what to export, and waits. SIGTERM (how
 a script stops a background job), SIGHUP (the terminal went away) and SIGINT (Ctrl-C) all end

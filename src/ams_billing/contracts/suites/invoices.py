@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from ams_billing.contracts import strategies
 from ams_billing.contracts.builders import create_invoice, invoice_request, unique
 from ams_billing.contracts.capabilities import require_capability, require_other_currencies
-from ams_billing.contracts.case import EXAMPLES, CommandLineProvider, ContractCase
+from ams_billing.contracts.case import EXAMPLES, ContractCase
 from ams_billing.contracts.checks import (
     check_conflict,
     check_explained,
@@ -25,7 +25,6 @@ from ams_billing.contracts.checks import (
     minor_unit_places,
     money,
 )
-from ams_billing.contracts.harness import ContractHarness
 from ams_billing.core.errors import IdempotencyConflictError, ValidationError
 from ams_billing.core.models import (
     AmountType,
@@ -36,6 +35,7 @@ from ams_billing.core.models import (
     InvoiceStatus,
     LineItem,
 )
+from ams_billing.testing.harness import ContractHarness
 
 __all__ = ["InvoiceContract", "check_invoice_matches_request"]
 
@@ -420,7 +420,3 @@ class InvoiceContract(ContractCase):
         # The retry of the same request (still naming none) is the same invoice.
         again = harness.service.create_invoice(request, idempotency_key=key)
         assert again.provider_id == invoice.provider_id
-
-
-class TestInvoices(InvoiceContract, CommandLineProvider):
-    """The invoice contract for the provider named by ``--billing-provider``."""

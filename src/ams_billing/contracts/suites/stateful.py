@@ -7,7 +7,7 @@ from typing import ClassVar, cast
 from hypothesis import settings
 from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 
-from ams_billing.contracts.case import STATEFUL, CommandLineProvider, ContractCase, HarnessFactory
+from ams_billing.contracts.case import STATEFUL, ContractCase, HarnessFactory
 from ams_billing.contracts.stateful import ProviderComparison
 
 __all__ = ["StatefulContract"]
@@ -23,7 +23,3 @@ class StatefulContract(ContractCase):
         # Hypothesis documents any zero-argument callable here; its annotation says a class.
         machine = cast("type[RuleBasedStateMachine]", lambda: ProviderComparison(harness_factory))
         run_state_machine_as_test(machine, settings=self.stateful_settings)
-
-
-class TestStateful(StatefulContract, CommandLineProvider):
-    """The comparison for the provider named by ``--billing-provider``."""

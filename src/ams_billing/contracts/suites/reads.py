@@ -10,10 +10,10 @@ import pytest
 
 from ams_billing.contracts.builders import create_invoice, invoice_request, unpaid_invoice
 from ams_billing.contracts.capabilities import require_capability, require_draft_maker
-from ams_billing.contracts.case import CommandLineProvider, ContractCase
-from ams_billing.contracts.harness import ContractHarness
+from ams_billing.contracts.case import ContractCase
 from ams_billing.core.errors import InvalidStateError, NotFoundError
 from ams_billing.core.models import Capability, Invoice, InvoiceStatus
+from ams_billing.testing.harness import ContractHarness
 
 __all__ = ["ReadContract"]
 
@@ -140,7 +140,3 @@ class ReadContract(ContractCase):
         assert harness.service.get_invoice(draft.provider_id).status is InvoiceStatus.DRAFT
         with pytest.raises(InvalidStateError):
             harness.service.get_invoice_url(draft.provider_id)
-
-
-class TestReads(ReadContract, CommandLineProvider):
-    """The read contract for the provider named by ``--billing-provider``."""

@@ -1,9 +1,11 @@
 """What the contract suite needs from a provider under test: a service and a test driver.
 
-A provider author supplies a :class:`ContractHarness` through one factory: subclass
-:class:`~ams_billing.contracts.ProviderContract` and implement ``make_harness``, or give the
-provider class a ``contract_harness()`` class method for the zero-code run
-(``pytest --pyargs ams_billing.contracts --billing-provider=NAME``).
+A provider author supplies a :class:`ContractHarness` through one factory that takes no
+argument: subclass :class:`~ams_billing.contracts.ProviderContract` and implement
+``make_harness``, or, for the zero-code run
+(``pytest --pyargs ams_billing.contracts --billing-provider=NAME``), register the factory under
+the entry-point group ``ams_billing.contract_harnesses`` with the provider's entry-point name
+(or give the provider class a ``contract_harness()`` class method).
 
 A harness may also say how to **restart** the provider (:attr:`ContractHarness.restart`): the
 restart tests then check that a key used before a restart still bills once after it.

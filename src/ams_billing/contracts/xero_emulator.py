@@ -1,6 +1,6 @@
-"""Pytest fixtures for code that talks to Xero.
+"""Pytest fixtures for code that talks to Xero, over the Xero emulator.
 
-Use them with ``pytest_plugins = ["ams_billing.providers.xero.emulator.testing"]`` in a
+Use them with ``pytest_plugins = ["ams_billing.contracts.xero_emulator"]`` in a
 ``conftest.py``, or import the fixtures into a test module:
 
 - ``xero_emulator``: a fresh :class:`XeroEmulator` on a virtual clock (in-process use:
@@ -18,10 +18,13 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from .app import XeroEmulator
-from .clock import EmulatorClock
-from .config import EmulatorConfig
-from .server import EmulatorServer, serve_emulator
+from ams_billing.emulators.xero import (
+    EmulatorClock,
+    EmulatorConfig,
+    EmulatorServer,
+    XeroEmulator,
+    serve_emulator,
+)
 
 __all__ = [
     "EMULATOR_BASE_URL",
