@@ -1,0 +1,10 @@
+"""Deprecated path of :mod:`ams_billing.testing.harness`: each name warns, then forwards.
+
+The contract harness and the driver protocols moved there.
+Test support that needs neither pytest nor Hypothesis lives in :mod:`ams_billing.testing`
+(issue 18); ``from ams_billing.testing import ContractHarness`` is the path to use.
+"""
+
+from ams_billing._moved import moved_to
+
+__getattr__ = moved_to(__name__, "ams_billing.testing.harness")
