@@ -76,7 +76,8 @@ def imported_modules(path: Path) -> set[str]:
 
 
 def test_no_harness_lives_under_providers() -> None:
-    # Not even inside a function: the old paths left there forward lazily (ams_billing._moved).
+    # Not even inside a function: the old paths left there forward lazily
+    # (ams_billing.core.deprecation).
     up = ("ams_billing.testing", "ams_billing.contracts", "ams_billing.emulators")
     offenders = {
         str(path.relative_to(PACKAGE)): sorted(

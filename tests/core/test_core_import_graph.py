@@ -22,11 +22,7 @@ import pytest
 
 PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 
-KNOWN_CIRCLES: list[list[str]] = [
-    # The fake and its harness, until the harness moves to ams_billing.testing (issue 18,
-    # item 3). When the move lands this test fails: delete the entry.
-    ["ams_billing.providers.fake.provider", "ams_billing.providers.fake.testing"],
-]
+KNOWN_CIRCLES: list[list[str]] = []
 
 
 def lint_imports(config: Path, *, cwd: Path, path: Path | None = None) -> tuple[int, str]:

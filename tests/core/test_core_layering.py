@@ -1,9 +1,9 @@
 """Production modules never import test code: harnesses, the emulator, pytest or Hypothesis.
 
 What a fresh interpreter really loads, package ``__init__`` modules included, which the static
-import graph (``test_core_import_graph.py``) does not follow. The fake provider is left out: it
-is the test oracle, and its ``contract_harness()`` is the example of the class-method way to
-give the zero-code run a harness.
+import graph (``test_core_import_graph.py``) does not follow. The old paths of moved test
+support (``providers.xero.testing`` and the rest) are listed too: they forward lazily, so no
+production import may load them either.
 """
 
 from __future__ import annotations

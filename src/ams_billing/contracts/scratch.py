@@ -5,6 +5,6 @@ Test support that needs neither pytest nor Hypothesis lives in :mod:`ams_billing
 (issue 18).
 """
 
-from ams_billing._moved import moved_to
+from ams_billing.core.deprecation import moved_module
 
-__getattr__ = moved_to(__name__, "ams_billing.testing.scratch")
+__getattr__ = moved_module(__name__, "ams_billing.testing.scratch")

@@ -5,6 +5,6 @@ No harness lives under ``providers/`` (issue 18); the fake's test driver is
 :class:`ams_billing.testing.FakeDriver`.
 """
 
-from ams_billing._moved import moved_to
+from ams_billing.core.deprecation import moved_module
 
-__getattr__ = moved_to(__name__, "ams_billing.testing.fake")
+__getattr__ = moved_module(__name__, "ams_billing.testing.fake")

@@ -4,6 +4,6 @@ The Xero test driver's optional contract methods moved there.
 Test support lives beside the emulator, never in the production client (issue 18).
 """
 
-from ams_billing._moved import moved_to
+from ams_billing.core.deprecation import moved_module
 
-__getattr__ = moved_to(__name__, "ams_billing.emulators.xero.driver")
+__getattr__ = moved_module(__name__, "ams_billing.emulators.xero.driver")

@@ -5,6 +5,6 @@ Emulators are kept apart from the providers they stand in for (issue 18); serve 
 ``python -m ams_billing.emulators.xero`` or ``ams-billing emulator``.
 """
 
-from ams_billing._moved import moved_to
+from ams_billing.core.deprecation import moved_module
 
-__getattr__ = moved_to(__name__, "ams_billing.emulators.xero")
+__getattr__ = moved_module(__name__, "ams_billing.emulators.xero")
