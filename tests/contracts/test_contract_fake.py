@@ -24,6 +24,7 @@ CLASSES = (
     "TestEmail",
     "TestFaults",
     "TestInvoices",
+    "TestLoading",
     "TestPayments",
     "TestReads",
     "TestRestart",

@@ -22,6 +22,7 @@ from contract_broken import {name} as Provider
 
 
 class TestProvider(ProviderContract):
+    provider_name = "contract_broken.{name}"  # loaded by its path in the loading tests
     # Whether the comparison fails is what counts here: skip shrinking the failing program.
     stateful_settings = settings(STATEFUL, phases=[Phase.explicit, Phase.generate])
 

@@ -15,7 +15,9 @@
                 tax_rate=Decimal("0.10"),
             )
 
-pytest then collects every contract test under ``TestMyProvider``. Each mixin below is also
+pytest then collects every contract test under ``TestMyProvider``; set
+``provider_name = "NAME"`` (the provider's entry-point name) to have the loading tests build it
+with ``load_service()`` too (they skip without it). Each mixin below is also
 usable on its own (``class TestMyContacts(ContactContract)``) to run part of the suite. To
 adjust one inherited test, override it in the subclass (call ``super()`` to keep it, or mark
 it ``xfail(strict=True, reason=...)`` while a known gap is being fixed).
@@ -29,6 +31,7 @@ from ams_billing.contracts.suites.contacts import ContactContract
 from ams_billing.contracts.suites.email import EmailContract
 from ams_billing.contracts.suites.faults import FaultContract
 from ams_billing.contracts.suites.invoices import InvoiceContract
+from ams_billing.contracts.suites.loading import LoadingContract
 from ams_billing.contracts.suites.payments import PaymentContract
 from ams_billing.contracts.suites.reads import ReadContract
 from ams_billing.contracts.suites.restart import RestartContract
@@ -42,6 +45,7 @@ __all__ = [
     "EmailContract",
     "FaultContract",
     "InvoiceContract",
+    "LoadingContract",
     "PaymentContract",
     "ProviderContract",
     "ReadContract",
@@ -62,6 +66,7 @@ class ProviderContract(
     PaymentContract,
     FaultContract,
     RestartContract,
+    LoadingContract,
     StatefulContract,
 ):
     """Every contract test; implement :meth:`make_harness` to run them for your provider."""

@@ -15,6 +15,7 @@ from ams_billing.contracts.suites.contacts import ContactContract
 from ams_billing.contracts.suites.email import EmailContract
 from ams_billing.contracts.suites.faults import FaultContract
 from ams_billing.contracts.suites.invoices import InvoiceContract
+from ams_billing.contracts.suites.loading import LoadingContract
 from ams_billing.contracts.suites.payments import PaymentContract
 from ams_billing.contracts.suites.reads import ReadContract
 from ams_billing.contracts.suites.restart import RestartContract
@@ -46,6 +47,10 @@ class TestFaults(FaultContract, CommandLineProvider):
 
 class TestInvoices(InvoiceContract, CommandLineProvider):
     """The invoice contract for the provider named by ``--billing-provider``."""
+
+
+class TestLoading(LoadingContract, CommandLineProvider):
+    """The provider built by ``load_service()`` from the name given to ``--billing-provider``."""
 
 
 class TestPayments(PaymentContract, CommandLineProvider):

@@ -236,6 +236,10 @@ def restartable_harness(
         close=scratch.close if scratch is not None else lambda: None,
         other_currencies=("JPY", "USD"),
         restart=restart,
+        environ={
+            "AMS_BILLING_FAKE_WEBHOOK_KEY": webhook_key,
+            "AMS_BILLING_FAKE_AMOUNT_TYPE": AmountType.INCLUSIVE.value,
+        },
     )
 
 

@@ -135,6 +135,12 @@ class ContractHarness:
     ``Idempotency-Key`` window). The restart tests replace ``service`` with what it returns and
     go on with the same ``driver``; ``close`` must release what restarted services hold too.
     Without it the restart tests skip, saying so.
+
+    ``environ`` holds the environment variables from which ``load_service()`` builds a provider
+    configured like this one, by the name it is installed under: the loading test
+    (:class:`~ams_billing.contracts.suites.loading.LoadingContract`) builds it so, over durable
+    stores, and makes no call to the accounting system with it. They may hold secrets (a
+    webhook key), so ``repr`` leaves them out.
     """
 
     service: BillingService
@@ -145,3 +151,4 @@ class ContractHarness:
     close: Callable[[], None] = attrs.field(default=lambda: None)
     other_currencies: tuple[str, ...] = ()
     restart: Restart | None = None
+    environ: Mapping[str, str] = attrs.field(factory=dict, repr=False)
