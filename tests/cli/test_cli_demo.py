@@ -66,8 +66,9 @@ def test_the_demo_bills_as_the_provider_is_configured() -> None:
     # Configured otherwise, the same flow bills otherwise: the request names no amount type.
     provider = FakeBillingService(default_amount_type=AmountType.EXCLUSIVE)
     service = BillingService(provider)
+    driver = FakeDriver(provider)
     environment = DemoEnvironment(
-        service, provider, handled_in_process(service, provider), "a fake adding tax"
+        service, driver, handled_in_process(service, driver), "a fake adding tax"
     )
     lines: list[str] = []
     assert run_demo(environment, lines.append) is True, lines
