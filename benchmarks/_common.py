@@ -24,7 +24,7 @@ from typing import Any
 from portable import portable
 
 from ams_billing import BatchItem, BillingService, Contact, InvoiceRequest, LineItem
-from ams_billing.providers.xero import XeroBillingService
+from ams_billing.providers.xero import XeroProvider
 from ams_billing.emulators.xero import (
     EmulatorClock,
     EmulatorConfig,
@@ -170,7 +170,7 @@ def our_service(
 ) -> BillingService:
     """Our provider over real HTTP to ``base_url``, its pacer on the emulator's scaled clock."""
     settings = emulator_settings(emulator, base_url, rate_limit_time_scale=scale, timeout=30.0)
-    return BillingService(XeroBillingService(settings), **kwargs)
+    return BillingService(XeroProvider(settings), **kwargs)
 
 
 def member_requests(count: int, prefix: str = "acct") -> list[InvoiceRequest]:

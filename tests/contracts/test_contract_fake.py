@@ -12,7 +12,7 @@ from ams_billing import BillingService, Capability
 from ams_billing.contracts import ContractHarness, ProviderContract
 from ams_billing.contracts.base import FaultContract, RestartContract
 from ams_billing.contracts.capabilities import PROBES
-from ams_billing.providers.fake import FakeBillingService
+from ams_billing.providers.fake import FakeProvider
 from ams_billing.testing.fake import FakeDriver, restartable_harness
 
 pytest_plugins = ["pytester"]
@@ -44,7 +44,7 @@ class TestFakeInYenWithoutAStatedRate(ProviderContract):
     """Another configuration: a zero-decimal currency, another account, the rate left unstated."""
 
     def make_harness(self) -> ContractHarness:
-        provider = FakeBillingService(
+        provider = FakeProvider(
             accounts={"400": Decimal("0.08")}, default_account_code="400", currencies=["JPY"]
         )
         return ContractHarness(
@@ -65,7 +65,7 @@ def test_every_capability_has_a_probe() -> None:
 LIMITED = """
 from ams_billing import BillingService
 from ams_billing.contracts import ContractHarness, ProviderContract
-from ams_billing.providers.fake import FakeBillingService
+from ams_billing.providers.fake import FakeProvider
 from ams_billing.testing import FakeDriver
 
 
@@ -79,7 +79,7 @@ class PaymentsOnly:
 
 class TestLimited(ProviderContract):
     def make_harness(self):
-        provider = FakeBillingService(can_send_email=False)
+        provider = FakeProvider(can_send_email=False)
         return ContractHarness(service=BillingService(provider), driver=PaymentsOnly(provider),
                                account_code="200", tax_rate=provider.accounts["200"])
 """
@@ -152,7 +152,7 @@ def zero_code(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
 
 
 @pytest.mark.parametrize(
-    "provider", ["fake", "ams_billing.providers.fake.FakeBillingService"], ids=["name", "path"]
+    "provider", ["fake", "ams_billing.providers.fake.FakeProvider"], ids=["name", "path"]
 )
 def test_zero_code_run_passes_for_the_fake(pytester: pytest.Pytester, provider: str) -> None:
     result = zero_code(pytester, f"--billing-provider={provider}", "-v")

@@ -52,7 +52,7 @@ def test_suite_fails_for_a_broken_provider(pytester: pytest.Pytester, broken: ty
 
 
 def test_suite_passes_for_the_fake(pytester: pytest.Pytester) -> None:
-    recorder = run_suite(pytester, "FakeBillingService")
+    recorder = run_suite(pytester, "FakeProvider")
     passed, skipped, failed = recorder.listoutcomes()
     assert failed == []
     assert recorder.ret == pytest.ExitCode.OK

@@ -1,6 +1,6 @@
 """The shared contract suite, run against this provider by subclassing ProviderContract."""
 
-from ams_billing_sqlite import SqliteBillingService
+from ams_billing_sqlite import SqliteProvider
 
 from ams_billing.contracts import ProviderContract
 from ams_billing.testing import ContractHarness
@@ -8,4 +8,4 @@ from ams_billing.testing import ContractHarness
 
 class TestSqliteProvider(ProviderContract):
     def make_harness(self) -> ContractHarness:
-        return SqliteBillingService.contract_harness()
+        return SqliteProvider.contract_harness()

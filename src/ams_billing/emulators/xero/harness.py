@@ -7,7 +7,7 @@
 Both run on the emulator's virtual clock: the provider's pacing and retry waits advance it
 instead of sleeping, so a test never waits for a rate-limit window or a ``Retry-After``. Both
 keep the provider's ledger and the invoice states in a temporary SQLite file (deleted by
-``close``), and can restart the provider: a new ``XeroBillingService`` over the same emulator
+``close``), and can restart the provider: a new ``XeroProvider`` over the same emulator
 and the same file, the emulator's clock moved past Xero's ``Idempotency-Key`` window.
 
 :class:`XeroTestDriver` is the contract's test driver: payments are recorded in the emulator,
@@ -50,7 +50,7 @@ from ams_billing.emulators.xero.driver import (
     other_currencies,
 )
 from ams_billing.providers.xero import wire
-from ams_billing.providers.xero.provider import XeroBillingService
+from ams_billing.providers.xero.provider import XeroProvider
 from ams_billing.providers.xero.settings import XeroSettings
 from ams_billing.testing.harness import ContractHarness, SignedDelivery
 from ams_billing.testing.scratch import ScratchStores
@@ -323,7 +323,7 @@ def _build(
     base_url: str,
     stores: ScratchStores,
     **overrides: Any,
-) -> tuple[XeroBillingService, XeroTestDriver]:
+) -> tuple[XeroProvider, XeroTestDriver]:
     transport = TestTransport(inner)
     settings = emulator_settings(emulator, base_url, **overrides)
     provider = _provider(emulator, settings, transport, stores)
@@ -332,8 +332,8 @@ def _build(
 
 def _provider(
     emulator: XeroEmulator, settings: XeroSettings, transport: TestTransport, stores: ScratchStores
-) -> XeroBillingService:
-    return XeroBillingService(
+) -> XeroProvider:
+    return XeroProvider(
         settings,
         transport=transport,
         clock=emulator.clock.elapsed,
@@ -343,7 +343,7 @@ def _provider(
 
 
 def _harness(
-    provider: XeroBillingService,
+    provider: XeroProvider,
     driver: XeroTestDriver,
     stores: ScratchStores,
     stop: Callable[[], None] = lambda: None,
