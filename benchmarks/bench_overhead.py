@@ -26,9 +26,9 @@ import httpx
 from _common import batch_items, member_requests, spread, write_result
 
 from ams_billing import BillingService
-from ams_billing.providers.xero import XeroProvider
 from ams_billing.emulators.xero import EmulatorConfig
 from ams_billing.emulators.xero.harness import EMULATOR_BASE_URL, XeroTestDriver, in_process_harness
+from ams_billing.providers.xero import XeroProvider
 
 
 def _per_call(function: Any, calls: int) -> float:

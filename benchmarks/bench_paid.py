@@ -45,9 +45,9 @@ from ams_billing.contrib.webhooks import WebhookEndpoint, WebhookWSGIApp
 from ams_billing.contrib.webhooks.server import serve_wsgi
 from ams_billing.core.inbox import InMemoryWebhookInbox
 from ams_billing.core.webhooks import BackgroundProcessor
-from ams_billing.providers.xero import XeroProvider
 from ams_billing.emulators.xero import XeroEmulator
 from ams_billing.emulators.xero.harness import EMULATOR_BASE_URL, emulator_settings
+from ams_billing.providers.xero import XeroProvider
 
 PATH = "/billing/xero/webhooks/"
 

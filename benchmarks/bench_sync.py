@@ -35,10 +35,10 @@ from _common import (
 )
 
 from ams_billing import BillingService
-from ams_billing.providers.xero import XeroProvider
-from ams_billing.providers.xero import invoices as xero_invoices
 from ams_billing.emulators.xero import XeroEmulator
 from ams_billing.emulators.xero.harness import EMULATOR_BASE_URL, emulator_settings
+from ams_billing.providers.xero import XeroProvider
+from ams_billing.providers.xero import invoices as xero_invoices
 
 
 def seed(emulator: XeroEmulator, count: int, scale: float) -> list[str]:

@@ -46,9 +46,9 @@ from _common import percentile, spread, write_result
 from ams_billing import BillingService
 from ams_billing.contrib.webhooks import WebhookASGIApp, WebhookEndpoint, WebhookWSGIApp
 from ams_billing.contrib.webhooks.server import serve_wsgi
-from ams_billing.providers.xero import XeroProvider
 from ams_billing.emulators.xero import EmulatorConfig, XeroEmulator
 from ams_billing.emulators.xero.harness import EMULATOR_BASE_URL, emulator_settings
+from ams_billing.providers.xero import XeroProvider
 
 PATH = "/billing/xero/webhooks/"
 

@@ -156,7 +156,9 @@ def test_a_lost_answer_leaves_the_key_pending_and_the_retry_finds_what_was_made(
     books = FakeBooks()
     fake = FakeProvider(books=books, idempotency_store=stores.idempotency)
     for operation in ("create_invoice", "send_invoice", "create_invoices"):
-        fake.fail_next(1, ProviderUnavailableError, operations=[operation], after_apply=True)
+        FakeDriver(fake).fail_next(
+            1, ProviderUnavailableError, operations=[operation], after_apply=True
+        )
     with pytest.raises(ProviderUnavailableError):
         fake.create_invoice(request(), "invoice-1")
     [invoice] = fake.invoices
