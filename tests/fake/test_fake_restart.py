@@ -177,6 +177,6 @@ def test_a_lost_answer_leaves_the_key_pending_and_the_retry_finds_what_was_made(
     [again] = restarted.create_invoices(batch)
     assert again.outcome is BatchOutcome.EXISTING
     assert len(books.invoices) == 2
-    assert restarted.count_emails_sent(invoice.provider_id) == 1
+    assert FakeDriver(restarted).count_emails_sent(invoice.provider_id) == 1
     states = [stores.idempotency.get(f"{books.books_id}:{key}") for key in keys]
     assert [r.state if r else None for r in states] == [RecordState.DONE] * 3
