@@ -10,7 +10,7 @@ from contract_runs import INLINE
 
 from ams_billing import BillingService, Capability
 from ams_billing.contracts import ContractHarness, ProviderContract
-from ams_billing.contracts.base import FaultContract, RestartContract
+from ams_billing.contracts.base import FaultContract, KeyExpiryContract, RestartContract
 from ams_billing.contracts.capabilities import PROBES
 from ams_billing.providers.fake import FakeProvider
 from ams_billing.testing.fake import FakeDriver, restartable_harness
@@ -24,11 +24,13 @@ CLASSES = (
     "TestEmail",
     "TestFaults",
     "TestInvoices",
+    "TestKeyExpiry",
     "TestPayments",
     "TestReads",
     "TestRestart",
     "TestStateful",
     "TestWebhooks",
+    "TestWebhookSecrecy",
 )
 """The zero-code run's test classes, all in its one test module, contracts/test_contract.py."""
 
@@ -122,6 +124,16 @@ def test_absent_capability_and_fault_injection_skip_with_reasons(
     restart_tests = [name for name in dir(RestartContract) if name.startswith("test_")]
     assert restart_tests
     assert all(results[name] == "skipped" for name in restart_tests)
+    assert any("cannot make the accounting system forget" in reason for reason in reasons)
+    expiry_tests = [name for name in dir(KeyExpiryContract) if name.startswith("test_")]
+    assert expiry_tests
+    assert all(results[name] == "skipped" for name in expiry_tests)
+    assert any("names no secrets" in reason for reason in reasons)
+    # Without a signer or secrets, the refusals that need neither are still searched.
+    for forgery in ("corrupted-signature", "absent-signature"):
+        assert results[f"test_refused_delivery_reveals_no_valid_signature[{forgery}]"] == "passed"
+        assert results[f"test_refused_delivery_reveals_no_secret[{forgery}]"] == "skipped"
+    assert results["test_refused_delivery_reveals_no_valid_signature[changed-body]"] == "skipped"
     for name in (
         "test_one_key_sends_one_email",
         "test_other_tenants_events_are_dropped",

@@ -29,10 +29,12 @@ from ams_billing.contracts.suites.contacts import ContactContract
 from ams_billing.contracts.suites.email import EmailContract
 from ams_billing.contracts.suites.faults import FaultContract
 from ams_billing.contracts.suites.invoices import InvoiceContract
+from ams_billing.contracts.suites.key_expiry import KeyExpiryContract
 from ams_billing.contracts.suites.payments import PaymentContract
 from ams_billing.contracts.suites.reads import ReadContract
 from ams_billing.contracts.suites.restart import RestartContract
 from ams_billing.contracts.suites.stateful import StatefulContract
+from ams_billing.contracts.suites.webhook_secrecy import WebhookSecrecyContract
 from ams_billing.contracts.suites.webhooks import WebhookContract
 
 __all__ = [
@@ -42,12 +44,14 @@ __all__ = [
     "EmailContract",
     "FaultContract",
     "InvoiceContract",
+    "KeyExpiryContract",
     "PaymentContract",
     "ProviderContract",
     "ReadContract",
     "RestartContract",
     "StatefulContract",
     "WebhookContract",
+    "WebhookSecrecyContract",
 ]
 
 
@@ -58,10 +62,12 @@ class ProviderContract(
     BulkContract,
     EmailContract,
     WebhookContract,
+    WebhookSecrecyContract,
     ReadContract,
     PaymentContract,
     FaultContract,
     RestartContract,
+    KeyExpiryContract,
     StatefulContract,
 ):
     """Every contract test; implement :meth:`make_harness` to run them for your provider."""

@@ -15,10 +15,12 @@ from ams_billing.contracts.suites.contacts import ContactContract
 from ams_billing.contracts.suites.email import EmailContract
 from ams_billing.contracts.suites.faults import FaultContract
 from ams_billing.contracts.suites.invoices import InvoiceContract
+from ams_billing.contracts.suites.key_expiry import KeyExpiryContract
 from ams_billing.contracts.suites.payments import PaymentContract
 from ams_billing.contracts.suites.reads import ReadContract
 from ams_billing.contracts.suites.restart import RestartContract
 from ams_billing.contracts.suites.stateful import StatefulContract
+from ams_billing.contracts.suites.webhook_secrecy import WebhookSecrecyContract
 from ams_billing.contracts.suites.webhooks import WebhookContract
 
 __all__: list[str] = []
@@ -48,6 +50,10 @@ class TestInvoices(InvoiceContract, CommandLineProvider):
     """The invoice contract for the provider named by ``--billing-provider``."""
 
 
+class TestKeyExpiry(KeyExpiryContract, CommandLineProvider):
+    """The key-expiry contract (no restart) for the provider named by ``--billing-provider``."""
+
+
 class TestPayments(PaymentContract, CommandLineProvider):
     """The payment and void contract for the provider named by ``--billing-provider``."""
 
@@ -66,3 +72,7 @@ class TestStateful(StatefulContract, CommandLineProvider):
 
 class TestWebhooks(WebhookContract, CommandLineProvider):
     """The webhook contract for the provider named by ``--billing-provider``."""
+
+
+class TestWebhookSecrecy(WebhookSecrecyContract, CommandLineProvider):
+    """What refused deliveries reveal, for the provider named by ``--billing-provider``."""

@@ -9,7 +9,8 @@ provider (which only answers the operations an AMS calls) and works on the provi
 ``ams_billing.contract_harnesses`` as ``fake`` (and so what
 ``pytest --pyargs ams_billing.contracts --billing-provider=fake`` runs). Its ``restart`` builds a
 new instance over the same books, as after the AMS process restarted, and has the books forget
-their idempotency keys, as the accounting system's window passing would.
+their idempotency keys, as the accounting system's window passing would; its
+``expire_remote_keys`` has them forget without a restart (the same instance goes on).
 :func:`reference_harness` is the fake the contract's state machine compares a provider with.
 """
 
@@ -223,7 +224,7 @@ def restartable_harness(
         return provider, BillingService(provider, state_store=state)
 
     def restart() -> BillingService:
-        books.expire_keys()
+        books.expire_keys()  # the restart outlasts the system's key window
         return build()[1]
 
     provider, service = build()
@@ -236,6 +237,8 @@ def restartable_harness(
         close=scratch.close if scratch is not None else lambda: None,
         other_currencies=("JPY", "USD"),
         restart=restart,
+        expire_remote_keys=books.expire_keys,
+        secrets=(webhook_key,),
     )
 
 

@@ -8,7 +8,9 @@ Both run on the emulator's virtual clock: the provider's pacing and retry waits 
 instead of sleeping, so a test never waits for a rate-limit window or a ``Retry-After``. Both
 keep the provider's ledger and the invoice states in a temporary SQLite file (deleted by
 ``close``), and can restart the provider: a new ``XeroProvider`` over the same emulator
-and the same file, the emulator's clock moved past Xero's ``Idempotency-Key`` window.
+and the same file, the emulator's clock moved past Xero's ``Idempotency-Key`` window; and can
+move that clock past the window without a restart (``expire_remote_keys``): the provider, which
+reads the same clock, sees the time pass too.
 
 :class:`XeroTestDriver` is the contract's test driver: payments are recorded in the emulator,
 webhook deliveries are captured exactly as the emulator signed them, and faults are injected
@@ -352,9 +354,12 @@ def _harness(
     emulator = driver.emulator
     providers = [provider]
 
-    def restart() -> BillingService:
-        # The restart outlasts Xero's memory of the Idempotency-Key: only the ledger is left.
+    def expire_remote_keys() -> None:
+        # Past Xero's memory of every Idempotency-Key: only the provider's ledger is left.
         emulator.clock.advance(emulator.config.idempotency_retention + 1)
+
+    def restart() -> BillingService:
+        expire_remote_keys()  # the restart outlasts the key window
         providers.append(_provider(emulator, provider.settings, driver.transport, stores))
         return BillingService(providers[-1], state_store=stores.stores.invoice_state)
 
@@ -375,6 +380,8 @@ def _harness(
         close=close,
         restart=restart,
         other_currencies=other_currencies(emulator),
+        expire_remote_keys=expire_remote_keys,
+        secrets=(emulator.config.webhook_key, emulator.config.client_secret),
     )
 
 

@@ -250,4 +250,5 @@ def live_harness(environ: Mapping[str, str] | None = None) -> ContractHarness:
         account_code=provider.settings.account_code,
         tax_rate=None,
         close=close,
+        secrets=(provider.settings.client_secret.reveal(), provider.settings.webhook_key.reveal()),
     )
