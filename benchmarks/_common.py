@@ -24,7 +24,6 @@ from typing import Any
 from portable import portable
 
 from ams_billing import BatchItem, BillingService, Contact, InvoiceRequest, LineItem
-from ams_billing.providers.xero import XeroBillingService
 from ams_billing.emulators.xero import (
     EmulatorClock,
     EmulatorConfig,
@@ -33,6 +32,7 @@ from ams_billing.emulators.xero import (
     XeroEmulator,
 )
 from ams_billing.emulators.xero.harness import emulator_settings
+from ams_billing.providers.xero import XeroProvider
 
 RESULTS = Path(os.environ.get("AMS_BENCH_RESULTS") or Path(__file__).resolve().parent / "results")
 """Where results go; ``run_all.py --quick`` points it at a scratch directory."""
@@ -170,7 +170,7 @@ def our_service(
 ) -> BillingService:
     """Our provider over real HTTP to ``base_url``, its pacer on the emulator's scaled clock."""
     settings = emulator_settings(emulator, base_url, rate_limit_time_scale=scale, timeout=30.0)
-    return BillingService(XeroBillingService(settings), **kwargs)
+    return BillingService(XeroProvider(settings), **kwargs)
 
 
 def member_requests(count: int, prefix: str = "acct") -> list[InvoiceRequest]:

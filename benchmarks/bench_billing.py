@@ -16,7 +16,7 @@ Four runs, two shapes of the same job, each done by both clients:
 - **one at a time** -- ams-billing: ``create_invoice`` (finds or creates the contact) then
   ``send_invoice``, member by member. xero-python, the public AMS's sequence
   (``MembershipBillingService()`` per member, whose ``get_billing_service()`` builds a new
-  ``XeroBillingService``, hence a new client-credentials token; then
+  ``XeroProvider``, hence a new client-credentials token; then
   ``update_user_billing_details`` (``PUT /Contacts``, one contact), ``create_invoice``
   (``PUT /Invoices``, one invoice) and ``email_invoice`` (``POST /Invoices/{id}/Email``), all on
   that one service): 1 token + 3 tenant calls a member.
@@ -168,7 +168,7 @@ def _patch_xero_python(base_url: str, scale: float) -> None:
 
 
 class _AmsLikeService:
-    """The public AMS's ``XeroBillingService`` reduced to its calls (no Django, no database)."""
+    """The public AMS's ``XeroProvider`` reduced to its calls (no Django, no database)."""
 
     def __init__(self, emulator: XeroEmulator) -> None:
         from xero_python.api_client import ApiClient  # noqa: PLC0415
@@ -313,7 +313,7 @@ def run_xero_python(members: int, scale: float) -> dict[str, Any]:
         clock = _Clock()
         for number in range(members):
             # MembershipBillingService() per member: get_billing_service() builds a new
-            # XeroBillingService, which fetches its own token; every call below shares it.
+            # XeroProvider, which fetches its own token; every call below shares it.
             service = _AmsLikeService(emulator)
             contact_id = _patiently(
                 lambda: service.create_contact(number),  # noqa: B023

@@ -12,8 +12,8 @@ import time
 
 import httpx
 
-from ams_billing.emulators.xero import EmulatorConfig, XeroEmulator, serve_emulator
 from ams_billing.contracts.xero_emulator import authorised_client
+from ams_billing.emulators.xero import EmulatorConfig, XeroEmulator, serve_emulator
 
 API = "/api.xro/2.0"
 

@@ -26,9 +26,9 @@ import httpx
 from _common import batch_items, member_requests, spread, write_result
 
 from ams_billing import BillingService
-from ams_billing.providers.xero import XeroBillingService
 from ams_billing.emulators.xero import EmulatorConfig
 from ams_billing.emulators.xero.harness import EMULATOR_BASE_URL, XeroTestDriver, in_process_harness
+from ams_billing.providers.xero import XeroProvider
 
 
 def _per_call(function: Any, calls: int) -> float:
@@ -66,12 +66,12 @@ def main() -> None:
 
     # Measured without the harness's recording transport: the provider on the bare emulator.
     provider = harness.service.provider
-    assert isinstance(provider, XeroBillingService)
+    assert isinstance(provider, XeroProvider)
 
     def fresh() -> BillingService:
         # One per run: the pacer's day budget (5,000) must not run out on the virtual clock.
         return BillingService(
-            XeroBillingService(
+            XeroProvider(
                 provider.settings,
                 transport=emulator.transport(),
                 clock=emulator.clock.elapsed,

@@ -45,9 +45,9 @@ from ams_billing.contrib.webhooks import WebhookEndpoint, WebhookWSGIApp
 from ams_billing.contrib.webhooks.server import serve_wsgi
 from ams_billing.core.inbox import InMemoryWebhookInbox
 from ams_billing.core.webhooks import BackgroundProcessor
-from ams_billing.providers.xero import XeroBillingService
 from ams_billing.emulators.xero import XeroEmulator
 from ams_billing.emulators.xero.harness import EMULATOR_BASE_URL, emulator_settings
+from ams_billing.providers.xero import XeroProvider
 
 PATH = "/billing/xero/webhooks/"
 
@@ -75,7 +75,7 @@ class PaidListener:
 
 def _seed(emulator: XeroEmulator, count: int, scale: float, prefix: str) -> list[tuple[str, Any]]:
     settings = emulator_settings(emulator, EMULATOR_BASE_URL, rate_limit_time_scale=scale)
-    with XeroBillingService(settings, transport=emulator.transport()) as provider:
+    with XeroProvider(settings, transport=emulator.transport()) as provider:
         results = BillingService(provider).create_invoices(
             batch_items(member_requests(count, prefix=prefix))
         )
@@ -87,7 +87,7 @@ def _application(
 ) -> tuple[BillingService, PaidListener, BackgroundProcessor]:
     listener = PaidListener()
     settings = emulator_settings(emulator, base_url, rate_limit_time_scale=scale, timeout=60.0)
-    service = BillingService(XeroBillingService(settings), listeners=[listener])
+    service = BillingService(XeroProvider(settings), listeners=[listener])
     # In memory, chosen: the figure is the processing's, not a database's.
     return (
         service,

@@ -34,14 +34,14 @@ from typing import Any
 import httpx
 from _common import batch_items, member_requests, spread, write_result
 
-from ams_billing.providers.xero import wire
 from ams_billing.emulators.xero import EmulatorConfig
-from ams_billing.providers.xero.mapping import to_invoice
 from ams_billing.emulators.xero.harness import (
     EMULATOR_BASE_URL,
     XeroTestDriver,
     in_process_harness,
 )
+from ams_billing.providers.xero import wire
+from ams_billing.providers.xero.mapping import to_invoice
 
 
 def page_bytes(count: int) -> bytes:

@@ -35,16 +35,16 @@ from _common import (
 )
 
 from ams_billing import BillingService
-from ams_billing.providers.xero import XeroBillingService
-from ams_billing.providers.xero import invoices as xero_invoices
 from ams_billing.emulators.xero import XeroEmulator
 from ams_billing.emulators.xero.harness import EMULATOR_BASE_URL, emulator_settings
+from ams_billing.providers.xero import XeroProvider
+from ams_billing.providers.xero import invoices as xero_invoices
 
 
 def seed(emulator: XeroEmulator, count: int, scale: float) -> list[str]:
     """Bill ``count`` members in-process (paced on the scaled clock); return the invoice ids."""
     settings = emulator_settings(emulator, EMULATOR_BASE_URL, rate_limit_time_scale=scale)
-    with XeroBillingService(settings, transport=emulator.transport()) as provider:
+    with XeroProvider(settings, transport=emulator.transport()) as provider:
         service = BillingService(provider)
         results = service.create_invoices(batch_items(member_requests(count, prefix="sync")))
         return [r.unwrap().provider_id for r in results]
@@ -54,7 +54,7 @@ def _measure(emulator: XeroEmulator, base_url: str, scale: float, run: Any) -> d
     time.sleep(61 / scale)  # a fresh minute window
     before = len(emulator.calls)
     settings = emulator_settings(emulator, base_url, rate_limit_time_scale=scale, timeout=60.0)
-    with XeroBillingService(settings) as provider:
+    with XeroProvider(settings) as provider:
         service = BillingService(provider)
         started = time.perf_counter()
         found = run(service)

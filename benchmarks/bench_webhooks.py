@@ -46,9 +46,9 @@ from _common import percentile, spread, write_result
 from ams_billing import BillingService
 from ams_billing.contrib.webhooks import WebhookASGIApp, WebhookEndpoint, WebhookWSGIApp
 from ams_billing.contrib.webhooks.server import serve_wsgi
-from ams_billing.providers.xero import XeroBillingService
 from ams_billing.emulators.xero import EmulatorConfig, XeroEmulator
 from ams_billing.emulators.xero.harness import EMULATOR_BASE_URL, emulator_settings
+from ams_billing.providers.xero import XeroProvider
 
 PATH = "/billing/xero/webhooks/"
 
@@ -57,7 +57,7 @@ def make_endpoint() -> tuple[WebhookEndpoint, str, str, queue.SimpleQueue[Any]]:
     """An endpoint of our Xero provider; its key, tenant and the queue it hands deliveries to."""
     emulator = XeroEmulator(EmulatorConfig(rate_limits=False))
     settings = emulator_settings(emulator, EMULATOR_BASE_URL)
-    service = BillingService(XeroBillingService(settings, transport=emulator.transport()))
+    service = BillingService(XeroProvider(settings, transport=emulator.transport()))
     handed: queue.SimpleQueue[Any] = queue.SimpleQueue()
     endpoint = WebhookEndpoint(service, on_delivery=handed.put)
     return endpoint, emulator.config.webhook_key, emulator.config.tenant_id, handed

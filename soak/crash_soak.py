@@ -11,7 +11,7 @@ What it does, per store (RELIABILITY.md has the figures of the last full run):
    client's timeout, connections cut before and after the change, webhook deliveries duplicated
    and reordered).
 2. **Worker processes** (``crash_worker.py``) bill the members through the unmodified
-   ``XeroBillingService``, with the idempotency ledger and the invoice state in the database
+   ``XeroProvider``, with the idempotency ledger and the invoice state in the database
    (``open_stores`` + ``load_durable_service``): an SQLite file shared by all, or PostgreSQL.
 3. **Webhook server processes** (``crash_webhooks.py``) serve the documented
    ``WebhookWSGIApp(WebhookEndpoint(service, on_delivery=BackgroundProcessor(service,

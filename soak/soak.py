@@ -18,7 +18,7 @@ What it does (see RELIABILITY.md for the figures of the last full run):
    reordered and dropped. Every 50 members the AMS sits idle for 30 minutes of which its
    skewed clock sees 20, so tokens expire in Xero before the provider renews them
    (``401 TokenExpired`` mid-run). The fake provider gets the same plan through
-   ``FakeBillingService.fail_next`` (before and after the change is applied) and a hostile
+   ``FakeProvider.fail_next`` (before and after the change is applied) and a hostile
    webhook courier.
 2. **The caller** retries each failed operation with the same idempotency key a bounded number of
    times, waiting what a ``RateLimitedError`` asks (as an AMS job would), and records what it
@@ -76,8 +76,8 @@ from ams_billing.emulators.xero import (
     XeroEmulator,
 )
 from ams_billing.emulators.xero.harness import EMULATOR_BASE_URL, emulator_settings
-from ams_billing.providers.fake import FakeBillingService
-from ams_billing.providers.xero import XeroBillingService
+from ams_billing.providers.fake import FakeProvider
+from ams_billing.providers.xero import XeroProvider
 from ams_billing.testing.fake import FakeDriver
 from ams_billing.testing.harness import SignedDelivery
 
@@ -288,7 +288,7 @@ class XeroRig(Rig):
         self.emulator = XeroEmulator(config, clock=EmulatorClock.virtual())
         clock = self.emulator.clock
         self.lag = 0.0
-        self.provider = XeroBillingService(
+        self.provider = XeroProvider(
             emulator_settings(self.emulator, EMULATOR_BASE_URL),
             transport=self.emulator.transport(),
             clock=lambda: clock.elapsed() - self.lag,
@@ -408,7 +408,7 @@ class FakeRig(Rig):
     )
 
     def __init__(self, seed: int) -> None:
-        self.fake = FakeBillingService(webhook_key=f"soak-{seed}")
+        self.fake = FakeProvider(webhook_key=f"soak-{seed}")
         self.driver = FakeDriver(self.fake)
         self.listener = Listener()
         self.service = BillingService(self.fake, listeners=[self.listener])

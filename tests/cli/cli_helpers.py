@@ -26,8 +26,8 @@ from ams_billing.emulators.xero import (
     serve_emulator,
 )
 from ams_billing.emulators.xero.messages import EmulatorRequest, EmulatorResponse
-from ams_billing.providers.fake import FakeBillingService
-from ams_billing.providers.xero import XeroBillingService, XeroSettings
+from ams_billing.providers.fake import FakeProvider
+from ams_billing.providers.xero import XeroProvider, XeroSettings
 
 WIDE = {"COLUMNS": "250", "NO_COLOR": "1"}
 WEBHOOK_PATH = "/billing/xero/webhooks/"
@@ -59,8 +59,8 @@ class Running:
         env = {**self.env, **changes}
         return XeroSettings.from_env(env)
 
-    def provider(self, **changes: Any) -> XeroBillingService:
-        return XeroBillingService(self.settings(**changes))
+    def provider(self, **changes: Any) -> XeroProvider:
+        return XeroProvider(self.settings(**changes))
 
 
 @contextmanager
@@ -99,7 +99,7 @@ def json_of(result: Result) -> dict[str, Any]:
 def webhook_receiver(settings: XeroSettings) -> Iterator[tuple[str, list[WebhookDelivery]]]:
     """The real WSGI webhook app, with a Xero provider service, on a loopback port."""
     received: list[WebhookDelivery] = []
-    provider = XeroBillingService(settings)
+    provider = XeroProvider(settings)
     try:
         endpoint = WebhookEndpoint(BillingService(provider), on_delivery=received.append)
         with serve_wsgi(WebhookWSGIApp(endpoint)) as base_url:
@@ -137,5 +137,5 @@ class RecordingListener:
         RecordingListener.heard.append(change)
 
 
-class OwnFake(FakeBillingService):
+class OwnFake(FakeProvider):
     """A provider selected by class path only (no entry point)."""

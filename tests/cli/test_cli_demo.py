@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from ams_billing import AmountType, BillingService
 from ams_billing.cli import ENVIRONMENTS, main
 from ams_billing.cli.demo.flow import DemoEnvironment, handled_in_process, run_demo
-from ams_billing.providers.fake import FakeBillingService
+from ams_billing.providers.fake import FakeProvider
 from ams_billing.testing import SignedDelivery
 from ams_billing.testing.fake import FakeDriver
 
@@ -64,10 +64,11 @@ def test_the_demo_bills_as_the_provider_is_configured() -> None:
     result = CliRunner().invoke(main, ["demo", "--provider", "fake"])
     assert "NZD 120.00 (inclusive, tax 15.65)" in result.output, result.output
     # Configured otherwise, the same flow bills otherwise: the request names no amount type.
-    provider = FakeBillingService(default_amount_type=AmountType.EXCLUSIVE)
+    provider = FakeProvider(default_amount_type=AmountType.EXCLUSIVE)
     service = BillingService(provider)
+    driver = FakeDriver(provider)
     environment = DemoEnvironment(
-        service, provider, handled_in_process(service, provider), "a fake adding tax"
+        service, driver, handled_in_process(service, driver), "a fake adding tax"
     )
     lines: list[str] = []
     assert run_demo(environment, lines.append) is True, lines
@@ -102,7 +103,7 @@ class TamperingDriver(FakeDriver):
     (TamperingDriver, "the endpoint answered 401"),
 ])  # fmt: skip
 def test_demo_fails_when_a_step_does_not_hold(driver_class: type[FakeDriver], why: str) -> None:
-    provider = FakeBillingService()
+    provider = FakeProvider()
     service = BillingService(provider)
     driver = driver_class(provider)
     environment = DemoEnvironment(
@@ -116,7 +117,7 @@ def test_demo_fails_when_a_step_does_not_hold(driver_class: type[FakeDriver], wh
 def test_the_cli_exits_non_zero_when_the_flow_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     @contextmanager
     def broken() -> Iterator[DemoEnvironment]:
-        provider = FakeBillingService()
+        provider = FakeProvider()
         service = BillingService(provider)
         driver = SilentDriver(provider)
         yield DemoEnvironment(service, driver, handled_in_process(service, driver), "broken")
@@ -149,7 +150,7 @@ def test_demo_json_lists_each_step() -> None:
 def test_demo_json_reports_the_failed_step(monkeypatch: pytest.MonkeyPatch) -> None:
     @contextmanager
     def broken() -> Iterator[DemoEnvironment]:
-        provider = FakeBillingService()
+        provider = FakeProvider()
         service = BillingService(provider)
         driver = SilentDriver(provider)
         yield DemoEnvironment(service, driver, handled_in_process(service, driver), "broken")

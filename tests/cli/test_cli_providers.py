@@ -16,7 +16,7 @@ def test_the_table_lists_the_installed_providers(tmp_path: Path) -> None:
     result = invoke(["providers", "--env-file", str(write_env(tmp_path / "e.env", {}))])
     assert result.exit_code == 0, result.output
     fake = next(line for line in result.stdout.splitlines() if " fake " in line)
-    assert "ams_billing.providers.fake:FakeBillingService" in fake
+    assert "ams_billing.providers.fake:FakeProvider" in fake
     assert "send_invoice" in fake
     xero = next(line for line in result.stdout.splitlines() if " xero " in line)
     assert "not configured: 6 problems; run `ams-billing check`" in xero
@@ -30,8 +30,8 @@ def test_an_80_column_terminal_gets_a_readable_summary(tmp_path: Path) -> None:
     lines = result.stdout.splitlines()
     assert max(len(line) for line in lines) <= 80, result.stdout
     assert "not configured: 6 problems; run `ams-billing check`" in result.stdout
-    assert "ams_billing.providers.xero:XeroBillingService" in result.stdout
-    assert "ams_billing.providers.fake:FakeBillingService" in result.stdout
+    assert "ams_billing.providers.xero:XeroProvider" in result.stdout
+    assert "ams_billing.providers.fake:FakeProvider" in result.stdout
     flowing = " ".join(line.strip() for line in lines)
     assert ", ".join(EVERYTHING) in flowing  # the fake's capabilities, whole words only
     assert "…" not in result.stdout
@@ -51,7 +51,7 @@ def test_json_builds_only_what_the_environment_configures(tmp_path: Path) -> Non
     assert list(document) == ["ok", "exit_code", "selected", "selection_error", "providers"]
     rows = {row["name"]: row for row in document["providers"]}
     assert rows["fake"] == {
-        "name": "fake", "target": "ams_billing.providers.fake:FakeBillingService",
+        "name": "fake", "target": "ams_billing.providers.fake:FakeProvider",
         "selected": True, "built": True, "capabilities": EVERYTHING, "reason": None,
     }  # fmt: skip
     assert rows["xero"]["built"] is False
@@ -72,7 +72,7 @@ def test_the_xero_provider_is_built_against_the_emulator(tmp_path: Path) -> None
 
 
 def test_a_class_path_of_an_entry_point_selects_it(tmp_path: Path) -> None:
-    path = "ams_billing.providers.fake.provider.FakeBillingService"
+    path = "ams_billing.providers.fake.provider.FakeProvider"
     env = write_env(tmp_path / "e.env", {"AMS_BILLING_SERVICE_CLASS": path})
     rows = json_of(invoke(["providers", "--env-file", str(env), "--json"]))["providers"]
     assert [row["name"] for row in rows if row["selected"]] == ["fake"]
@@ -99,7 +99,7 @@ def test_an_unloadable_selection_exits_3(tmp_path: Path) -> None:
 def test_a_narrow_listing_marks_the_selected_provider(tmp_path: Path) -> None:
     env = write_env(tmp_path / "e.env", {"AMS_BILLING_SERVICE_CLASS": "fake"})
     result = invoke(["providers", "--env-file", str(env)], env={"COLUMNS": "80"})
-    assert "fake (selected)  ams_billing.providers.fake:FakeBillingService" in result.stdout
+    assert "fake (selected)  ams_billing.providers.fake:FakeProvider" in result.stdout
     assert max(len(line) for line in result.stdout.splitlines()) <= 80
 
 

@@ -25,7 +25,7 @@ from ams_billing import (
     hookimpl,
 )
 from ams_billing.cli import CliContext
-from ams_billing.providers.fake import FakeBillingService
+from ams_billing.providers.fake import FakeProvider
 from ams_billing.testing.fake import FakeDriver
 
 LONG_AGO = "2000-01-01T00:00:00Z"
@@ -43,7 +43,7 @@ class Listener:
         self.heard.append(change)
 
 
-class FlakyFake(FakeBillingService):
+class FlakyFake(FakeProvider):
     """Records each read by ids; the ``fail_on``-th read fails as a dropped network would."""
 
     def __init__(self, **kwargs: Any) -> None:

@@ -1,6 +1,6 @@
 """Deliberately broken providers: the fake with one defect each, to prove the suite has teeth.
 
-Each class overrides one hook of :class:`FakeBillingService` (re-marked with ``@hookimpl``, as a
+Each class overrides one hook of :class:`FakeProvider` (re-marked with ``@hookimpl``, as a
 subclass must) or one of its internals. ``BROKEN`` maps each to the contract tests that must fail.
 Not a test module: ``test_contract_teeth.py`` copies it next to a generated test file.
 """
@@ -37,11 +37,11 @@ from ams_billing.core import totals
 from ams_billing.core.ledger import IdempotencyRecord
 from ams_billing.core.money import currency_places, quantize
 from ams_billing.core.signing import header_value, sign_body
-from ams_billing.providers.fake import SIGNATURE_HEADER, FakeBillingService
+from ams_billing.providers.fake import SIGNATURE_HEADER, FakeProvider
 from ams_billing.providers.fake.wire import decode_delivery
 
 
-class DuplicatesOnRetry(FakeBillingService):
+class DuplicatesOnRetry(FakeProvider):
     """Ignores the idempotency key: every retry raises a new invoice."""
 
     @hookimpl
@@ -49,7 +49,7 @@ class DuplicatesOnRetry(FakeBillingService):
         return super().create_invoice(request, f"{idempotency_key}#{uuid.uuid4()}")
 
 
-class QuietlyDuplicatesOnRetry(FakeBillingService):
+class QuietlyDuplicatesOnRetry(FakeProvider):
     """Answers a retry with the first invoice, but raises a second one behind the caller's back."""
 
     @hookimpl
@@ -59,7 +59,7 @@ class QuietlyDuplicatesOnRetry(FakeBillingService):
         return super().create_invoice(request, idempotency_key)
 
 
-class IgnoresKeyConflicts(FakeBillingService):
+class IgnoresKeyConflicts(FakeProvider):
     """Answers a reused key with the first invoice even when the request differs."""
 
     @hookimpl
@@ -70,7 +70,7 @@ class IgnoresKeyConflicts(FakeBillingService):
         return super().create_invoice(request, idempotency_key)
 
 
-class TaxesTheTotal(FakeBillingService):
+class TaxesTheTotal(FakeProvider):
     """Computes the invoice's tax once on its total instead of per line (a cent out at times)."""
 
     @hookimpl
@@ -93,7 +93,7 @@ class TaxesTheTotal(FakeBillingService):
         return taxed
 
 
-class CentOut(FakeBillingService):
+class CentOut(FakeProvider):
     """Adds a cent to every new invoice (subtotal and total, so it adds up on its face)."""
 
     @hookimpl
@@ -113,7 +113,7 @@ class CentOut(FakeBillingService):
         return padded
 
 
-class TrustsAnySignature(FakeBillingService):
+class TrustsAnySignature(FakeProvider):
     """Parses a delivery whose signature is wrong or missing instead of refusing it."""
 
     @hookimpl
@@ -125,7 +125,7 @@ class TrustsAnySignature(FakeBillingService):
             return WebhookDelivery(parsed.events, parsed.first_sequence, parsed.last_sequence)
 
 
-class ServesStaleReads(FakeBillingService):
+class ServesStaleReads(FakeProvider):
     """Every other read answers from a lagging replica: the state before the last payment,
     stamped as new. A PAID invoice moves back to AUTHORISED and listeners hear it twice."""
 
@@ -153,7 +153,7 @@ class ServesStaleReads(FakeBillingService):
         ]
 
 
-class VoidsPaidInvoices(FakeBillingService):
+class VoidsPaidInvoices(FakeProvider):
     """Voids invoices that have payments, which Xero refuses."""
 
     @hookimpl
@@ -164,7 +164,7 @@ class VoidsPaidInvoices(FakeBillingService):
         return self._update(invoice, status=InvoiceStatus.VOIDED, amount_due=Decimal(0))
 
 
-class BillsInTheFirstCurrency(FakeBillingService):
+class BillsInTheFirstCurrency(FakeProvider):
     """Raises every invoice in NZD, whatever currency the request names."""
 
     @hookimpl
@@ -172,7 +172,7 @@ class BillsInTheFirstCurrency(FakeBillingService):
         return super().create_invoice(attrs.evolve(request, currency="NZD"), idempotency_key)
 
 
-class RoundsTaxTiesToEven(FakeBillingService):
+class RoundsTaxTiesToEven(FakeProvider):
     """Rounds a line's tax half to even (banker's rounding), not half away from zero."""
 
     @hookimpl
@@ -202,7 +202,7 @@ class RoundsTaxTiesToEven(FakeBillingService):
         return evened
 
 
-class KeysIgnoreCase(FakeBillingService):
+class KeysIgnoreCase(FakeProvider):
     """Compares idempotency keys without their case."""
 
     @hookimpl
@@ -210,7 +210,7 @@ class KeysIgnoreCase(FakeBillingService):
         return super().create_invoice(request, idempotency_key.lower())
 
 
-class ConflictIgnoresTheReference(FakeBillingService):
+class ConflictIgnoresTheReference(FakeProvider):
     """Replays a key whose request differs from the first only in its reference."""
 
     @hookimpl
@@ -221,7 +221,7 @@ class ConflictIgnoresTheReference(FakeBillingService):
         return super().create_invoice(request, idempotency_key)
 
 
-class KeepsAClearedEmail(FakeBillingService):
+class KeepsAClearedEmail(FakeProvider):
     """Treats an absent email as "no change": a contact's email can never be cleared."""
 
     @hookimpl
@@ -232,7 +232,7 @@ class KeepsAClearedEmail(FakeBillingService):
         return super().create_contact(contact, idempotency_key)
 
 
-class ContactReplayAppliesAgain(FakeBillingService):
+class ContactReplayAppliesAgain(FakeProvider):
     """Forgets contact keys: a replay writes the first contact again over a later update."""
 
     @hookimpl
@@ -242,7 +242,7 @@ class ContactReplayAppliesAgain(FakeBillingService):
         return super().create_contact(contact, idempotency_key)
 
 
-class EmailsAgainOnReplay(FakeBillingService):
+class EmailsAgainOnReplay(FakeProvider):
     """Answers a repeated key with the first result, but sends the email again."""
 
     @hookimpl
@@ -254,7 +254,7 @@ class EmailsAgainOnReplay(FakeBillingService):
         return result
 
 
-class EmailsUnknownInvoices(FakeBillingService):
+class EmailsUnknownInvoices(FakeProvider):
     """Reports an email to an invoice it does not hold as sent."""
 
     @hookimpl
@@ -264,7 +264,7 @@ class EmailsUnknownInvoices(FakeBillingService):
         return super().send_invoice(invoice, idempotency_key)
 
 
-class DraftsHaveOnlineUrls(FakeBillingService):
+class DraftsHaveOnlineUrls(FakeProvider):
     """Gives a DRAFT invoice a pay page."""
 
     @hookimpl
@@ -277,7 +277,7 @@ def _with_signature(headers: Mapping[str, str], signature: str) -> dict[str, str
     return {**headers, SIGNATURE_HEADER: signature}
 
 
-class SignatureIgnoresCase(FakeBillingService):
+class SignatureIgnoresCase(FakeProvider):
     """Compares the signature without its case."""
 
     @hookimpl
@@ -289,7 +289,7 @@ class SignatureIgnoresCase(FakeBillingService):
         return super().parse_webhook(body, headers)
 
 
-class AcceptsACutSignature(FakeBillingService):
+class AcceptsACutSignature(FakeProvider):
     """Accepts any beginning of the signature (a comparison over the shorter length)."""
 
     @hookimpl
@@ -301,7 +301,7 @@ class AcceptsACutSignature(FakeBillingService):
         return super().parse_webhook(body, headers)
 
 
-class ParsesBeforeVerifying(FakeBillingService):
+class ParsesBeforeVerifying(FakeProvider):
     """Parses the body before checking its signature."""
 
     @hookimpl
@@ -310,7 +310,7 @@ class ParsesBeforeVerifying(FakeBillingService):
         return super().parse_webhook(body, headers)
 
 
-class RefusesSignedGarbageAsUnverified(FakeBillingService):
+class RefusesSignedGarbageAsUnverified(FakeProvider):
     """Answers a genuine delivery it cannot parse as unverified: a 401, so it is sent again."""
 
     @hookimpl
@@ -321,7 +321,7 @@ class RefusesSignedGarbageAsUnverified(FakeBillingService):
             raise WebhookVerificationError(str(error)) from None
 
 
-class KeepsFirstInvoiceOfADelivery(FakeBillingService):
+class KeepsFirstInvoiceOfADelivery(FakeProvider):
     """Keeps only the events about the first invoice a delivery names."""
 
     @hookimpl
@@ -332,7 +332,7 @@ class KeepsFirstInvoiceOfADelivery(FakeBillingService):
         return attrs.evolve(delivery, events=events)
 
 
-class KeepsOtherTenantsEvents(FakeBillingService):
+class KeepsOtherTenantsEvents(FakeProvider):
     """Parses every event of a verified delivery, whichever tenant it is for."""
 
     @hookimpl
@@ -342,7 +342,7 @@ class KeepsOtherTenantsEvents(FakeBillingService):
         return WebhookDelivery(parsed.events, parsed.first_sequence, parsed.last_sequence)
 
 
-class ReadsWhileParsing(FakeBillingService):
+class ReadsWhileParsing(FakeProvider):
     """Reads the invoices a delivery names while parsing it: a call to the provider."""
 
     @hookimpl
@@ -352,7 +352,7 @@ class ReadsWhileParsing(FakeBillingService):
         return delivery
 
 
-class NoDeliveryForPartPayments(FakeBillingService):
+class NoDeliveryForPartPayments(FakeProvider):
     """Sends a webhook when an invoice is paid in full, but none for a part payment."""
 
     def _update(self, invoice: Invoice, **changes: Any) -> Invoice:
@@ -362,7 +362,7 @@ class NoDeliveryForPartPayments(FakeBillingService):
         return updated
 
 
-class ReadsSinceAsUTC(FakeBillingService):
+class ReadsSinceAsUTC(FakeProvider):
     """Reads the changed-since time's wall clock as UTC, dropping its offset."""
 
     @hookimpl
@@ -370,7 +370,7 @@ class ReadsSinceAsUTC(FakeBillingService):
         return super().get_invoices_changed_since(since.replace(tzinfo=UTC))
 
 
-class TrimsTheSignature(FakeBillingService):
+class TrimsTheSignature(FakeProvider):
     """Strips whitespace around the signature before comparing it (a suffix, all the same)."""
 
     @hookimpl
@@ -381,7 +381,7 @@ class TrimsTheSignature(FakeBillingService):
         return super().parse_webhook(body, headers)
 
 
-class ConflictNamesAnotherKey(FakeBillingService):
+class ConflictNamesAnotherKey(FakeProvider):
     """Raises the conflict, but carrying the operation's name instead of the key sent."""
 
     def _keyed(self, operation: str, key: str, request: Any) -> tuple[Any, bool]:
@@ -391,7 +391,7 @@ class ConflictNamesAnotherKey(FakeBillingService):
             raise IdempotencyConflictError(operation) from None
 
 
-class LedgerConflictNamesItsOwnKey(FakeBillingService):
+class LedgerConflictNamesItsOwnKey(FakeProvider):
     """After a restart, refuses a reused key carrying the ledger's namespaced key, not the key sent.
 
     The books have forgotten the key by then, so only the client's ledger can tell the conflict.
@@ -406,7 +406,7 @@ class LedgerConflictNamesItsOwnKey(FakeBillingService):
             raise IdempotencyConflictError(self._ledger_key(key), f" ({operation})") from None
 
 
-class LedgerForgetsTheRecipient(FakeBillingService):
+class LedgerForgetsTheRecipient(FakeProvider):
     """Its ledger keeps that an email was sent, not to whom: a replay after a restart says none."""
 
     def _from_ledger(self, operation: str, record: IdempotencyRecord) -> object:
@@ -416,7 +416,7 @@ class LedgerForgetsTheRecipient(FakeBillingService):
         return result
 
 
-class NotFoundWithoutTheId(FakeBillingService):
+class NotFoundWithoutTheId(FakeProvider):
     """Raises NotFoundError without saying which id was not found."""
 
     def _invoice(self, invoice_id: str) -> Invoice:
@@ -426,7 +426,7 @@ class NotFoundWithoutTheId(FakeBillingService):
             raise NotFoundError(str(error)) from None
 
 
-class RefusesWithoutSayingWhy(FakeBillingService):
+class RefusesWithoutSayingWhy(FakeProvider):
     """Names the refused fields of an invoice, with empty messages."""
 
     def _validate_invoice(self, request: InvoiceRequest) -> None:
@@ -436,7 +436,7 @@ class RefusesWithoutSayingWhy(FakeBillingService):
             raise ValidationError([FieldError(e.field, "") for e in error.errors]) from None
 
 
-class ContactReplayAnswersTheFirst(FakeBillingService):
+class ContactReplayAnswersTheFirst(FakeProvider):
     """Answers a replayed contact key with the details of the first call, not the contact now."""
 
     @hookimpl
@@ -448,7 +448,7 @@ class ContactReplayAnswersTheFirst(FakeBillingService):
         return record
 
 
-class NonDeliveryNamesNoBody(FakeBillingService):
+class NonDeliveryNamesNoBody(FakeProvider):
     """Refuses a signed body that is no delivery, naming a made-up field instead of ``body``."""
 
     @hookimpl
@@ -459,7 +459,7 @@ class NonDeliveryNamesNoBody(FakeBillingService):
             raise ValidationError([FieldError("$", e.message) for e in error.errors]) from None
 
 
-class ReportsRefusedCredentialsAsAnOutage(FakeBillingService):
+class ReportsRefusedCredentialsAsAnOutage(FakeProvider):
     """Turns a refusal of the credentials into "unavailable", so the caller retries forever."""
 
     @hookimpl
@@ -470,7 +470,7 @@ class ReportsRefusedCredentialsAsAnOutage(FakeBillingService):
             raise ProviderUnavailableError(str(error)) from None
 
 
-BROKEN: dict[type[FakeBillingService], set[str]] = {
+BROKEN: dict[type[FakeProvider], set[str]] = {
     DuplicatesOnRetry: {
         "test_retry_with_the_same_key_returns_the_same_invoice",
         "test_retry_with_the_same_key_creates_no_second_invoice",

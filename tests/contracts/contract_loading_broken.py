@@ -12,12 +12,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from ams_billing.core.ledger import IdempotencyStore
-from ams_billing.providers.fake import FakeBillingService
+from ams_billing.providers.fake import FakeProvider
 from ams_billing.testing import ContractHarness
 from ams_billing.testing.fake import restartable_harness
 
 
-class FromEnvWithoutOptions(FakeBillingService):
+class FromEnvWithoutOptions(FakeProvider):
     """``from_env(cls, environ)``, as docs/providers.md once showed: no ``**options``."""
 
     @classmethod
@@ -29,7 +29,7 @@ class FromEnvWithoutOptions(FakeBillingService):
         return restartable_harness(cls)
 
 
-class MisnamedLedger(FakeBillingService):
+class MisnamedLedger(FakeProvider):
     """Takes the ledger as ``ledger=``: load_service() never gives it one, so keys stay in memory.
 
     Its harness passes ``idempotency_store=`` through ``**options``, so every other contract,
@@ -47,7 +47,7 @@ class MisnamedLedger(FakeBillingService):
 
 LOADED = "test_load_service_builds_the_provider_from_its_name"
 
-BROKEN: dict[type[FakeBillingService], set[str]] = {
+BROKEN: dict[type[FakeProvider], set[str]] = {
     FromEnvWithoutOptions: {f"{LOADED}[durable]"},
     MisnamedLedger: {"test_the_durable_ledger_can_reach_the_provider"},
 }

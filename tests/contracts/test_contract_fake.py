@@ -10,9 +10,9 @@ from contract_runs import INLINE
 
 from ams_billing import BillingService, Capability
 from ams_billing.contracts import ContractHarness, ProviderContract
-from ams_billing.contracts.base import FaultContract, RestartContract
+from ams_billing.contracts.base import FaultContract, KeyExpiryContract, RestartContract
 from ams_billing.contracts.capabilities import PROBES
-from ams_billing.providers.fake import FakeBillingService
+from ams_billing.providers.fake import FakeProvider
 from ams_billing.testing.fake import FakeDriver, restartable_harness
 
 pytest_plugins = ["pytester"]
@@ -24,12 +24,14 @@ CLASSES = (
     "TestEmail",
     "TestFaults",
     "TestInvoices",
+    "TestKeyExpiry",
     "TestLoading",
     "TestPayments",
     "TestReads",
     "TestRestart",
     "TestStateful",
     "TestWebhooks",
+    "TestWebhookSecrecy",
 )
 """The zero-code run's test classes, all in its one test module, contracts/test_contract.py."""
 
@@ -45,7 +47,7 @@ class TestFakeInYenWithoutAStatedRate(ProviderContract):
     """Another configuration: a zero-decimal currency, another account, the rate left unstated."""
 
     def make_harness(self) -> ContractHarness:
-        provider = FakeBillingService(
+        provider = FakeProvider(
             accounts={"400": Decimal("0.08")}, default_account_code="400", currencies=["JPY"]
         )
         return ContractHarness(
@@ -66,7 +68,7 @@ def test_every_capability_has_a_probe() -> None:
 LIMITED = """
 from ams_billing import BillingService
 from ams_billing.contracts import ContractHarness, ProviderContract
-from ams_billing.providers.fake import FakeBillingService
+from ams_billing.providers.fake import FakeProvider
 from ams_billing.testing import FakeDriver
 
 
@@ -80,7 +82,7 @@ class PaymentsOnly:
 
 class TestLimited(ProviderContract):
     def make_harness(self):
-        provider = FakeBillingService(can_send_email=False)
+        provider = FakeProvider(can_send_email=False)
         return ContractHarness(service=BillingService(provider), driver=PaymentsOnly(provider),
                                account_code="200", tax_rate=provider.accounts["200"])
 """
@@ -123,6 +125,16 @@ def test_absent_capability_and_fault_injection_skip_with_reasons(
     restart_tests = [name for name in dir(RestartContract) if name.startswith("test_")]
     assert restart_tests
     assert all(results[name] == "skipped" for name in restart_tests)
+    assert any("cannot make the accounting system forget" in reason for reason in reasons)
+    expiry_tests = [name for name in dir(KeyExpiryContract) if name.startswith("test_")]
+    assert expiry_tests
+    assert all(results[name] == "skipped" for name in expiry_tests)
+    assert any("names no secrets" in reason for reason in reasons)
+    # Without a signer or secrets, the refusals that need neither are still searched.
+    for forgery in ("corrupted-signature", "absent-signature"):
+        assert results[f"test_refused_delivery_reveals_no_valid_signature[{forgery}]"] == "passed"
+        assert results[f"test_refused_delivery_reveals_no_secret[{forgery}]"] == "skipped"
+    assert results["test_refused_delivery_reveals_no_valid_signature[changed-body]"] == "skipped"
     for name in (
         "test_one_key_sends_one_email",
         "test_other_tenants_events_are_dropped",
@@ -153,7 +165,7 @@ def zero_code(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
 
 
 @pytest.mark.parametrize(
-    "provider", ["fake", "ams_billing.providers.fake.FakeBillingService"], ids=["name", "path"]
+    "provider", ["fake", "ams_billing.providers.fake.FakeProvider"], ids=["name", "path"]
 )
 def test_zero_code_run_passes_for_the_fake(pytester: pytest.Pytester, provider: str) -> None:
     result = zero_code(pytester, f"--billing-provider={provider}", "-v")

@@ -18,7 +18,7 @@ import pytest
 
 import ams_billing
 from ams_billing.contracts.plugin import HARNESS_GROUP, _registered_harness
-from ams_billing.providers.fake import FakeBillingService
+from ams_billing.providers.fake import FakeProvider
 from ams_billing.testing.fake import restartable_harness
 
 PACKAGE = Path(ams_billing.__file__).parent
@@ -99,7 +99,7 @@ def test_the_zero_code_run_collects_one_module() -> None:
 def test_the_fakes_harness_is_registered_as_an_entry_point() -> None:
     (entry,) = [ep for ep in entry_points(group=HARNESS_GROUP) if ep.name == "fake"]
     assert entry.load() is restartable_harness
-    assert _registered_harness(FakeBillingService) is restartable_harness
+    assert _registered_harness(FakeProvider) is restartable_harness
 
 
 def test_the_xero_harness_entry_point_names_the_emulators_home() -> None:

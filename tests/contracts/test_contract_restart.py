@@ -1,7 +1,7 @@
 """The restart contract tells a durable ledger from one that lives only in memory.
 
 The same fake runs the restart tests twice: with its ledger and invoice states in an SQLite file
-(its durable option, what ``FakeBillingService.contract_harness()`` gives), where they pass, and
+(its durable option, what ``FakeProvider.contract_harness()`` gives), where they pass, and
 with both in memory, as a provider without a durable ledger keeps them, where the tests of keys
 fail, each because the key billed or emailed a duplicate.
 """

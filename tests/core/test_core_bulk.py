@@ -21,11 +21,11 @@ from ams_billing import (
     ValidationError,
 )
 from ams_billing.core.hookspecs import OPERATION_HOOKS, OPTIONAL_OPERATION_HOOKS
-from ams_billing.providers.fake import FakeBillingService
+from ams_billing.providers.fake import FakeProvider
 from ams_billing.testing.fake import FakeDriver
 
 
-class SingleOnlyFake(FakeBillingService):
+class SingleOnlyFake(FakeProvider):
     """A provider without bulk hooks (the overrides carry no hookimpl marker)."""
 
     def create_contacts(self, items: Sequence[Any]) -> Any:  # type: ignore[override]
@@ -46,9 +46,9 @@ def _request(reference: str, account_code: str | None = None) -> InvoiceRequest:
     )
 
 
-@pytest.fixture(params=[FakeBillingService, SingleOnlyFake], ids=["native", "fallback"])
-def provider(request: pytest.FixtureRequest) -> FakeBillingService:
-    provider: FakeBillingService = request.param()
+@pytest.fixture(params=[FakeProvider, SingleOnlyFake], ids=["native", "fallback"])
+def provider(request: pytest.FixtureRequest) -> FakeProvider:
+    provider: FakeProvider = request.param()
     return provider
 
 
@@ -57,7 +57,7 @@ def test_bulk_hooks_are_optional() -> None:
     BillingService(SingleOnlyFake())  # no ConfigurationError
 
 
-def test_items_are_checked_and_duplicates_resolved(provider: FakeBillingService) -> None:
+def test_items_are_checked_and_duplicates_resolved(provider: FakeProvider) -> None:
     service = BillingService(provider)
     a, b = _request("a"), _request("b")
     items: list[Any] = [
@@ -91,7 +91,7 @@ def test_items_are_checked_and_duplicates_resolved(provider: FakeBillingService)
     assert again[0].outcome is BatchOutcome.EXISTING
 
 
-def test_contacts_existing_once_known(provider: FakeBillingService) -> None:
+def test_contacts_existing_once_known(provider: FakeProvider) -> None:
     service = BillingService(provider)
     ada = Contact("acct-ada", "Ada")
     first = service.create_contacts([BatchItem(ada, "c-1")])
@@ -102,7 +102,7 @@ def test_contacts_existing_once_known(provider: FakeBillingService) -> None:
 
 
 def test_a_bulk_call_that_raises_fails_every_item_and_a_retry_succeeds() -> None:
-    provider = FakeBillingService()
+    provider = FakeProvider()
     service = BillingService(provider)
     items = [BatchItem(_request("a"), "k-a"), BatchItem(_request("b"), "k-b")]
     FakeDriver(provider).fail_next(1, ProviderUnavailableError, operations=["create_invoices"])
@@ -129,7 +129,7 @@ def test_listeners_hear_of_bulk_invoices() -> None:
         def invoice_changed(self, change: Any) -> None:
             heard.append(change.invoice.provider_id)
 
-    provider = FakeBillingService()
+    provider = FakeProvider()
     service = BillingService(provider, listeners=[Listener()])
     [result] = service.create_invoices([BatchItem(_request("a"), "k-a")])
     FakeDriver(provider).record_payment(result.unwrap().provider_id, result.unwrap().total)

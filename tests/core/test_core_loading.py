@@ -14,12 +14,12 @@ from ams_billing import (
     load_service,
     resolve_provider_class,
 )
-from ams_billing.providers.fake import FakeBillingService
+from ams_billing.providers.fake import FakeProvider
 from ams_billing.testing.fake import FakeDriver
 
 
 def test_fake_is_registered_as_an_entry_point() -> None:
-    assert available_providers()["fake"] == "ams_billing.providers.fake:FakeBillingService"
+    assert available_providers()["fake"] == "ams_billing.providers.fake:FakeProvider"
 
 
 @pytest.mark.parametrize(
@@ -27,18 +27,18 @@ def test_fake_is_registered_as_an_entry_point() -> None:
     [
         "fake",
         " fake ",
-        "ams_billing.providers.fake.FakeBillingService",
-        "ams_billing.providers.fake:FakeBillingService",
+        "ams_billing.providers.fake.FakeProvider",
+        "ams_billing.providers.fake:FakeProvider",
     ],
 )
 def test_a_provider_resolves_by_name_or_by_path(value: str) -> None:
-    assert resolve_provider_class(value) is FakeBillingService
+    assert resolve_provider_class(value) is FakeProvider
 
 
 def test_load_service_reads_the_environment() -> None:
     service = load_service(environ={"AMS_BILLING_SERVICE_CLASS": "fake"}, stores="memory:")
     assert isinstance(service, BillingService)
-    assert isinstance(service.provider, FakeBillingService)
+    assert isinstance(service.provider, FakeProvider)
 
 
 def test_load_service_uses_from_env_with_the_same_environment() -> None:
@@ -47,7 +47,7 @@ def test_load_service_uses_from_env_with_the_same_environment() -> None:
         stores="memory:",
     )
     signed = FakeDriver(service.provider).sign_delivery(b"{}")  # type: ignore[attr-defined]
-    reference = FakeDriver(FakeBillingService(webhook_key="k" * 32)).sign_delivery(b"{}")
+    reference = FakeDriver(FakeProvider(webhook_key="k" * 32)).sign_delivery(b"{}")
     assert signed.headers == reference.headers
 
 
@@ -161,7 +161,7 @@ def test_provider_kwargs_reach_from_env_with_the_given_environment() -> None:
         tenant_id="t-2",
     )
     assert service.provider.tenant_id == "t-2"  # type: ignore[attr-defined]
-    reference = FakeDriver(FakeBillingService(webhook_key="k" * 32)).sign_delivery(b"{}")
+    reference = FakeDriver(FakeProvider(webhook_key="k" * 32)).sign_delivery(b"{}")
     assert FakeDriver(service.provider).sign_delivery(b"{}").headers == reference.headers  # type: ignore[attr-defined]
 
 
@@ -172,12 +172,12 @@ def test_the_guides_class_path_is_the_xero_provider_where_the_ams_is_absent(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     from ams_billing.assembly import loading
-    from ams_billing.providers.xero import XeroBillingService
+    from ams_billing.providers.xero import XeroProvider
 
     loading._aliases_logged.clear()
     with caplog.at_level("INFO", logger="ams_billing"):
-        assert resolve_provider_class(GUIDE_PATH) is XeroBillingService
-        assert resolve_provider_class(GUIDE_PATH) is XeroBillingService
+        assert resolve_provider_class(GUIDE_PATH) is XeroProvider
+        assert resolve_provider_class(GUIDE_PATH) is XeroProvider
     said = [r.getMessage() for r in caplog.records if GUIDE_PATH in r.getMessage()]
     assert len(said) == 1, said
     assert "'xero'" in said[0]
@@ -204,7 +204,7 @@ def test_inside_the_ams_the_guides_path_runs_on_the_provider_its_class_names(
     """After the AMS's migration its module re-exports an integration naming its provider."""
     import sys
 
-    from ams_billing.providers.xero import XeroBillingService
+    from ams_billing.providers.xero import XeroProvider
 
     _write_module(
         tmp_path,
@@ -218,7 +218,7 @@ def test_inside_the_ams_the_guides_path_runs_on_the_provider_its_class_names(
     for name in [m for m in sys.modules if m == "ams" or m.startswith("ams.")]:
         monkeypatch.delitem(sys.modules, name)
     try:
-        assert resolve_provider_class(GUIDE_PATH) is XeroBillingService
+        assert resolve_provider_class(GUIDE_PATH) is XeroProvider
     finally:
         for name in [m for m in sys.modules if m == "ams" or m.startswith("ams.")]:
             del sys.modules[name]

@@ -25,22 +25,22 @@ from ams_billing.testing.scratch import ScratchStores
 PROVIDERS = """
 from typing import Any, Mapping
 from ams_billing.core.ledger import IdempotencyStore
-from ams_billing.providers.fake import FakeBillingService
+from ams_billing.providers.fake import FakeProvider
 
 
-class NoOptions(FakeBillingService):
+class NoOptions(FakeProvider):
     @classmethod
     def from_env(cls, environ):
         return cls()
 
 
-class WellDeclared(FakeBillingService):
+class WellDeclared(FakeProvider):
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **options: Any):
         return cls(**options)
 
 
-class BuggyFromEnv(FakeBillingService):
+class BuggyFromEnv(FakeProvider):
     @classmethod
     def from_env(cls, environ, **options):
         return len(42)  # a bug of the provider's own: its TypeError is left alone
@@ -51,7 +51,7 @@ class Positional:
         pass
 
 
-class Ledger(FakeBillingService):
+class Ledger(FakeProvider):
     def __init__(self, ledger=None):
         super().__init__()
 
@@ -65,7 +65,7 @@ class Annotated:
         pass
 
 
-class Unrelated(FakeBillingService):
+class Unrelated(FakeProvider):
     def __init__(self, *, timeout: float = 1.0, **options: Any):
         super().__init__()
 """

@@ -57,3 +57,23 @@ def test_package_ships_py_typed() -> None:
     from importlib.resources import files
 
     assert files("ams_billing").joinpath("py.typed").is_file()
+
+
+PROVIDER_EXPORTS = {
+    "ams_billing.providers.fake": {"SIGNATURE_HEADER", "FakeBooks", "FakePayment", "FakeProvider"},
+    "ams_billing.providers.xero": {
+        "DEFAULT_API_URL", "DEFAULT_IDENTITY_URL", "SIGNATURE_HEADER", "IdempotencyRecord",
+        "IdempotencyStore", "InMemoryIdempotencyStore", "RecordState", "Secret", "XeroProvider",
+        "XeroSettings",
+    },
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("module", sorted(PROVIDER_EXPORTS))
+def test_the_providers_exports_are_pinned(module: str) -> None:
+    """Providers are ``*Provider``; ``BillingService`` is only ever the facade (issue 18)."""
+    import importlib
+
+    exported = importlib.import_module(module).__all__
+    assert set(exported) == PROVIDER_EXPORTS[module]
+    assert not [name for name in exported if name.endswith("BillingService")]

@@ -19,7 +19,7 @@ from ams_billing import (
     ValidationError,
     hookimpl,
 )
-from ams_billing.providers.fake import FakeBillingService
+from ams_billing.providers.fake import FakeProvider
 from ams_billing.testing.fake import FakeDriver
 
 
@@ -33,8 +33,8 @@ class Recorder:
 
 
 @pytest.fixture
-def fake() -> FakeBillingService:
-    return FakeBillingService(webhook_key="test-key")
+def fake() -> FakeProvider:
+    return FakeProvider(webhook_key="test-key")
 
 
 def test_a_provider_missing_an_operation_is_refused_at_start_up() -> None:
@@ -47,7 +47,7 @@ def test_a_provider_missing_an_operation_is_refused_at_start_up() -> None:
         BillingService(HalfProvider())
 
 
-def test_a_misspelt_hook_fails_at_start_up(fake: FakeBillingService) -> None:
+def test_a_misspelt_hook_fails_at_start_up(fake: FakeProvider) -> None:
     class Typo:
         @hookimpl
         def invoice_chnaged(self, change: InvoiceChange) -> None:
@@ -59,8 +59,8 @@ def test_a_misspelt_hook_fails_at_start_up(fake: FakeBillingService) -> None:
     assert not any(isinstance(p, Typo) for p in service.plugin_manager.get_plugins())
 
 
-def test_an_operation_without_an_answer_is_unsupported(fake: FakeBillingService) -> None:
-    class Silent(FakeBillingService):
+def test_an_operation_without_an_answer_is_unsupported(fake: FakeProvider) -> None:
+    class Silent(FakeProvider):
         @hookimpl
         def get_invoice_url(self, invoice_id: str) -> str:
             return None  # type: ignore[return-value]
@@ -71,7 +71,7 @@ def test_an_operation_without_an_answer_is_unsupported(fake: FakeBillingService)
 
 @pytest.mark.parametrize("key", ["", "   ", "k" * 129])
 def test_idempotency_keys_are_checked_before_any_call(
-    fake: FakeBillingService, contact: Contact, key: str
+    fake: FakeProvider, contact: Contact, key: str
 ) -> None:
     with pytest.raises(ValidationError) as excinfo:
         BillingService(fake).create_contact(contact, idempotency_key=key)
@@ -80,7 +80,7 @@ def test_idempotency_keys_are_checked_before_any_call(
 
 
 def test_the_email_switch_skips_without_calling_the_provider(
-    fake: FakeBillingService, invoice_request: InvoiceRequest
+    fake: FakeProvider, invoice_request: InvoiceRequest
 ) -> None:
     service = BillingService(fake, email_invoices=False)
     invoice = service.create_invoice(invoice_request, idempotency_key="i-1")
@@ -100,7 +100,7 @@ def test_the_email_switch_skips_without_calling_the_provider(
     ],
 )
 def test_the_whitelist_decides_who_is_emailed(
-    fake: FakeBillingService,
+    fake: FakeProvider,
     invoice_request: InvoiceRequest,
     email: str | None,
     sent: bool,
@@ -120,9 +120,7 @@ def test_the_whitelist_decides_who_is_emailed(
     assert len(fake.emails_sent) == int(sent)
 
 
-def test_sending_twice_emails_once(
-    fake: FakeBillingService, invoice_request: InvoiceRequest
-) -> None:
+def test_sending_twice_emails_once(fake: FakeProvider, invoice_request: InvoiceRequest) -> None:
     service = BillingService(fake)
     invoice = service.create_invoice(invoice_request, idempotency_key="i-1")
     assert service.send_invoice(invoice) == service.send_invoice(invoice)
@@ -130,7 +128,7 @@ def test_sending_twice_emails_once(
 
 
 def test_webhook_to_listener_end_to_end(
-    fake: FakeBillingService, invoice_request: InvoiceRequest
+    fake: FakeProvider, invoice_request: InvoiceRequest
 ) -> None:
     recorder = Recorder()
     service = BillingService(fake, listeners=[recorder])
@@ -148,7 +146,7 @@ def test_webhook_to_listener_end_to_end(
     assert recorder.changes[0].previous_amount_paid == 0
 
 
-def test_a_bad_signature_is_a_401_and_changes_nothing(fake: FakeBillingService) -> None:
+def test_a_bad_signature_is_a_401_and_changes_nothing(fake: FakeProvider) -> None:
     service = BillingService(fake)
     body = b'{"events":[],"first_sequence":0,"last_sequence":0,"tenant_id":"fake-tenant"}'
     good = FakeDriver(fake).sign_delivery(body)
@@ -158,20 +156,20 @@ def test_a_bad_signature_is_a_401_and_changes_nothing(fake: FakeBillingService) 
     assert service.handle_webhook(body, {"X-Fake-Signature": "AAAA"}).status == 401
 
 
-def test_a_verified_but_malformed_delivery_is_acknowledged(fake: FakeBillingService) -> None:
+def test_a_verified_but_malformed_delivery_is_acknowledged(fake: FakeProvider) -> None:
     signed = FakeDriver(fake).sign_delivery(b"not json")
     response = BillingService(fake).handle_webhook(signed.body, signed.headers)
     assert (response.status, response.delivery) == (200, None)
 
 
-def test_changed_since_needs_an_aware_datetime(fake: FakeBillingService) -> None:
+def test_changed_since_needs_an_aware_datetime(fake: FakeProvider) -> None:
     service = BillingService(fake)
     with pytest.raises(ValidationError):
         service.get_invoices_changed_since(datetime(2026, 1, 1))
     assert service.get_invoices_changed_since(datetime(2026, 1, 1, tzinfo=UTC)) == []
 
 
-def test_void_notifies_listeners(fake: FakeBillingService, invoice_request: InvoiceRequest) -> None:
+def test_void_notifies_listeners(fake: FakeProvider, invoice_request: InvoiceRequest) -> None:
     recorder = Recorder()
     service = BillingService(fake, listeners=[recorder])
     invoice = service.create_invoice(invoice_request, idempotency_key="i-1")
@@ -187,7 +185,7 @@ def audit_records(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptur
 
 
 def test_audit_policy_logs_operations_but_not_their_data(
-    fake: FakeBillingService,
+    fake: FakeProvider,
     invoice_request: InvoiceRequest,
     audit_records: pytest.LogCaptureFixture,
 ) -> None:
@@ -203,7 +201,7 @@ def test_audit_policy_logs_operations_but_not_their_data(
 
 
 def test_a_create_retried_after_payment_still_tells_listeners_it_was_paid(
-    fake: FakeBillingService, invoice_request: InvoiceRequest
+    fake: FakeProvider, invoice_request: InvoiceRequest
 ) -> None:
     recorder = Recorder()
     service = BillingService(fake, listeners=[recorder])
@@ -218,7 +216,7 @@ def test_a_create_retried_after_payment_still_tells_listeners_it_was_paid(
 
 
 def test_a_listener_that_fails_hears_the_change_again_on_the_next_read(
-    fake: FakeBillingService, invoice_request: InvoiceRequest
+    fake: FakeProvider, invoice_request: InvoiceRequest
 ) -> None:
     class FlakyLedger(Recorder):
         def __init__(self) -> None:
@@ -253,7 +251,7 @@ def test_close_closes_what_the_service_owns_once_last_first() -> None:
         def close(self) -> None:
             closed.append(self.number)
 
-    service = BillingService(FakeBillingService(), owned=[Resource(1), Resource(2)])
+    service = BillingService(FakeProvider(), owned=[Resource(1), Resource(2)])
     with service:
         assert closed == []
     service.close()

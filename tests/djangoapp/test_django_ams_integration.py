@@ -12,8 +12,8 @@ from django.test import override_settings
 from ams_billing import ConfigurationError, ProviderNotFoundError, resolve_provider_class
 from ams_billing.contrib.ams import MockXeroBillingService, XeroBillingService
 from ams_billing.contrib.django.service import get_billing_service, settings_environ
-from ams_billing.providers.fake import FakeBillingService
-from ams_billing.providers.xero import XeroBillingService as XeroProvider
+from ams_billing.providers.fake import FakeProvider
+from ams_billing.providers.xero import XeroProvider
 
 
 def test_building_the_ams_service_needs_no_configuration_and_calls_nothing() -> None:
@@ -28,7 +28,7 @@ def test_building_the_ams_service_needs_no_configuration_and_calls_nothing() -> 
     ("path", "provider"),
     [
         ("ams_billing.contrib.ams.XeroBillingService", XeroProvider),
-        ("ams_billing.contrib.ams.MockXeroBillingService", FakeBillingService),
+        ("ams_billing.contrib.ams.MockXeroBillingService", FakeProvider),
     ],
 )
 def test_the_integration_classes_resolve_to_their_providers(path: str, provider: type) -> None:
@@ -37,7 +37,7 @@ def test_the_integration_classes_resolve_to_their_providers(path: str, provider:
 
 def test_the_mock_runs_on_the_process_wide_fake() -> None:
     assert MockXeroBillingService().billing is get_billing_service("fake")
-    assert isinstance(get_billing_service("fake").provider, FakeBillingService)
+    assert isinstance(get_billing_service("fake").provider, FakeProvider)
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from ams_billing.contracts import SignedDelivery
 from ams_billing.contrib.django.processing import get_processor
 from ams_billing.contrib.django.service import get_billing_service
 from ams_billing.contrib.django.signals import invoice_changed
-from ams_billing.providers.fake import FakeBillingService
+from ams_billing.providers.fake import FakeProvider
 from ams_billing.testing.fake import FakeDriver
 
 # The processor's thread reads the inbox on its own connection: it needs committed rows.
@@ -25,7 +25,7 @@ URL = "/billing/xero/webhooks/"
 def paid_delivery() -> SignedDelivery:
     service = get_billing_service()
     fake = service.provider
-    assert isinstance(fake, FakeBillingService)
+    assert isinstance(fake, FakeProvider)
     invoice = service.create_invoice(
         InvoiceRequest(
             contact=Contact("acct-1", "Ada", "ada@example.org"),

@@ -21,7 +21,7 @@ from ams_billing import (
     RateLimitedError,
     ValidationError,
 )
-from ams_billing.providers.fake import FakeBillingService
+from ams_billing.providers.fake import FakeProvider
 from ams_billing.testing import (
     DraftMaker,
     EmailCounter,
@@ -33,16 +33,16 @@ from ams_billing.testing.fake import FakeDriver
 
 
 @pytest.fixture
-def fake() -> FakeBillingService:
-    return FakeBillingService(webhook_key="k")
+def fake() -> FakeProvider:
+    return FakeProvider(webhook_key="k")
 
 
 @pytest.fixture
-def service(fake: FakeBillingService) -> BillingService:
+def service(fake: FakeProvider) -> BillingService:
     return BillingService(fake)
 
 
-def test_the_fakes_driver_is_a_complete_test_driver(fake: FakeBillingService) -> None:
+def test_the_fakes_driver_is_a_complete_test_driver(fake: FakeProvider) -> None:
     driver = FakeDriver(fake)
     for protocol in (ProviderTestDriver, FaultInjector, EmailCounter, WebhookSigner, DraftMaker):
         assert isinstance(driver, protocol), protocol.__name__
@@ -52,7 +52,7 @@ def test_the_fakes_driver_is_a_complete_test_driver(fake: FakeBillingService) ->
     "name", ["record_payment", "take_webhook_deliveries", "fail_next", "contract_harness"]
 )
 def test_the_provider_is_no_driver_and_says_where_the_driver_went(
-    fake: FakeBillingService, name: str
+    fake: FakeProvider, name: str
 ) -> None:
     # The provider answers only what an AMS calls; a caller of a moved method is told the fix.
     assert not isinstance(fake, ProviderTestDriver)
@@ -65,11 +65,11 @@ def test_the_provider_is_no_driver_and_says_where_the_driver_went(
 
 
 def test_the_repr_shows_no_webhook_key() -> None:
-    assert "secret-key" not in repr(FakeBillingService(webhook_key="secret-key"))
+    assert "secret-key" not in repr(FakeProvider(webhook_key="secret-key"))
 
 
 def test_a_failure_before_apply_creates_nothing_and_a_retry_succeeds_once(
-    fake: FakeBillingService, service: BillingService, invoice_request: InvoiceRequest
+    fake: FakeProvider, service: BillingService, invoice_request: InvoiceRequest
 ) -> None:
     FakeDriver(fake).fail_next(2, ProviderUnavailableError, operations=["create_invoice"])
     for _ in range(2):
@@ -81,7 +81,7 @@ def test_a_failure_before_apply_creates_nothing_and_a_retry_succeeds_once(
 
 
 def test_a_lost_response_then_a_retry_returns_the_first_invoice(
-    fake: FakeBillingService, service: BillingService, invoice_request: InvoiceRequest
+    fake: FakeProvider, service: BillingService, invoice_request: InvoiceRequest
 ) -> None:
     FakeDriver(fake).fail_next(
         1, ProviderUnavailableError, operations=["create_invoice"], after_apply=True
@@ -94,7 +94,7 @@ def test_a_lost_response_then_a_retry_returns_the_first_invoice(
 
 
 def test_injected_rate_limits_say_when_to_retry(
-    fake: FakeBillingService, service: BillingService, contact: Contact
+    fake: FakeProvider, service: BillingService, contact: Contact
 ) -> None:
     FakeDriver(fake).fail_next(1, RateLimitedError)
     with pytest.raises(RateLimitedError) as excinfo:
@@ -104,7 +104,7 @@ def test_injected_rate_limits_say_when_to_retry(
 
 
 def test_faults_only_hit_the_named_operations(
-    fake: FakeBillingService, service: BillingService, contact: Contact
+    fake: FakeProvider, service: BillingService, contact: Contact
 ) -> None:
     FakeDriver(fake).fail_next(1, ValidationError, operations=["void_invoice"])
     service.create_contact(contact, idempotency_key="c-1")
@@ -123,7 +123,7 @@ def test_a_key_reused_for_another_operation_conflicts(
 
 
 def test_many_threads_with_one_key_create_one_invoice(
-    fake: FakeBillingService, service: BillingService, invoice_request: InvoiceRequest
+    fake: FakeProvider, service: BillingService, invoice_request: InvoiceRequest
 ) -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(
@@ -137,7 +137,7 @@ def test_many_threads_with_one_key_create_one_invoice(
 
 
 def test_many_threads_with_their_own_keys_get_distinct_numbers(
-    fake: FakeBillingService, service: BillingService, invoice_request: InvoiceRequest
+    fake: FakeProvider, service: BillingService, invoice_request: InvoiceRequest
 ) -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(
@@ -151,7 +151,7 @@ def test_many_threads_with_their_own_keys_get_distinct_numbers(
 
 
 def test_payments_partial_full_and_reversed(
-    fake: FakeBillingService, service: BillingService, invoice_request: InvoiceRequest
+    fake: FakeProvider, service: BillingService, invoice_request: InvoiceRequest
 ) -> None:
     invoice = service.create_invoice(invoice_request, idempotency_key="i-1")
     with pytest.raises(ValidationError, match="exceeds"):
@@ -189,7 +189,7 @@ def test_unknown_currency_and_account_are_refused_naming_fields(
 
 
 def test_an_invoice_is_emailed_to_the_contact_as_it_is_now(
-    fake: FakeBillingService, service: BillingService, invoice_request: InvoiceRequest
+    fake: FakeProvider, service: BillingService, invoice_request: InvoiceRequest
 ) -> None:
     invoice = service.create_invoice(invoice_request, idempotency_key="i-1")
     moved = Contact("acct-1", "Ada Lovelace", "ada@new.example.org")
@@ -199,7 +199,7 @@ def test_an_invoice_is_emailed_to_the_contact_as_it_is_now(
 
 
 def test_injected_conflicts_have_their_own_class(
-    fake: FakeBillingService, service: BillingService, contact: Contact
+    fake: FakeProvider, service: BillingService, contact: Contact
 ) -> None:
     FakeDriver(fake).fail_next(1, IdempotencyConflictError)
     with pytest.raises(IdempotencyConflictError):
@@ -207,7 +207,7 @@ def test_injected_conflicts_have_their_own_class(
 
 
 def test_a_subclass_is_named_in_its_repr() -> None:
-    class Mine(FakeBillingService):
+    class Mine(FakeProvider):
         pass
 
     assert repr(Mine()).startswith("Mine(")
@@ -216,7 +216,7 @@ def test_a_subclass_is_named_in_its_repr() -> None:
 def test_a_request_naming_no_amount_type_gets_the_fakes_default(
     invoice_request: InvoiceRequest,
 ) -> None:
-    fake = FakeBillingService(default_amount_type=AmountType.INCLUSIVE)
+    fake = FakeProvider(default_amount_type=AmountType.INCLUSIVE)
     service = BillingService(fake)
     assert service.invoice_defaults == InvoiceDefaults(AmountType.INCLUSIVE, "NZD", "200")
     invoice = service.create_invoice(invoice_request, idempotency_key="i-1")
@@ -231,13 +231,13 @@ def test_a_request_naming_no_amount_type_gets_the_fakes_default(
 
 @pytest.mark.parametrize(("value", "expected"), [("inclusive", "INCLUSIVE"), ("", "EXCLUSIVE")])
 def test_the_fakes_default_amount_type_comes_from_its_variable(value: str, expected: str) -> None:
-    fake = FakeBillingService.from_env({"AMS_BILLING_FAKE_AMOUNT_TYPE": value})
+    fake = FakeProvider.from_env({"AMS_BILLING_FAKE_AMOUNT_TYPE": value})
     assert fake.get_invoice_defaults().amount_type is AmountType(expected)
 
 
 def test_a_bad_fake_amount_type_names_the_variable() -> None:
     with pytest.raises(ConfigurationError) as raised:
-        FakeBillingService.from_env({"AMS_BILLING_FAKE_AMOUNT_TYPE": "GROSS"})
+        FakeProvider.from_env({"AMS_BILLING_FAKE_AMOUNT_TYPE": "GROSS"})
     assert [e.field for e in raised.value.errors] == ["AMS_BILLING_FAKE_AMOUNT_TYPE"]
     assert "INCLUSIVE, EXCLUSIVE, NO_TAX" in str(raised.value)
 
@@ -245,10 +245,10 @@ def test_a_bad_fake_amount_type_names_the_variable() -> None:
 def test_a_retry_after_the_default_changed_returns_the_first_invoice(
     invoice_request: InvoiceRequest,
 ) -> None:
-    first = FakeBillingService(default_amount_type=AmountType.INCLUSIVE)
+    first = FakeProvider(default_amount_type=AmountType.INCLUSIVE)
     invoice = first.create_invoice(invoice_request, "i-1")
     first.books.expire_keys()  # only the client's ledger remembers the key now
-    changed = FakeBillingService(
+    changed = FakeProvider(
         default_amount_type=AmountType.EXCLUSIVE, books=first.books, idempotency_store=first.ledger
     )
     again = changed.create_invoice(invoice_request, "i-1")

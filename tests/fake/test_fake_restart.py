@@ -20,7 +20,7 @@ from ams_billing import (
     ProviderUnavailableError,
 )
 from ams_billing.core.ledger import InMemoryIdempotencyStore, RecordState
-from ams_billing.providers.fake import FakeBillingService, FakeBooks
+from ams_billing.providers.fake import FakeBooks, FakeProvider
 from ams_billing.stores import SqlStores, open_stores
 from ams_billing.testing.fake import FakeDriver
 
@@ -44,9 +44,9 @@ def request(reference: str = "ref-1", amount: str = "100.00") -> InvoiceRequest:
 
 def test_instances_over_the_same_books_see_the_same_world() -> None:
     books = FakeBooks()
-    first = FakeBillingService(webhook_key="k", books=books)
+    first = FakeProvider(webhook_key="k", books=books)
     invoice = first.create_invoice(request(), "invoice-1")
-    second = FakeBillingService(webhook_key="k", books=books)
+    second = FakeProvider(webhook_key="k", books=books)
     assert second.get_invoices([invoice.provider_id]) == [invoice]
     # Ids go on from where the books are, not from 1 again.
     other = second.create_invoice(request("ref-2"), "invoice-2")
@@ -59,25 +59,25 @@ def test_instances_over_the_same_books_see_the_same_world() -> None:
 
 def test_the_books_replay_a_key_until_it_expires() -> None:
     books = FakeBooks()
-    fake = FakeBillingService(books=books)
+    fake = FakeProvider(books=books)
     invoice = fake.create_invoice(request(), "invoice-1")
-    other = FakeBillingService(books=books)  # a new, empty ledger
+    other = FakeProvider(books=books)  # a new, empty ledger
     assert other.create_invoice(request(), "invoice-1") == invoice
     books.expire_keys()
     # The client that was answered keeps the key in its ledger; one that never was bills again.
     assert other.create_invoice(request(), "invoice-1") == invoice
-    forgetful = FakeBillingService(books=books)
+    forgetful = FakeProvider(books=books)
     assert forgetful.create_invoice(request(), "invoice-1") != invoice
     assert len(books.invoices) == 2
 
 
 def test_the_ledger_answers_once_the_books_forgot_the_key(stores: SqlStores) -> None:
     books = FakeBooks()
-    fake = FakeBillingService(books=books, idempotency_store=stores.idempotency)
+    fake = FakeProvider(books=books, idempotency_store=stores.idempotency)
     contact = fake.create_contact(Contact("member-2", "Grace Hopper", None), "contact-1")
     invoice = fake.create_invoice(request(), "invoice-1")
     books.expire_keys()
-    restarted = FakeBillingService(books=books, idempotency_store=stores.idempotency)
+    restarted = FakeProvider(books=books, idempotency_store=stores.idempotency)
     assert restarted.create_invoice(request(), "invoice-1") == invoice
     assert restarted.create_contact(Contact("member-2", "Grace Hopper", None), "contact-1") == (
         contact
@@ -96,21 +96,21 @@ def test_the_ledger_answers_once_the_books_forgot_the_key(stores: SqlStores) -> 
 
 def test_the_ledger_keeps_an_emails_outcome(stores: SqlStores) -> None:
     books = FakeBooks()
-    fake = FakeBillingService(books=books, idempotency_store=stores.idempotency)
+    fake = FakeProvider(books=books, idempotency_store=stores.idempotency)
     invoice = fake.create_invoice(request(), "invoice-1")
     sent = fake.send_invoice(invoice, "email-1")
     books.expire_keys()
-    restarted = FakeBillingService(books=books, idempotency_store=stores.idempotency)
+    restarted = FakeProvider(books=books, idempotency_store=stores.idempotency)
     assert restarted.send_invoice(invoice, "email-1") == sent
     assert FakeDriver(restarted).count_emails_sent(invoice.provider_id) == 1
 
 
 def test_a_key_counts_only_against_the_books_it_was_used_with(stores: SqlStores) -> None:
     # A durable ledger outlives in-memory books (the CLI's fake, run twice): the key is new again.
-    first = FakeBillingService(idempotency_store=stores.idempotency)
+    first = FakeProvider(idempotency_store=stores.idempotency)
     first.create_invoice(request(), "invoice-1")
     first.send_invoice(first.invoices[0], "email-1")
-    second = FakeBillingService(idempotency_store=stores.idempotency)
+    second = FakeProvider(idempotency_store=stores.idempotency)
     invoice = second.create_invoice(request(), "invoice-1")
     assert second.invoices == [invoice]
     assert second.send_invoice(invoice, "email-1").sent
@@ -118,7 +118,7 @@ def test_a_key_counts_only_against_the_books_it_was_used_with(stores: SqlStores)
 
 
 def test_the_ledger_is_in_memory_by_default() -> None:
-    fake = FakeBillingService()
+    fake = FakeProvider()
     assert isinstance(fake.ledger, InMemoryIdempotencyStore)
     fake.create_invoice(request(), "invoice-1")
     assert fake.ledger.get(f"{fake.books.books_id}:invoice-1") is not None
@@ -127,8 +127,8 @@ def test_the_ledger_is_in_memory_by_default() -> None:
 def test_the_clock_belongs_to_the_books() -> None:
     stamp = datetime(2026, 3, 1, tzinfo=UTC)
     with pytest.raises(ValueError, match="pass now to FakeBooks"):
-        FakeBillingService(books=FakeBooks(), now=lambda: stamp)
-    fake = FakeBillingService(books=FakeBooks(now=lambda: stamp))
+        FakeProvider(books=FakeBooks(), now=lambda: stamp)
+    fake = FakeProvider(books=FakeBooks(now=lambda: stamp))
     first = fake.create_invoice(request(), "invoice-1")
     second = fake.create_invoice(request("ref-2"), "invoice-2")
     assert stamp <= first.updated_at < second.updated_at < stamp + timedelta(seconds=1)
@@ -138,7 +138,7 @@ def test_a_restarted_service_on_durable_stores_bills_once(stores: SqlStores) -> 
     books = FakeBooks()
 
     def start() -> BillingService:
-        provider = FakeBillingService(books=books, idempotency_store=stores.idempotency)
+        provider = FakeProvider(books=books, idempotency_store=stores.idempotency)
         return BillingService(provider, state_store=stores.invoice_state)
 
     invoice = start().create_invoice(request(), idempotency_key="invoice-1")
@@ -154,9 +154,11 @@ def test_a_lost_answer_leaves_the_key_pending_and_the_retry_finds_what_was_made(
     # know the outcome, so its ledger keeps the key pending (the shared idempotency rule), and
     # the retry, after the books forgot the key, looks up what the lost attempt made.
     books = FakeBooks()
-    fake = FakeBillingService(books=books, idempotency_store=stores.idempotency)
+    fake = FakeProvider(books=books, idempotency_store=stores.idempotency)
     for operation in ("create_invoice", "send_invoice", "create_invoices"):
-        fake.fail_next(1, ProviderUnavailableError, operations=[operation], after_apply=True)
+        FakeDriver(fake).fail_next(
+            1, ProviderUnavailableError, operations=[operation], after_apply=True
+        )
     with pytest.raises(ProviderUnavailableError):
         fake.create_invoice(request(), "invoice-1")
     [invoice] = fake.invoices
@@ -169,12 +171,12 @@ def test_a_lost_answer_leaves_the_key_pending_and_the_retry_finds_what_was_made(
     states = [stores.idempotency.get(f"{books.books_id}:{key}") for key in keys]
     assert [r.state if r else None for r in states] == [RecordState.PENDING] * 3
     books.expire_keys()
-    restarted = FakeBillingService(books=books, idempotency_store=stores.idempotency)
+    restarted = FakeProvider(books=books, idempotency_store=stores.idempotency)
     assert restarted.create_invoice(request(), "invoice-1") == invoice
     assert restarted.send_invoice(invoice, "email-1").sent
     [again] = restarted.create_invoices(batch)
     assert again.outcome is BatchOutcome.EXISTING
     assert len(books.invoices) == 2
-    assert restarted.count_emails_sent(invoice.provider_id) == 1
+    assert FakeDriver(restarted).count_emails_sent(invoice.provider_id) == 1
     states = [stores.idempotency.get(f"{books.books_id}:{key}") for key in keys]
     assert [r.state if r else None for r in states] == [RecordState.DONE] * 3

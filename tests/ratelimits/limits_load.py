@@ -16,7 +16,7 @@ from ams_billing.emulators.xero import EmulatorClock, EmulatorConfig, XeroEmulat
 from ams_billing.emulators.xero.calllog import CallRecord
 from ams_billing.emulators.xero.harness import emulator_settings
 from ams_billing.emulators.xero.server import EmulatorServer
-from ams_billing.providers.xero import XeroBillingService
+from ams_billing.providers.xero import XeroProvider
 from ams_billing.providers.xero.settings import XeroSettings
 
 SCALE = 30.5
@@ -100,7 +100,7 @@ def settings_fields(emulator: XeroEmulator, base_url: str, **extra: Any) -> dict
 def hammer(fields: dict[str, Any], threads: int, calls: int) -> list[str]:
     """``threads`` threads of one service make ``calls`` calls each; return the failures."""
     failures: list[str] = []
-    with XeroBillingService(XeroSettings(**fields)) as service:
+    with XeroProvider(XeroSettings(**fields)) as service:
 
         def run() -> None:
             for _ in range(calls):

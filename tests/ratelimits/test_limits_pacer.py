@@ -10,7 +10,7 @@ import pytest
 from ams_billing import RateLimitedError
 from ams_billing.emulators.xero import EmulatorConfig, RateLimits
 from ams_billing.emulators.xero.harness import XeroTestDriver, in_process_harness
-from ams_billing.providers.xero import XeroBillingService, pacing
+from ams_billing.providers.xero import XeroProvider, pacing
 from ams_billing.providers.xero.pacing import Pacer
 
 
@@ -101,7 +101,7 @@ def test_a_spent_day_sends_no_request_through_the_provider() -> None:
         driver = harness.driver
         assert isinstance(driver, XeroTestDriver)
         provider = harness.service.provider
-        assert isinstance(provider, XeroBillingService)
+        assert isinstance(provider, XeroProvider)
         for _ in range(2):  # the second answer says X-DayLimit-Remaining: 0
             provider.http.api("GET", "/Organisation")
         before = len(driver.emulator.calls)

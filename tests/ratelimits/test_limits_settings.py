@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ams_billing import ConfigurationError
-from ams_billing.providers.xero import XeroBillingService
+from ams_billing.providers.xero import XeroProvider
 from ams_billing.providers.xero.budget import LocalBudget, RedisBudget
 from ams_billing.providers.xero.settings import XeroSettings
 
@@ -23,7 +23,7 @@ def test_the_defaults_keep_the_budget_in_memory() -> None:
     settings = XeroSettings.from_env(ENV)
     assert settings.rate_limit_redis_url is None
     assert settings.rate_limit_time_scale == 1.0
-    with XeroBillingService(settings) as service:
+    with XeroProvider(settings) as service:
         assert isinstance(service.http.pacer.budget, LocalBudget)
 
 
@@ -32,7 +32,7 @@ def test_a_redis_url_shares_the_budget(redis_url: str) -> None:
         {**ENV, "AMS_BILLING_RATE_LIMIT_REDIS_URL": redis_url, "XERO_API_URL": "http://127.0.0.1:9"}
     )
     assert settings.rate_limit_redis_url == redis_url
-    with XeroBillingService(settings) as service:
+    with XeroProvider(settings) as service:
         assert isinstance(service.http.pacer.budget, RedisBudget)
 
 

@@ -14,7 +14,7 @@ from ams_billing.emulators.xero import (
     XeroEmulator,
 )
 from ams_billing.emulators.xero.harness import EMULATOR_BASE_URL, emulator_settings
-from ams_billing.providers.xero import XeroBillingService
+from ams_billing.providers.xero import XeroProvider
 
 THREADS = 16
 
@@ -33,7 +33,7 @@ def request(thread: int, item: int) -> InvoiceRequest:
 
 def service_for(emulator: XeroEmulator) -> BillingService:
     clock = emulator.clock
-    provider = XeroBillingService(
+    provider = XeroProvider(
         emulator_settings(emulator, EMULATOR_BASE_URL),
         transport=emulator.transport(),
         clock=clock.elapsed,

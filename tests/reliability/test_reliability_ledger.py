@@ -22,7 +22,7 @@ from ams_billing.emulators.xero import (
     XeroEmulator,
 )
 from ams_billing.emulators.xero.harness import EMULATOR_BASE_URL, emulator_settings
-from ams_billing.providers.xero import XeroBillingService
+from ams_billing.providers.xero import XeroProvider
 
 REQUEST = InvoiceRequest(
     contact=Contact("acct-1", "Ada Lovelace", "ada@example.org"),
@@ -37,7 +37,7 @@ REQUEST = InvoiceRequest(
 def rig() -> tuple[XeroEmulator, BillingService]:
     emulator = XeroEmulator(EmulatorConfig(seed=3), clock=EmulatorClock.virtual())
     clock = emulator.clock
-    provider = XeroBillingService(
+    provider = XeroProvider(
         emulator_settings(emulator, EMULATOR_BASE_URL),
         transport=emulator.transport(),
         clock=clock.elapsed,

@@ -15,7 +15,7 @@ import pytest
 import soak as soak_runner
 
 from ams_billing.emulators.xero import FaultKind
-from ams_billing.providers.fake import FakeBillingService
+from ams_billing.providers.fake import FakeProvider
 
 OPERATIONS = 1000
 SEEDS = (1, 2)
@@ -79,14 +79,12 @@ def test_the_same_seed_gives_the_same_run() -> None:
 
 def test_the_audit_has_teeth(monkeypatch: pytest.MonkeyPatch) -> None:
     # A provider that forgets its idempotency keys duplicates on every retry after apply.
-    def forgetful(
-        self: FakeBillingService, operation: str, key: str, request: Any
-    ) -> tuple[Any, bool]:
+    def forgetful(self: FakeProvider, operation: str, key: str, request: Any) -> tuple[Any, bool]:
         result = self._apply(operation, request, f"{key}#{uuid.uuid4()}")
         self._fail_after_apply(operation)
         return result
 
-    monkeypatch.setattr(FakeBillingService, "_keyed", forgetful)
+    monkeypatch.setattr(FakeProvider, "_keyed", forgetful)
     report = soak_runner.run_soak("fake", 400, 1)
     assert report.duplicates > 0 or report.emailed_twice > 0
     assert not report.ok

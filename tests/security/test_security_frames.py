@@ -38,7 +38,7 @@ from ams_billing.emulators.xero import (
     identity,
 )
 from ams_billing.emulators.xero.harness import XeroTestDriver, loopback_harness
-from ams_billing.providers.xero import XeroBillingService, XeroSettings
+from ams_billing.providers.xero import XeroProvider, XeroSettings
 
 CLIENT_ID = "FRAMESTESTCLIENTID00000000000000"
 CLIENT_SECRET = "f7-Client-Secret-In-Frames-2c9d"
@@ -170,7 +170,7 @@ def test_an_unreachable_token_endpoint_leaves_no_secret_in_any_frame() -> None:
             max_attempts=2,
         )
         transport = httpx.HTTPTransport()
-        with XeroBillingService(settings, transport=transport, sleep=lambda _: None) as provider:
+        with XeroProvider(settings, transport=transport, sleep=lambda _: None) as provider:
             error = failure(lambda: provider.get_invoice_url(UNKNOWN))
     assert isinstance(error, ProviderUnavailableError)
     assert leaks(error, secrets_of([])) == []
@@ -228,9 +228,9 @@ BAD_ENVIRONMENT = {
     [
         lambda: load_service(environ=dict(BAD_ENVIRONMENT)),
         lambda: XeroSettings.from_env(dict(BAD_ENVIRONMENT)),
-        lambda: XeroBillingService.from_env(dict(BAD_ENVIRONMENT)),
+        lambda: XeroProvider.from_env(dict(BAD_ENVIRONMENT)),
     ],
-    ids=["load_service", "XeroSettings.from_env", "XeroBillingService.from_env"],
+    ids=["load_service", "XeroSettings.from_env", "XeroProvider.from_env"],
 )
 def test_a_bad_configuration_leaves_no_secret_in_any_frame(build: Callable[[], object]) -> None:
     error = failure(build)

@@ -34,7 +34,7 @@ from ams_billing.emulators.xero import (
     identity,
 )
 from ams_billing.emulators.xero.harness import EMULATOR_BASE_URL, emulator_settings
-from ams_billing.providers.xero import Secret, XeroBillingService, XeroSettings
+from ams_billing.providers.xero import Secret, XeroProvider, XeroSettings
 
 CLIENT_ID = "SECURITYTESTCLIENTID000000000000"
 CLIENT_SECRET = "k9-Client-Secret-Sentinel-7f3a"
@@ -94,7 +94,7 @@ def test_xero_flows_and_failures_leak_no_secret(
     emulator = XeroEmulator(config, clock=EmulatorClock.virtual())
     settings = emulator_settings(emulator, EMULATOR_BASE_URL)
     clock = emulator.clock
-    provider = XeroBillingService(settings, transport=emulator.transport(),
+    provider = XeroProvider(settings, transport=emulator.transport(),
                                   clock=clock.elapsed, sleep=clock.sleep)  # fmt: skip
     service = BillingService(provider)
     errors: list[BaseException] = []
@@ -128,7 +128,7 @@ def test_xero_flows_and_failures_leak_no_secret(
         errors.append(error)
     # Wrong client secret: invalid_client.
     wrong = emulator_settings(emulator, EMULATOR_BASE_URL, client_secret=CLIENT_SECRET + "-old")
-    bad = XeroBillingService(wrong, transport=emulator.transport(), clock=clock.elapsed,
+    bad = XeroProvider(wrong, transport=emulator.transport(), clock=clock.elapsed,
                              sleep=clock.sleep)  # fmt: skip
     try:
         BillingService(bad).get_invoice(invoice.provider_id)

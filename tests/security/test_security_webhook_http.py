@@ -24,7 +24,7 @@ from ams_billing import BillingService, ConfigurationError
 from ams_billing.contrib.webhooks import WebhookASGIApp, WebhookEndpoint, WebhookWSGIApp
 from ams_billing.contrib.webhooks.server import serve_wsgi
 from ams_billing.core.signing import sign_body
-from ams_billing.providers.fake import FakeBillingService
+from ams_billing.providers.fake import FakeProvider
 
 KEY = "stack-key"
 PATH = "/billing/xero/webhooks/"
@@ -120,7 +120,7 @@ def test_other_methods_and_paths_are_refused(server: tuple[Stack, str]) -> None:
 
 
 def endpoint() -> WebhookEndpoint:
-    return WebhookEndpoint(BillingService(FakeBillingService(webhook_key=KEY)))
+    return WebhookEndpoint(BillingService(FakeProvider(webhook_key=KEY)))
 
 
 class EndlessInput(io.RawIOBase):

@@ -29,8 +29,8 @@ from ams_billing import (
 from ams_billing.core.signing import sign_body
 from ams_billing.emulators.xero import EmulatorClock, EmulatorConfig, XeroEmulator
 from ams_billing.emulators.xero.harness import EMULATOR_BASE_URL, emulator_settings
-from ams_billing.providers.fake import FakeBillingService
-from ams_billing.providers.xero import XeroBillingService, wire
+from ams_billing.providers.fake import FakeProvider
+from ams_billing.providers.xero import XeroProvider, wire
 from ams_billing.testing.fake import FakeDriver
 
 KEY = "hostile-webhook-test-key"
@@ -56,7 +56,7 @@ class Rig:
             self.emulator = XeroEmulator(
                 EmulatorConfig(webhook_key=KEY), clock=EmulatorClock.virtual()
             )
-            self.provider: object = XeroBillingService(
+            self.provider: object = XeroProvider(
                 emulator_settings(self.emulator, EMULATOR_BASE_URL),
                 transport=self.emulator.transport(),
                 clock=self.emulator.clock.elapsed,
@@ -73,7 +73,7 @@ class Rig:
 
             self.emulator.set_webhook_target(receive)
         else:
-            self.fake = FakeBillingService(webhook_key=KEY)
+            self.fake = FakeProvider(webhook_key=KEY)
             self.provider = self.fake
             self.header = "x-fake-signature"
         self.service = BillingService(self.provider, listeners=[self.recorder])

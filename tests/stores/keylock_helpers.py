@@ -10,7 +10,7 @@ from stores_helpers import start_together
 
 from ams_billing import BillingService, Contact, InvoiceRequest, LineItem
 from ams_billing.core.ledger import IdempotencyRecord, IdempotencyStore
-from ams_billing.providers.xero import XeroBillingService
+from ams_billing.providers.xero import XeroProvider
 from ams_billing.providers.xero.settings import XeroSettings
 from ams_billing.stores import open_stores
 
@@ -53,7 +53,7 @@ def create_same_invoice(
     with open_stores(url, upgrade=False) as stores:
         shared = stores.idempotency
         ledger: IdempotencyStore = shared if locking else WithoutLock(shared)
-        provider = XeroBillingService(settings, idempotency_store=ledger)
+        provider = XeroProvider(settings, idempotency_store=ledger)
         try:
             start_together()
             request = attrs.evolve(REQUEST, reference=reference)

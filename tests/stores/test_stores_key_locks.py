@@ -1,6 +1,6 @@
 """One key, several processes at once: the store's lock makes one invoice and one answer.
 
-4 spawned processes create the same invoice under the same key through ``XeroBillingService``
+4 spawned processes create the same invoice under the same key through ``XeroProvider``
 over one shared SQL store, against one emulator served on loopback whose ``Idempotency-Key``
 memory is off (retention 0), so only our lock can keep them apart. The first create's response
 is held a moment, so the race window is certain. The control hides the store's lock: then the

@@ -126,9 +126,9 @@ def test_deliveries_that_queue_up_are_read_together() -> None:
 
     from ams_billing import BillingService
     from ams_billing.core.webhooks import BackgroundProcessor
-    from ams_billing.providers.fake import FakeBillingService
+    from ams_billing.providers.fake import FakeProvider
 
-    fake = FakeBillingService()
+    fake = FakeProvider()
     gate = threading.Event()
 
     class SlowLedger:

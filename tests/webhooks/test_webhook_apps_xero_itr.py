@@ -11,13 +11,13 @@ from webhook_servers import serve_asgi_stack, serve_wsgi_stack
 from ams_billing import BillingService
 from ams_billing.contrib.webhooks import WebhookEndpoint
 from ams_billing.emulators.xero import EmulatorClock, EmulatorConfig, XeroEmulator
-from ams_billing.providers.xero import XeroBillingService, XeroSettings
+from ams_billing.providers.xero import XeroProvider, XeroSettings
 
 
 class XeroStack:
     def __init__(self, emulator: XeroEmulator) -> None:
         config = emulator.config
-        self.provider = XeroBillingService(
+        self.provider = XeroProvider(
             XeroSettings(
                 client_id=config.client_id,
                 client_secret=config.client_secret,

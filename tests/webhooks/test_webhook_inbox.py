@@ -15,7 +15,7 @@ from ams_billing import (
 )
 from ams_billing.core.inbox import InMemoryWebhookInbox
 from ams_billing.core.webhooks import BackgroundProcessor, drain_inbox
-from ams_billing.providers.fake import FakeBillingService
+from ams_billing.providers.fake import FakeProvider
 from ams_billing.stores import SqlWebhookInbox, open_stores
 
 
@@ -31,7 +31,7 @@ def test_an_acknowledged_delivery_is_in_the_inbox_before_the_answer(stack: Stack
 
 
 def test_what_a_dead_worker_left_is_drained_by_the_next_one() -> None:
-    fake = FakeBillingService()
+    fake = FakeProvider()
     told: list[InvoiceChange] = []
 
     class Listener:
@@ -57,7 +57,7 @@ def test_what_a_dead_worker_left_is_drained_by_the_next_one() -> None:
 
 
 def test_a_failed_batch_stays_in_the_inbox_and_is_told_again() -> None:
-    fake = FakeBillingService()
+    fake = FakeProvider()
     calls: list[str] = []
 
     class FailsOnce:
@@ -82,7 +82,7 @@ def test_a_failed_batch_stays_in_the_inbox_and_is_told_again() -> None:
 
 
 def test_a_burst_larger_than_any_queue_loses_nothing() -> None:
-    fake = FakeBillingService()
+    fake = FakeProvider()
     told: set[str] = set()
 
     class Listener:
@@ -153,11 +153,11 @@ def test_a_service_built_directly_without_an_inbox_gets_a_memory_one_and_a_warni
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     with caplog.at_level("WARNING", logger="ams_billing.webhooks"):
-        processor = BackgroundProcessor(BillingService(FakeBillingService()))
+        processor = BackgroundProcessor(BillingService(FakeProvider()))
     assert isinstance(processor.inbox, InMemoryWebhookInbox)
     assert "kept in memory" in caplog.text
 
 
 def test_drain_inbox_needs_an_inbox() -> None:
     with pytest.raises(ConfigurationError, match="has no inbox"):
-        drain_inbox(BillingService(FakeBillingService()))
+        drain_inbox(BillingService(FakeProvider()))

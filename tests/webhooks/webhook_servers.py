@@ -24,7 +24,7 @@ from ams_billing.contrib.webhooks import WebhookASGIApp, WebhookEndpoint, Webhoo
 from ams_billing.contrib.webhooks.server import serve_wsgi
 from ams_billing.core.inbox import InMemoryWebhookInbox
 from ams_billing.core.webhooks import BackgroundProcessor
-from ams_billing.providers.fake import FakeBillingService
+from ams_billing.providers.fake import FakeProvider
 from ams_billing.testing.fake import FakeDriver
 
 KEY = "stack-key"
@@ -60,10 +60,10 @@ class Stack:
                 listeners=[self.recorder],
             )
             fake = self.service.provider
-            assert isinstance(fake, FakeBillingService)
+            assert isinstance(fake, FakeProvider)
             self.fake = fake
         else:
-            self.fake = FakeBillingService(webhook_key=KEY)
+            self.fake = FakeProvider(webhook_key=KEY)
             self.service = BillingService(
                 self.fake, listeners=[self.recorder], inbox=InMemoryWebhookInbox()
             )
@@ -105,7 +105,7 @@ def serve_asgi_stack(stack: Stack, **options: float) -> Iterator[str]:
 
 
 def paid_delivery(
-    fake: FakeBillingService, service: BillingService, n: int
+    fake: FakeProvider, service: BillingService, n: int
 ) -> tuple[str, SignedDelivery]:
     """Create member n's invoice, pay it in the fake, and return its id and signed webhook."""
     invoice = service.create_invoice(

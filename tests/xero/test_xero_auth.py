@@ -110,7 +110,7 @@ def test_many_threads_through_the_provider_mint_one_token(rig: Rig, membership) 
 
 
 def test_providers_of_one_connection_share_its_token_and_pacing() -> None:
-    from ams_billing.providers.xero import XeroBillingService, XeroSettings
+    from ams_billing.providers.xero import XeroProvider, XeroSettings
 
     fields = {
         "client_id": "shared-client",
@@ -120,9 +120,9 @@ def test_providers_of_one_connection_share_its_token_and_pacing() -> None:
         "currency_code": "NZD",
     }
     with (
-        XeroBillingService(XeroSettings(**fields)) as first,
-        XeroBillingService(XeroSettings(**fields)) as second,
-        XeroBillingService(XeroSettings(**fields | {"client_secret": "other"})) as other,
+        XeroProvider(XeroSettings(**fields)) as first,
+        XeroProvider(XeroSettings(**fields)) as second,
+        XeroProvider(XeroSettings(**fields | {"client_secret": "other"})) as other,
     ):
         assert first.http.tokens is second.http.tokens
         assert first.http.pacer is second.http.pacer

@@ -21,7 +21,7 @@ from ams_billing import (
     ProviderUnavailableError,
 )
 from ams_billing.emulators.xero import FaultKind, FaultRule
-from ams_billing.providers.xero import RecordState, XeroBillingService
+from ams_billing.providers.xero import RecordState, XeroProvider
 
 INCLUSIVE_120 = (Decimal("104.35"), Decimal("15.65"), Decimal("120.00"))
 EXCLUSIVE_120 = (Decimal("120.00"), Decimal("18.00"), Decimal("138.00"))
@@ -31,9 +31,9 @@ def _sums(invoice: object) -> tuple[Decimal, Decimal, Decimal]:
     return (invoice.subtotal, invoice.total_tax, invoice.total)  # type: ignore[attr-defined]
 
 
-def _restarted(rig: Rig, **settings: object) -> XeroBillingService:
+def _restarted(rig: Rig, **settings: object) -> XeroProvider:
     """The provider as after a restart with changed settings: the same ledger, new settings."""
-    provider = XeroBillingService(
+    provider = XeroProvider(
         attrs.evolve(rig.provider.settings, **settings),
         transport=rig.transport,
         clock=rig.emulator.clock.elapsed,

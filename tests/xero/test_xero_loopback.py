@@ -19,7 +19,7 @@ from ams_billing.emulators.xero import (
 )
 from ams_billing.emulators.xero.harness import XeroTestDriver, loopback_harness
 from ams_billing.emulators.xero.live import live_harness
-from ams_billing.providers.xero import XeroBillingService
+from ams_billing.providers.xero import XeroProvider
 
 
 class Listener:
@@ -77,9 +77,9 @@ def test_a_server_that_is_gone_is_unavailable(membership) -> None:
     harness.service.create_contact(membership.contact, idempotency_key="contact:1")
     harness.close()  # the server stops; the provider's client is closed too
     provider = harness.service.provider
-    assert isinstance(provider, XeroBillingService)
+    assert isinstance(provider, XeroProvider)
     with (
-        XeroBillingService(
+        XeroProvider(
             provider.settings,
             clock=driver.emulator.clock.elapsed,
             sleep=driver.emulator.clock.sleep,

@@ -19,7 +19,7 @@ from ams_billing.contracts.checks import invoices_with_reference
 from ams_billing.core.errors import ProviderUnavailableError
 from ams_billing.core.models import Invoice, InvoiceRequest
 from ams_billing.emulators.xero.harness import XeroTestDriver, in_process_harness
-from ams_billing.providers.xero import XeroBillingService
+from ams_billing.providers.xero import XeroProvider
 
 
 @pytest.fixture
@@ -66,11 +66,11 @@ def test_after_the_restart_only_the_durable_ledger_prevents_a_duplicate(
     assert harness.restart is not None
     harness.restart()
     first = harness.service.provider
-    assert isinstance(first, XeroBillingService)
+    assert isinstance(first, XeroProvider)
     driver = harness.driver
     assert isinstance(driver, XeroTestDriver)
     # Another process over the same Xero, its ledger in memory: nothing remembers the key.
-    forgetful = XeroBillingService(
+    forgetful = XeroProvider(
         first.settings,
         transport=driver.transport,
         clock=driver.emulator.clock.elapsed,

@@ -30,7 +30,7 @@ from ams_billing.emulators.xero.harness import (
     emulator_settings,
     loopback_harness,
 )
-from ams_billing.providers.xero import XeroBillingService, XeroSettings
+from ams_billing.providers.xero import XeroProvider, XeroSettings
 
 CLIENT_SECRET = "Sup3rSecretClientSecretValue"
 WEBHOOK_KEY = "Sup3rSecretWebhookKeyValue"
@@ -63,7 +63,7 @@ def test_no_secret_reaches_a_log_a_repr_or_an_error(
     transport = TestTransport(spy)
     settings = emulator_settings(emulator, EMULATOR_BASE_URL)
     clock, sleep = emulator.clock.elapsed, emulator.clock.sleep
-    provider = XeroBillingService(settings, transport=transport, clock=clock, sleep=sleep)
+    provider = XeroProvider(settings, transport=transport, clock=clock, sleep=sleep)
     driver = XeroTestDriver(emulator, transport)
     service = BillingService(provider)
     errors: list[BaseException] = []
@@ -87,7 +87,7 @@ def test_no_secret_reaches_a_log_a_repr_or_an_error(
             service.create_invoice(attrs.evolve(membership, currency="AUD"), idempotency_key="2")
         errors.append(refused_request.value)
         with (
-            XeroBillingService(
+            XeroProvider(
                 attrs.evolve(settings, client_secret=CLIENT_SECRET + "-old"),
                 transport=transport,
                 clock=clock,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ams_billing import AmountType, ConfigurationError, load_service
-from ams_billing.providers.xero import XeroBillingService, XeroSettings
+from ams_billing.providers.xero import XeroProvider, XeroSettings
 
 TENANT = "e1e1e1e1-0000-4000-8000-00000000e4e0"
 
@@ -137,7 +137,7 @@ def test_load_service_builds_the_provider_from_the_same_environment() -> None:
     )
     try:
         provider = service.provider
-        assert isinstance(provider, XeroBillingService)
+        assert isinstance(provider, XeroProvider)
         assert provider.settings.tenant_id == TENANT
         assert "policy:email-whitelist" in dict(service.plugin_manager.list_name_plugin())
     finally:
@@ -147,7 +147,7 @@ def test_load_service_builds_the_provider_from_the_same_environment() -> None:
 def test_the_entry_point_name_selects_the_provider_too() -> None:
     service = load_service("xero", environ=GUIDE, stores="memory:")
     try:
-        assert isinstance(service.provider, XeroBillingService)
+        assert isinstance(service.provider, XeroProvider)
     finally:
         service.provider.close()
 
@@ -157,15 +157,15 @@ def test_constructing_with_no_arguments_reads_the_environment(
 ) -> None:
     for name, value in GUIDE.items():
         monkeypatch.setenv(name, value)
-    with XeroBillingService() as provider:
+    with XeroProvider() as provider:
         assert provider.settings.client_id == "CLIENTID"
     monkeypatch.delenv("XERO_CLIENT_SECRET")
     with pytest.raises(ConfigurationError, match="XERO_CLIENT_SECRET"):
-        XeroBillingService()
+        XeroProvider()
 
 
 def test_settings_fields_can_be_passed_as_keywords() -> None:
-    with XeroBillingService(
+    with XeroProvider(
         client_id="id",
         client_secret="secret",
         webhook_key="key",

@@ -15,7 +15,7 @@ from ams_billing.emulators.xero.harness import (
     XeroTestDriver,
     in_process_harness,
 )
-from ams_billing.providers.xero import XeroBillingService
+from ams_billing.providers.xero import XeroProvider
 
 
 @attrs.define
@@ -23,12 +23,12 @@ class Rig:
     """A provider, its service, the emulator behind it and the recording transport."""
 
     service: BillingService
-    provider: XeroBillingService
+    provider: XeroProvider
     emulator: XeroEmulator
     transport: TestTransport
     driver: XeroTestDriver
     close_harness: Callable[[], None]
-    extra: list[XeroBillingService] = attrs.field(factory=list)
+    extra: list[XeroProvider] = attrs.field(factory=list)
 
     def close(self) -> None:
         """Close the harness and any extra provider."""
@@ -57,9 +57,9 @@ class Rig:
 
     def second_provider(
         self, *, clock: Callable[[], float] | None = None, **settings: Any
-    ) -> XeroBillingService:
+    ) -> XeroProvider:
         """Another provider (as in another process: empty caches and ledger), same emulator."""
-        provider = XeroBillingService(
+        provider = XeroProvider(
             attrs.evolve(self.provider.settings, **settings),
             transport=self.transport,
             clock=clock or self.emulator.clock.elapsed,
@@ -74,7 +74,7 @@ def build_rig(config: EmulatorConfig | None = None, **settings: Any) -> Rig:
     driver = harness.driver
     assert isinstance(driver, XeroTestDriver)
     provider = harness.service.provider
-    assert isinstance(provider, XeroBillingService)
+    assert isinstance(provider, XeroProvider)
     return Rig(
         service=harness.service,
         provider=provider,

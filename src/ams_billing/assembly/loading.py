@@ -16,10 +16,13 @@ value is taken as the ``xero`` provider, and the log says so once.
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 import threading
+import warnings
 from collections.abc import Iterable, Mapping
 from importlib.metadata import entry_points
+from types import ModuleType
 from typing import Any
 
 import attrs
@@ -149,12 +152,76 @@ def _by_import_path(path: str) -> type[Any]:
             path, f"module {module_name!r} cannot be imported ({error})", available_providers()
         ) from error
     try:
-        plugin = getattr(module, attribute)
+        plugin = _getattr_logging_deprecation(module, attribute, path)
     except AttributeError:
         raise ProviderNotFoundError(
             path, f"module {module_name!r} has no attribute {attribute!r}", available_providers()
         ) from None
     return _check_class(path, plugin)
+
+
+def _getattr_logging_deprecation(module: ModuleType, attribute: str, path: str) -> Any:
+    """``getattr(module, attribute)``; a deprecated path is also logged, once per value.
+
+    A class path that was renamed (``ams_billing.providers.xero.XeroBillingService``) still
+    works, with a :class:`DeprecationWarning`. Python hides those by default, and the value
+    usually comes from an operator's environment, not from code a developer runs with warnings
+    on: so the loader also logs it, with the value to use instead, where the operator who can
+    change it looks. The warning itself is emitted again, pointing at the caller's code.
+    """
+    if attribute in vars(module):  # a name the module defines: no alias, nothing to catch
+        return getattr(module, attribute)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DeprecationWarning)
+        plugin = getattr(module, attribute)
+    deprecated = [w for w in caught if issubclass(w.category, DeprecationWarning)]
+    if deprecated and isinstance(plugin, type):
+        _log_once(
+            path,
+            "the provider class path %s is deprecated (a later release will remove it): "
+            "use %s instead",
+            path,
+            _replacement(module, plugin),
+            level=logging.WARNING,
+        )
+    for warning in caught:
+        warnings.warn(warning.message, warning.category, stacklevel=_caller_stacklevel())
+    return plugin
+
+
+def _replacement(module: ModuleType, plugin: type[Any]) -> str:
+    """What to set instead of a deprecated path: the entry-point name, else the new path."""
+    new_path = (
+        f"{module.__name__}.{plugin.__name__}"
+        if vars(module).get(plugin.__name__) is plugin
+        else f"{plugin.__module__}.{plugin.__qualname__}"
+    )
+    names = [
+        name
+        for name, value in sorted(available_providers().items())
+        if value.rpartition(":")[2] == plugin.__qualname__
+    ]
+    return f"{names[0]} (or {new_path})" if names else new_path
+
+
+def _caller_stacklevel() -> int:
+    """The ``stacklevel`` of the first frame outside ams_billing: the caller's own code."""
+    here = inspect.currentframe()
+    level, frame = 1, here.f_back if here is not None else None  # level 1: who warns
+    while frame is not None and str(frame.f_globals.get("__name__", "")).startswith(
+        ("ams_billing.", "stevedore")
+    ):
+        level, frame = level + 1, frame.f_back
+    return level
+
+
+def _log_once(key: str, message: str, *args: object, level: int) -> None:
+    """Log ``message`` the first time ``key`` is seen in this process."""
+    with _aliases_lock:
+        first = key not in _aliases_logged
+        _aliases_logged.add(key)
+    if first:
+        logger.log(level, message, *args)
 
 
 def _is_prefix(missing: str | None, module_name: str) -> bool:
@@ -164,17 +231,15 @@ def _is_prefix(missing: str | None, module_name: str) -> bool:
 
 def _guide_alias(path: str) -> type[Any]:
     name = GUIDE_CLASS_PATHS[path]
-    with _aliases_lock:
-        first = path not in _aliases_logged
-        _aliases_logged.add(path)
-    if first:
-        logger.info(
-            "%s=%s names the AMS's own module, which is not installed here: "
-            "using the ams-billing provider %r",
-            SERVICE_CLASS_VARIABLE,
-            path,
-            name,
-        )
+    _log_once(
+        path,
+        "%s=%s names the AMS's own module, which is not installed here: "
+        "using the ams-billing provider %r",
+        SERVICE_CLASS_VARIABLE,
+        path,
+        name,
+        level=logging.INFO,
+    )
     return _by_entry_point(name)
 
 

@@ -42,7 +42,7 @@ class CliContext:
     """The click context object.
 
     :param service_factory: builds the billing service (``sync``).
-    :param xero_options: extra keyword arguments for ``XeroBillingService`` when a command
+    :param xero_options: extra keyword arguments for ``XeroProvider`` when a command
         builds one itself (``check``): ``transport``, ``clock``, ``sleep``.
     """
 

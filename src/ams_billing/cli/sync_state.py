@@ -25,13 +25,14 @@ import os
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ams_billing.core.deprecation import moved
 from ams_billing.core.errors import ConfigurationError, FieldError
 
-__all__ = ["DEFAULT_STATE_FILE", "IdRun", "SinceRun", "SyncState", "fingerprint"]
+__all__ = ["DEFAULT_STATE_FILE", "IdRun", "SinceRun", "SyncState", "ids_digest"]
 
 DEFAULT_STATE_FILE = Path(".ams-billing-sync.json")
 """Where ``sync`` keeps its state unless ``--state`` says otherwise."""
@@ -39,8 +40,11 @@ DEFAULT_STATE_FILE = Path(".ams-billing-sync.json")
 _VERSION = 1
 
 
-def fingerprint(invoice_ids: Sequence[str]) -> str:
-    """Identifies one list of ids (order and duplicates do not matter)."""
+def ids_digest(invoice_ids: Sequence[str]) -> str:
+    """Identifies one list of ids (order and duplicates do not matter).
+
+    Kept in the state file as ``id_run.fingerprint``: a run over the same ids resumes.
+    """
     joined = "\n".join(sorted(set(invoice_ids)))
     return hashlib.sha256(joined.encode()).hexdigest()
 
@@ -150,3 +154,11 @@ def _moment(value: Any) -> datetime:
     if moment.tzinfo is None:
         raise ValueError(f"{value!r} has no timezone")
     return moment
+
+
+# Old names, kept with a DeprecationWarning (issue 18). Type checkers see plain aliases, so
+# code typed against the old names still checks; at run time each use warns.
+if TYPE_CHECKING:
+    fingerprint = ids_digest
+else:
+    __getattr__ = moved(__name__, {"fingerprint": "ams_billing.cli.sync_state:ids_digest"})

@@ -22,7 +22,7 @@ from datetime import datetime
 
 import attrs
 
-from ams_billing.cli.sync_state import IdRun, SinceRun, SyncState, fingerprint
+from ams_billing.cli.sync_state import IdRun, SinceRun, SyncState, ids_digest
 from ams_billing.core.errors import BillingError
 from ams_billing.core.models import InvoiceChange
 from ams_billing.core.service import BillingService
@@ -101,7 +101,7 @@ def sync_ids(
     """Sync ``invoice_ids``, skipping those an interrupted run of the same ids already did."""
     ticker = ticker or Ticker()
     ids = list(dict.fromkeys(invoice_ids))
-    key = fingerprint(ids)
+    key = ids_digest(ids)
     outcome = SyncOutcome("ids", total=len(ids))
     run = state.id_run
     if run is not None and run.fingerprint == key and not restart:

@@ -31,11 +31,13 @@ from ams_billing.contracts.suites.contacts import ContactContract
 from ams_billing.contracts.suites.email import EmailContract
 from ams_billing.contracts.suites.faults import FaultContract
 from ams_billing.contracts.suites.invoices import InvoiceContract
+from ams_billing.contracts.suites.key_expiry import KeyExpiryContract
 from ams_billing.contracts.suites.loading import LoadingContract
 from ams_billing.contracts.suites.payments import PaymentContract
 from ams_billing.contracts.suites.reads import ReadContract
 from ams_billing.contracts.suites.restart import RestartContract
 from ams_billing.contracts.suites.stateful import StatefulContract
+from ams_billing.contracts.suites.webhook_secrecy import WebhookSecrecyContract
 from ams_billing.contracts.suites.webhooks import WebhookContract
 
 __all__ = [
@@ -45,6 +47,7 @@ __all__ = [
     "EmailContract",
     "FaultContract",
     "InvoiceContract",
+    "KeyExpiryContract",
     "LoadingContract",
     "PaymentContract",
     "ProviderContract",
@@ -52,6 +55,7 @@ __all__ = [
     "RestartContract",
     "StatefulContract",
     "WebhookContract",
+    "WebhookSecrecyContract",
 ]
 
 
@@ -62,10 +66,12 @@ class ProviderContract(
     BulkContract,
     EmailContract,
     WebhookContract,
+    WebhookSecrecyContract,
     ReadContract,
     PaymentContract,
     FaultContract,
     RestartContract,
+    KeyExpiryContract,
     LoadingContract,
     StatefulContract,
 ):

@@ -4,8 +4,8 @@ A provider declares its optional operations through ``service.capabilities``; th
 the tests of an absent capability (naming it) and runs instead a test that the operation raises
 :class:`~ams_billing.core.errors.UnsupportedOperationError`. Fault injection is optional for
 test drivers: the fault tests skip unless the driver implements
-:class:`~ams_billing.testing.harness.FaultInjector`, and the restart tests unless the harness
-has a ``restart``.
+:class:`~ams_billing.testing.harness.FaultInjector`, the restart tests unless the harness
+has a ``restart``, and the key-expiry tests unless it has an ``expire_remote_keys``.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from ams_billing.testing.harness import (
     ContractHarness,
     DraftMaker,
     EmailCounter,
+    ExpireKeys,
     FaultInjector,
     Restart,
     WebhookSigner,
@@ -31,6 +32,7 @@ __all__ = [
     "require_draft_maker",
     "require_email_counter",
     "require_fault_injector",
+    "require_key_expiry",
     "require_no_capability",
     "require_other_currencies",
     "require_restart",
@@ -105,6 +107,17 @@ def require_restart(harness: ContractHarness) -> Restart:
             "a new provider instance over the same durable stores to run the restart tests)"
         )
     return harness.restart
+
+
+def require_key_expiry(harness: ContractHarness) -> ExpireKeys:
+    """Return the harness's ``expire_remote_keys``, or skip the calling test."""
+    if harness.expire_remote_keys is None:
+        pytest.skip(
+            "the harness cannot make the accounting system forget its idempotency keys without "
+            "a restart (set ContractHarness.expire_remote_keys to a callable that moves the "
+            "system past its key window, e.g. advances its clock, to run the key-expiry tests)"
+        )
+    return harness.expire_remote_keys
 
 
 def require_other_currencies(harness: ContractHarness) -> tuple[str, ...]:

@@ -65,7 +65,7 @@ STATEFUL = settings(
 NO_PROVIDER_REASON = (
     "the zero-code contract run needs a provider: pass --billing-provider=NAME, where NAME is "
     "an entry-point name in the group ams_billing.providers (e.g. fake) or a class path "
-    "(e.g. ams_billing.providers.fake.FakeBillingService); or subclass "
+    "(e.g. ams_billing.providers.fake.FakeProvider); or subclass "
     "ams_billing.contracts.ProviderContract and implement make_harness()"
 )
 

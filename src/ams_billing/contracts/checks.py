@@ -12,7 +12,11 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import attrs
 
-from ams_billing.core.errors import IdempotencyConflictError, ValidationError
+from ams_billing.core.errors import (
+    IdempotencyConflictError,
+    ValidationError,
+    WebhookVerificationError,
+)
 from ams_billing.core.hookspecs import hookimpl
 from ams_billing.core.models import AmountType, Invoice, InvoiceChange, InvoiceRequest, LineItem
 from ams_billing.testing.harness import ContractHarness, SignedDelivery
@@ -29,6 +33,7 @@ __all__ = [
     "money",
     "reformatted",
     "retargeted",
+    "signature_headers",
 ]
 
 
@@ -136,6 +141,29 @@ def retargeted(delivery: SignedDelivery) -> SignedDelivery:
     else:
         body.extend(b" ")
     return attrs.evolve(delivery, body=bytes(body))
+
+
+def signature_headers(harness: ContractHarness, delivery: SignedDelivery) -> list[str]:
+    """The headers of a genuine delivery without which it is refused: those of its signature."""
+    needed = [
+        name
+        for name in delivery.headers
+        if _refused(harness, attrs.evolve(delivery, headers=_without(delivery, name)))
+    ]
+    assert needed, "the delivery verifies without any of its headers: nothing is checked"
+    return needed
+
+
+def _without(delivery: SignedDelivery, name: str) -> dict[str, str]:
+    return {key: value for key, value in delivery.headers.items() if key != name}
+
+
+def _refused(harness: ContractHarness, delivery: SignedDelivery) -> bool:
+    try:
+        harness.service.parse_webhook(delivery.body, delivery.headers)
+    except WebhookVerificationError:
+        return True
+    return False
 
 
 def check_explained(error: ValidationError, *fields: str) -> None:

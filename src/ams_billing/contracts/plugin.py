@@ -7,7 +7,7 @@ strategies), which owns no top-level name of the project under test. It only
 
 - adds the option ``--billing-provider=NAME`` (group ``ams-billing``), where NAME is an
   entry-point name in ``ams_billing.providers`` (``fake``) or a dotted class path
-  (``ams_billing.providers.fake.FakeBillingService``); the zero-code run
+  (``ams_billing.providers.fake.FakeProvider``); the zero-code run
   ``pytest --pyargs ams_billing.contracts --billing-provider=NAME`` builds each test's harness
   with the factory registered for that provider under the entry-point group
   ``ams_billing.contract_harnesses`` (so the provider's own module never imports test code),

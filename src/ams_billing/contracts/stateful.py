@@ -1,7 +1,7 @@
 """A Hypothesis state machine that runs one program against a provider and against the fake.
 
 :class:`ProviderComparison` drives the provider under test and a
-:class:`~ams_billing.providers.fake.FakeBillingService` configured like it
+:class:`~ams_billing.providers.fake.FakeProvider` configured like it
 (:func:`~ams_billing.testing.fake.reference_harness`) (same currency,
 account and tax rate, same email capability) with the same random sequence of operations:
 create contacts and invoices, retry with the same key, reuse a key for something else, send,
@@ -80,7 +80,7 @@ def error_class(error: errors.BillingError) -> type[errors.BillingError]:
 
 
 @attrs.frozen
-class Outcome(Generic[T]):
+class CallOutcome(Generic[T]):
     """What one call did on one side: a value, or the class of the error it raised."""
 
     value: T | None
@@ -97,12 +97,12 @@ class Outcome(Generic[T]):
         return self.value
 
 
-def attempt(call: Callable[[], T]) -> Outcome[T]:
+def attempt(call: Callable[[], T]) -> CallOutcome[T]:
     """Run ``call``; a BillingError becomes its class, anything else propagates (a bug)."""
     try:
-        return Outcome(call(), None)
+        return CallOutcome(call(), None)
     except errors.BillingError as error:
-        return Outcome(None, error_class(error))
+        return CallOutcome(None, error_class(error))
 
 
 class _Pairing:
@@ -239,7 +239,7 @@ class ProviderComparison(RuleBasedStateMachine):
 
     # -- comparison helpers ------------------------------------------------------------
 
-    def _both(self, what: str, call: Callable[[_Side], T]) -> tuple[Outcome[T], Outcome[T]]:
+    def _both(self, what: str, call: Callable[[_Side], T]) -> tuple[CallOutcome[T], CallOutcome[T]]:
         provider = attempt(lambda: call(self.subject))
         fake = attempt(lambda: call(self.reference))
         _same(f"{what}: the error raised", provider.error, fake.error)

@@ -15,11 +15,13 @@ from ams_billing.contracts.suites.contacts import ContactContract
 from ams_billing.contracts.suites.email import EmailContract
 from ams_billing.contracts.suites.faults import FaultContract
 from ams_billing.contracts.suites.invoices import InvoiceContract
+from ams_billing.contracts.suites.key_expiry import KeyExpiryContract
 from ams_billing.contracts.suites.loading import LoadingContract
 from ams_billing.contracts.suites.payments import PaymentContract
 from ams_billing.contracts.suites.reads import ReadContract
 from ams_billing.contracts.suites.restart import RestartContract
 from ams_billing.contracts.suites.stateful import StatefulContract
+from ams_billing.contracts.suites.webhook_secrecy import WebhookSecrecyContract
 from ams_billing.contracts.suites.webhooks import WebhookContract
 
 __all__: list[str] = []
@@ -49,6 +51,10 @@ class TestInvoices(InvoiceContract, CommandLineProvider):
     """The invoice contract for the provider named by ``--billing-provider``."""
 
 
+class TestKeyExpiry(KeyExpiryContract, CommandLineProvider):
+    """The key-expiry contract (no restart) for the provider named by ``--billing-provider``."""
+
+
 class TestLoading(LoadingContract, CommandLineProvider):
     """The provider built by ``load_service()`` from the name given to ``--billing-provider``."""
 
@@ -71,3 +77,7 @@ class TestStateful(StatefulContract, CommandLineProvider):
 
 class TestWebhooks(WebhookContract, CommandLineProvider):
     """The webhook contract for the provider named by ``--billing-provider``."""
+
+
+class TestWebhookSecrecy(WebhookSecrecyContract, CommandLineProvider):
+    """What refused deliveries reveal, for the provider named by ``--billing-provider``."""

@@ -18,7 +18,9 @@ Rules that bind every provider:
   (every :class:`~ams_billing.core.errors.FieldError` has a field and a message); a
   :class:`~ams_billing.core.errors.NotFoundError` carries the id asked for as ``resource_id``.
 - Creates are idempotent on the caller's ``idempotency_key``: the same key returns the first
-  result and never creates a second record, even if the first call's response was lost. The
+  result and never creates a second record, even if the first call's response was lost, and
+  even once the accounting system has forgotten the key (its memory of keys lasts minutes),
+  whether the retry comes from a restarted process or from the same one. The
   same key with a different request (any field differs) raises
   :class:`~ams_billing.core.errors.IdempotencyConflictError`, whose ``idempotency_key`` is the
   key sent. Keys are compared exactly (case and length count).
@@ -225,6 +227,10 @@ def parse_webhook(body: bytes, headers: Mapping[str, str]) -> WebhookDelivery:  
     :raises WebhookVerificationError: absent or wrong signature: answer 401, process nothing.
     :raises ValidationError: the signature holds but the body is not a delivery (the field
         named is ``body``).
+
+    A refusal never reveals the signature that would have been valid for the body received,
+    nor the webhook key: not in the error (its message, arguments, notes, attributes or the
+    errors it was raised from) nor in the logs, as whoever forged the delivery may read them.
 
     The signature header's value must match exactly: another case, a prefix, a suffix (also
     of whitespace) or an empty value is refused. HTTP servers strip the optional whitespace

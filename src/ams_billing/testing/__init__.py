@@ -4,7 +4,8 @@ What a provider author (or this project's tests) needs to put a provider under t
 pytest or Hypothesis (those are :mod:`ams_billing.contracts`, the suite itself):
 
 - :class:`ContractHarness`: a service, its test driver and the provider's currency, account and
-  tax rate, a ``close`` and an optional ``restart`` (:mod:`ams_billing.testing.harness`);
+  tax rate, a ``close``, an optional ``restart``, an optional ``expire_remote_keys`` and the
+  provider's ``secrets`` (:mod:`ams_billing.testing.harness`);
 - the driver protocols: :class:`ProviderTestDriver` (required) and the optional
   :class:`FaultInjector`, :class:`EmailCounter`, :class:`WebhookSigner` and :class:`DraftMaker`,
   with :class:`SignedDelivery`, a webhook delivery as the provider sends it;
@@ -22,6 +23,7 @@ from ams_billing.testing.harness import (
     ContractHarness,
     DraftMaker,
     EmailCounter,
+    ExpireKeys,
     FaultInjector,
     ProviderTestDriver,
     Restart,
@@ -37,6 +39,7 @@ __all__ = [
     "ContractHarness",
     "DraftMaker",
     "EmailCounter",
+    "ExpireKeys",
     "FakeDriver",
     "FaultInjector",
     "ProviderTestDriver",

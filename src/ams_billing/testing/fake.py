@@ -1,7 +1,7 @@
 """The fake provider's test driver and contract harness.
 
 :class:`FakeDriver` acts as the world outside the AMS for a
-:class:`~ams_billing.providers.fake.FakeBillingService`: the member paying, the fake accounting
+:class:`~ams_billing.providers.fake.FakeProvider`: the member paying, the fake accounting
 system calling back with signed webhooks, faults injected on purpose. It is kept apart from the
 provider (which only answers the operations an AMS calls) and works on the provider's books.
 
@@ -9,7 +9,8 @@ provider (which only answers the operations an AMS calls) and works on the provi
 ``ams_billing.contract_harnesses`` as ``fake`` (and so what
 ``pytest --pyargs ams_billing.contracts --billing-provider=fake`` runs). Its ``restart`` builds a
 new instance over the same books, as after the AMS process restarted, and has the books forget
-their idempotency keys, as the accounting system's window passing would.
+their idempotency keys, as the accounting system's window passing would; its
+``expire_remote_keys`` has them forget without a restart (the same instance goes on).
 :func:`reference_harness` is the fake the contract's state machine compares a provider with.
 """
 
@@ -37,7 +38,7 @@ from ams_billing.core.money import currency_places, decimal_places, to_decimal
 from ams_billing.core.service import BillingService
 from ams_billing.core.signing import sign_body
 from ams_billing.providers.fake.books import FakeBooks, FakePayment
-from ams_billing.providers.fake.provider import SIGNATURE_HEADER, FakeBillingService
+from ams_billing.providers.fake.provider import SIGNATURE_HEADER, FakeProvider
 from ams_billing.providers.fake.wire import FakeDeliveryBody, encode_delivery
 from ams_billing.testing.harness import ContractHarness, SignedDelivery
 from ams_billing.testing.scratch import ScratchStores
@@ -57,7 +58,7 @@ class FakeDriver:
     drivers over one provider (or over instances sharing books) see and change the same books.
     """
 
-    def __init__(self, provider: FakeBillingService) -> None:
+    def __init__(self, provider: FakeProvider) -> None:
         self.provider = provider
 
     def __repr__(self) -> str:
@@ -197,7 +198,7 @@ class FakeDriver:
 
 
 def restartable_harness(
-    provider_class: type[FakeBillingService] = FakeBillingService, *, durable: bool = True
+    provider_class: type[FakeProvider] = FakeProvider, *, durable: bool = True
 ) -> ContractHarness:
     """A harness over a fresh fake (of ``provider_class``) whose ``restart`` keeps its books.
 
@@ -210,7 +211,7 @@ def restartable_harness(
     books = FakeBooks()
     webhook_key = secrets.token_urlsafe(32)
 
-    def build() -> tuple[FakeBillingService, BillingService]:
+    def build() -> tuple[FakeProvider, BillingService]:
         stores = scratch.stores if scratch is not None else None
         provider = provider_class(
             webhook_key=webhook_key,
@@ -223,7 +224,7 @@ def restartable_harness(
         return provider, BillingService(provider, state_store=state)
 
     def restart() -> BillingService:
-        books.expire_keys()
+        books.expire_keys()  # the restart outlasts the system's key window
         return build()[1]
 
     provider, service = build()
@@ -236,6 +237,8 @@ def restartable_harness(
         close=scratch.close if scratch is not None else lambda: None,
         other_currencies=("JPY", "USD"),
         restart=restart,
+        expire_remote_keys=books.expire_keys,
+        secrets=(webhook_key,),
         environ={
             "AMS_BILLING_FAKE_WEBHOOK_KEY": webhook_key,
             "AMS_BILLING_FAKE_AMOUNT_TYPE": AmountType.INCLUSIVE.value,
@@ -247,7 +250,7 @@ def reference_harness(subject: ContractHarness) -> ContractHarness:
     """A fresh fake configured like ``subject``: currency, account, rate, amount type, email."""
     code = subject.account_code or _DEFAULT_ACCOUNT
     rate = subject.tax_rate if subject.tax_rate is not None else _DEFAULT_RATE
-    provider = FakeBillingService(
+    provider = FakeProvider(
         accounts={code: rate},
         default_account_code=code,
         default_amount_type=subject.service.invoice_defaults.amount_type,

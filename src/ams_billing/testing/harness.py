@@ -8,7 +8,12 @@ the entry-point group ``ams_billing.contract_harnesses`` with the provider's ent
 (or give the provider class a ``contract_harness()`` class method).
 
 A harness may also say how to **restart** the provider (:attr:`ContractHarness.restart`): the
-restart tests then check that a key used before a restart still bills once after it.
+restart tests then check that a key used before a restart still bills once after it. It may say
+how to make the accounting system **forget its idempotency keys** without a restart
+(:attr:`ContractHarness.expire_remote_keys`): the key-expiry tests then check that a retry in
+the same process, after the system's key window passed, still bills (and emails) once. And it
+may name the provider's **secrets** (:attr:`ContractHarness.secrets`), which no refusal of a
+webhook delivery may reveal.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ __all__ = [
     "ContractHarness",
     "DraftMaker",
     "EmailCounter",
+    "ExpireKeys",
     "FaultInjector",
     "ProviderTestDriver",
     "Restart",
@@ -115,6 +121,10 @@ class DraftMaker(Protocol):
 Restart = Callable[[], BillingService]
 """Builds the service again as a new process would: see :attr:`ContractHarness.restart`."""
 
+ExpireKeys = Callable[[], None]
+"""Makes the accounting system forget its idempotency keys: see
+:attr:`ContractHarness.expire_remote_keys`."""
+
 
 @attrs.define
 class ContractHarness:
@@ -136,6 +146,20 @@ class ContractHarness:
     go on with the same ``driver``; ``close`` must release what restarted services hold too.
     Without it the restart tests skip, saying so.
 
+    ``expire_remote_keys`` is optional too: a callable that makes the accounting system forget
+    every idempotency key it remembers, as the passing of its key window does, while the
+    provider instance (and its ledger, durable or in memory) goes on as it was: no restart. For
+    a system whose window is a time (Xero: about six minutes), move its clock past the window;
+    the provider should see that time pass too if it keeps time itself (the Xero harnesses move
+    the emulator's virtual clock, which the provider reads). The key-expiry tests
+    (:class:`~ams_billing.contracts.suites.key_expiry.KeyExpiryContract`) call it between a
+    create (or a send) whose response was lost and its retry, in the same process; without it
+    they skip, saying so.
+
+    ``secrets`` are values that must never appear in what a provider says (its errors, its
+    logs, the facade's answers): the webhook key, a client secret. The webhook tests check that
+    a refused delivery reveals none of them; the harness's ``repr`` leaves them out.
+
     ``environ`` holds the environment variables from which ``load_service()`` builds a provider
     configured like this one, by the name it is installed under: the loading test
     (:class:`~ams_billing.contracts.suites.loading.LoadingContract`) builds it so, over durable
@@ -151,4 +175,6 @@ class ContractHarness:
     close: Callable[[], None] = attrs.field(default=lambda: None)
     other_currencies: tuple[str, ...] = ()
     restart: Restart | None = None
+    expire_remote_keys: ExpireKeys | None = None
+    secrets: tuple[str, ...] = attrs.field(default=(), repr=False)
     environ: Mapping[str, str] = attrs.field(factory=dict, repr=False)

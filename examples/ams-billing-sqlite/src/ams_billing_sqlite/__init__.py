@@ -1,5 +1,5 @@
 """An example ams-billing provider that keeps its ledger in SQLite."""
 
-from ams_billing_sqlite.provider import SqliteBillingService
+from ams_billing_sqlite.provider import SqliteProvider
 
-__all__ = ["SqliteBillingService"]
+__all__ = ["SqliteProvider"]

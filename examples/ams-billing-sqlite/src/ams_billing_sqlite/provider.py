@@ -1,4 +1,4 @@
-"""``SqliteBillingService``: contacts, invoices and payments in a SQLite ledger.
+"""``SqliteProvider``: contacts, invoices and payments in a SQLite ledger.
 
 Idempotency rests on the database: a key is stored in the same transaction as what it
 created, so a retry after a crash finds it. Webhooks are the ledger's own event table, signed
@@ -71,7 +71,7 @@ def _cents(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-class SqliteBillingService:
+class SqliteProvider:
     """A billing provider whose books are a SQLite database (``:memory:`` by default)."""
 
     def __init__(
@@ -97,10 +97,10 @@ class SqliteBillingService:
                 db.execute("INSERT OR IGNORE INTO accounts VALUES (?, ?)", (code, str(rate)))
 
     def __repr__(self) -> str:
-        return "SqliteBillingService()"
+        return "SqliteProvider()"
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> SqliteBillingService:
+    def from_env(cls, environ: Mapping[str, str]) -> SqliteProvider:
         """``AMS_BILLING_SQLITE_PATH``, ``_WEBHOOK_KEY`` and ``_AMOUNT_TYPE`` (the default)."""
         return cls(
             environ.get("AMS_BILLING_SQLITE_PATH", ":memory:"),

@@ -18,7 +18,7 @@ from ams_billing.cli.checks.model import CheckResult, CheckStatus, problems_of
 from ams_billing.cli.checks.runner import CheckState
 from ams_billing.cli.exit_codes import ExitCode
 from ams_billing.core.errors import ConfigurationError, FieldError
-from ams_billing.providers.xero.provider import XeroBillingService
+from ams_billing.providers.xero.provider import XeroProvider
 from ams_billing.providers.xero.settings import XeroSettings
 
 __all__ = [
@@ -124,7 +124,7 @@ def check_provider(state: CheckState) -> CheckResult:
             fix=_PROVIDER_FIX,
             exit_code=ExitCode.CONFIGURATION,
         )
-    if issubclass(provider_class, XeroBillingService):
+    if issubclass(provider_class, XeroProvider):
         return CheckResult(
             "provider", "provider", CheckStatus.PASS, f"{value} selects the Xero provider"
         )

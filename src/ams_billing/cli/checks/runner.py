@@ -23,7 +23,7 @@ from ams_billing.core.errors import (
     FieldError,
     RateLimitedError,
 )
-from ams_billing.providers.xero.provider import XeroBillingService
+from ams_billing.providers.xero.provider import XeroProvider
 from ams_billing.providers.xero.settings import XeroSettings
 
 __all__ = ["Check", "CheckState", "run_checks"]
@@ -36,7 +36,7 @@ class CheckState:
     :param environ: the variables being checked.
     :param keep_secret: called with every secret a check handles (the access token), so that
         the output can never show it.
-    :param xero_options: extra keyword arguments for ``XeroBillingService`` (tests).
+    :param xero_options: extra keyword arguments for ``XeroProvider`` (tests).
     """
 
     environ: Mapping[str, str]
@@ -46,7 +46,7 @@ class CheckState:
     problems: list[FieldError] = attrs.field(factory=list)
     service_settings: ServiceSettings | None = None
     settings: XeroSettings | None = None
-    provider: XeroBillingService | None = None
+    provider: XeroProvider | None = None
     granted_scopes: frozenset[str] | None = None
     tenant_name: str | None = None
     organisation: Mapping[str, Any] | None = None
@@ -56,12 +56,12 @@ class CheckState:
         wanted = set(variables)
         return next((p for p in self.problems if p.field in wanted), None)
 
-    def xero(self) -> XeroBillingService:
+    def xero(self) -> XeroProvider:
         """The Xero provider built from the settings (once; closed by :meth:`close`)."""
         if self.provider is None:
             if self.settings is None:
                 raise ConfigurationError("the Xero settings could not be built from the variables")
-            self.provider = XeroBillingService(self.settings, **self.xero_options)
+            self.provider = XeroProvider(self.settings, **self.xero_options)
         return self.provider
 
     def close(self) -> None:

@@ -21,7 +21,7 @@ from ams_billing.cli.exit_codes import ExitCode
 from ams_billing.cli.layout import Block, show_rows
 from ams_billing.cli.output import Output, json_option
 from ams_billing.core.errors import BillingError, ConfigurationError
-from ams_billing.providers.xero import XeroBillingService
+from ams_billing.providers.xero import XeroProvider
 
 __all__ = ["ProviderRow", "describe_provider", "providers"]
 
@@ -97,7 +97,7 @@ def describe_provider(
             # ams-billing check explains the Xero configuration, problem by problem.
             details_from=(
                 "ams-billing check"
-                if issubclass(provider_class, XeroBillingService)
+                if issubclass(provider_class, XeroProvider)
                 else "ams-billing providers --json"
             ),
         )

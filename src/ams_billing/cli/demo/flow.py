@@ -108,11 +108,11 @@ def handled_in_process(
 @contextmanager
 def fake_environment() -> Iterator[DemoEnvironment]:
     """The in-memory fake provider, with webhooks handed straight to the service."""
-    from ams_billing.providers.fake import FakeBillingService  # noqa: PLC0415
+    from ams_billing.providers.fake import FakeProvider  # noqa: PLC0415
     from ams_billing.testing.fake import FakeDriver  # noqa: PLC0415
 
     # Configured as the setup guide configures Xero: amounts include tax.
-    provider = FakeBillingService(default_amount_type=AmountType.INCLUSIVE)
+    provider = FakeProvider(default_amount_type=AmountType.INCLUSIVE)
     service = BillingService(provider)
     driver = FakeDriver(provider)
     exchange = handled_in_process(service, driver)

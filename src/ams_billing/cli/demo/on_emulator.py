@@ -1,7 +1,7 @@
 """The demo's default environment: the Xero provider against the emulator, over real HTTP.
 
 The emulator serves Xero's identity and accounting APIs on a loopback port; the real
-:class:`~ams_billing.providers.xero.XeroBillingService` talks to it; the AMS's webhook endpoint
+:class:`~ams_billing.providers.xero.XeroProvider` talks to it; the AMS's webhook endpoint
 (the WSGI app) listens on another loopback port, and the emulator delivers signed webhooks to
 it, after checking it with Xero's Intent-to-Receive.
 

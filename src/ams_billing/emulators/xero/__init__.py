@@ -28,6 +28,10 @@ over it in :mod:`~ams_billing.emulators.xero.harness` and :mod:`~ams_billing.emu
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from ams_billing.core.deprecation import moved
+
 from .app import XeroEmulator
 from .books import BooksSnapshot
 from .calllog import CallRecord, CallSummary
@@ -47,7 +51,7 @@ from .holds import HeldCall, ResponseHold
 from .messages import EmulatorError
 from .server import EmulatorServer, serve_emulator
 from .transport import EmulatorTransport
-from .webhooks import IntentCheck, IntentToReceiveReport, WebhookDelivery, sign
+from .webhooks import DeliveryAttempt, IntentCheck, IntentToReceiveReport, sign
 
 __all__ = [
     "BROAD_SCOPES",
@@ -57,6 +61,7 @@ __all__ = [
     "BooksSnapshot",
     "CallRecord",
     "CallSummary",
+    "DeliveryAttempt",
     "EmulatorClock",
     "EmulatorConfig",
     "EmulatorError",
@@ -71,10 +76,16 @@ __all__ = [
     "ResponseHold",
     "TaxRateSpec",
     "WebhookBehaviour",
-    "WebhookDelivery",
     "XeroEmulator",
     "provider_environment",
     "serve_emulator",
     "sign",
     "throwaway_database",
 ]
+
+# Old names, kept with a DeprecationWarning (issue 18). Type checkers see plain aliases, so
+# code typed against the old names still checks; at run time each use warns.
+if TYPE_CHECKING:
+    WebhookDelivery = DeliveryAttempt
+else:
+    __getattr__ = moved(__name__, {"WebhookDelivery": "ams_billing.emulators.xero:DeliveryAttempt"})

@@ -35,9 +35,9 @@ from .context import (
     text_response,
 )
 from .control import handle_control
-from .faults import FaultInjector, FaultKind, FaultRule
+from .faults import FaultKind, FaultRule, FaultRuleSet
 from .holds import HeldCall, HoldRegistry, ResponseHold
-from .idempotency import IdempotencyStore, fingerprint
+from .idempotency import ReplayCache, request_digest
 from .identity import TokenStore, connections_body, required_scopes, token_endpoint
 from .ids import IdFactory
 from .invoices import handle_invoices, invoice_json
@@ -47,8 +47,8 @@ from .payments import apply_payment, handle_payments, payment_json
 from .settings_api import handle_settings
 from .transport import EmulatorTransport
 from .webhooks import (
+    DeliveryAttempt,
     IntentToReceiveReport,
-    WebhookDelivery,
     WebhookDispatcher,
     WebhookTarget,
     sign,
@@ -119,8 +119,8 @@ class XeroEmulator:
         self._ids = IdFactory(self.config.seed)
         self._tokens = TokenStore(IdFactory(self.config.seed ^ 0x70C))
         self._limiter = RateLimiter(self.config.limits, self.clock)
-        self._idempotency = IdempotencyStore(self.config.idempotency_retention)
-        self._faults = FaultInjector(self.config.seed ^ 0xFA7)
+        self._idempotency = ReplayCache(self.config.idempotency_retention)
+        self._faults = FaultRuleSet(self.config.seed ^ 0xFA7)
         self._holds = HoldRegistry()
         self._webhooks = WebhookDispatcher(self.config, self.clock)
         self._log = CallLog()
@@ -218,7 +218,7 @@ class XeroEmulator:
         """Deliver webhooks to a URL (optionally via ``transport``) or a callable."""
         self._webhooks.set_target(target, transport=transport)
 
-    def deliver_webhooks(self, *, force: bool = False) -> list[WebhookDelivery]:
+    def deliver_webhooks(self, *, force: bool = False) -> list[DeliveryAttempt]:
         """Send queued (and due retried) webhook payloads now."""
         return self._webhooks.deliver(force=force)
 
@@ -509,9 +509,9 @@ class XeroEmulator:
                     return _validation_400(message, correlation_id)
                 now = self.clock.now()
                 stored = self._idempotency.get(self.config.tenant_id, key, now)
-                print_ = fingerprint(request)
+                print_ = request_digest(request)
                 if stored is not None:
-                    if stored.fingerprint != print_:
+                    if stored.request_digest != print_:
                         message = f"Idempotency Key {key} is used with a different request"
                         return _validation_400(message, correlation_id)
                     record["replayed"] = True
@@ -525,7 +525,7 @@ class XeroEmulator:
                 self._flush_events(ctx)
             if method in _WRITE_METHODS and key is not None:
                 self._idempotency.put(
-                    self.config.tenant_id, key, fingerprint(request), response, self.clock.now()
+                    self.config.tenant_id, key, request_digest(request), response, self.clock.now()
                 )
         if method in _WRITE_METHODS and response.status < 400:
             hold = self._holds.pick(method, request.path)

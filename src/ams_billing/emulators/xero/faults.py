@@ -22,10 +22,13 @@ import enum
 import random
 import re
 import threading
+from typing import TYPE_CHECKING
 
 import attrs
 
-__all__ = ["FaultInjector", "FaultKind", "FaultRule"]
+from ams_billing.core.deprecation import moved
+
+__all__ = ["FaultKind", "FaultRule", "FaultRuleSet"]
 
 
 class FaultKind(enum.StrEnum):
@@ -73,8 +76,12 @@ class _Active:
     fired: int = 0
 
 
-class FaultInjector:
-    """The active rules; the first rule that matches and fires wins."""
+class FaultRuleSet:
+    """The emulator's active :class:`FaultRule` s; the first rule that matches and fires wins.
+
+    Not the contract's fault-injection protocol (:class:`ams_billing.testing.FaultInjector`),
+    which the Xero harness implements on top of these rules.
+    """
 
     def __init__(self, seed: int) -> None:
         self._rng = random.Random(seed)  # noqa: S311 - reproducible chaos, not security
@@ -114,3 +121,16 @@ class FaultInjector:
                 active.fired += 1
                 return rule
         return None
+
+
+# Old names, kept with a DeprecationWarning (issue 18). Type checkers see plain aliases, so
+# code typed against the old names still checks; at run time each use warns.
+if TYPE_CHECKING:
+    FaultInjector = FaultRuleSet
+else:
+    __getattr__ = moved(
+        __name__,
+        {
+            "FaultInjector": "ams_billing.emulators.xero.faults:FaultRuleSet",
+        },
+    )

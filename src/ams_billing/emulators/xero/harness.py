@@ -7,8 +7,10 @@
 Both run on the emulator's virtual clock: the provider's pacing and retry waits advance it
 instead of sleeping, so a test never waits for a rate-limit window or a ``Retry-After``. Both
 keep the provider's ledger and the invoice states in a temporary SQLite file (deleted by
-``close``), and can restart the provider: a new ``XeroBillingService`` over the same emulator
-and the same file, the emulator's clock moved past Xero's ``Idempotency-Key`` window.
+``close``), and can restart the provider: a new ``XeroProvider`` over the same emulator
+and the same file, the emulator's clock moved past Xero's ``Idempotency-Key`` window; and can
+move that clock past the window without a restart (``expire_remote_keys``): the provider, which
+reads the same clock, sees the time pass too.
 
 :class:`XeroTestDriver` is the contract's test driver: payments are recorded in the emulator,
 webhook deliveries are captured exactly as the emulator signed them, and faults are injected
@@ -50,7 +52,7 @@ from ams_billing.emulators.xero.driver import (
     other_currencies,
 )
 from ams_billing.providers.xero import wire
-from ams_billing.providers.xero.provider import XeroBillingService
+from ams_billing.providers.xero.provider import XeroProvider
 from ams_billing.providers.xero.settings import XeroSettings
 from ams_billing.testing.harness import ContractHarness, SignedDelivery
 from ams_billing.testing.scratch import ScratchStores
@@ -324,7 +326,7 @@ def _build(
     base_url: str,
     stores: ScratchStores,
     **overrides: Any,
-) -> tuple[XeroBillingService, XeroTestDriver]:
+) -> tuple[XeroProvider, XeroTestDriver]:
     transport = TestTransport(inner)
     settings = emulator_settings(emulator, base_url, **overrides)
     provider = _provider(emulator, settings, transport, stores)
@@ -333,8 +335,8 @@ def _build(
 
 def _provider(
     emulator: XeroEmulator, settings: XeroSettings, transport: TestTransport, stores: ScratchStores
-) -> XeroBillingService:
-    return XeroBillingService(
+) -> XeroProvider:
+    return XeroProvider(
         settings,
         transport=transport,
         clock=emulator.clock.elapsed,
@@ -344,7 +346,7 @@ def _provider(
 
 
 def _harness(
-    provider: XeroBillingService,
+    provider: XeroProvider,
     driver: XeroTestDriver,
     stores: ScratchStores,
     stop: Callable[[], None] = lambda: None,
@@ -353,9 +355,12 @@ def _harness(
     emulator = driver.emulator
     providers = [provider]
 
-    def restart() -> BillingService:
-        # The restart outlasts Xero's memory of the Idempotency-Key: only the ledger is left.
+    def expire_remote_keys() -> None:
+        # Past Xero's memory of every Idempotency-Key: only the provider's ledger is left.
         emulator.clock.advance(emulator.config.idempotency_retention + 1)
+
+    def restart() -> BillingService:
+        expire_remote_keys()  # the restart outlasts the key window
         providers.append(_provider(emulator, provider.settings, driver.transport, stores))
         return BillingService(providers[-1], state_store=stores.stores.invoice_state)
 
@@ -376,6 +381,8 @@ def _harness(
         close=close,
         restart=restart,
         other_currencies=other_currencies(emulator),
+        expire_remote_keys=expire_remote_keys,
+        secrets=(emulator.config.webhook_key, emulator.config.client_secret),
         environ=settings_environ(provider.settings),
     )
 

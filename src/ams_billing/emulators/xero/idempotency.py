@@ -12,15 +12,18 @@ from __future__ import annotations
 import hashlib
 import threading
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import attrs
 
+from ams_billing.core.deprecation import moved
+
 from .messages import EmulatorRequest, EmulatorResponse
 
-__all__ = ["IdempotencyStore", "StoredResponse", "fingerprint"]
+__all__ = ["ReplayCache", "StoredResponse", "request_digest"]
 
 
-def fingerprint(request: EmulatorRequest) -> str:
+def request_digest(request: EmulatorRequest) -> str:
     """A digest of what makes two requests "the same"."""
     digest = hashlib.sha256()
     for part in (request.method.upper(), request.path, request.query_string):
@@ -34,13 +37,17 @@ def fingerprint(request: EmulatorRequest) -> str:
 class StoredResponse:
     """A response remembered under a key."""
 
-    fingerprint: str
+    request_digest: str
     response: EmulatorResponse
     stored_at: datetime
 
 
-class IdempotencyStore:
-    """Responses by ``(tenant, key)``; thread-safe."""
+class ReplayCache:
+    """Xero's short memory of ``Idempotency-Key``: responses by ``(tenant, key)``; thread-safe.
+
+    Not the client's idempotency ledger (:class:`ams_billing.core.ledger.IdempotencyStore`),
+    which outlives this cache: entries here expire after the retention window.
+    """
 
     def __init__(self, retention: float) -> None:
         self._retention = timedelta(seconds=retention)
@@ -67,3 +74,18 @@ class IdempotencyStore:
         """Forget everything."""
         with self._lock:
             self._items.clear()
+
+
+# Old names, kept with a DeprecationWarning (issue 18). Type checkers see plain aliases, so
+# code typed against the old names still checks; at run time each use warns.
+if TYPE_CHECKING:
+    IdempotencyStore = ReplayCache
+    fingerprint = request_digest
+else:
+    __getattr__ = moved(
+        __name__,
+        {
+            "IdempotencyStore": "ams_billing.emulators.xero.idempotency:ReplayCache",
+            "fingerprint": "ams_billing.emulators.xero.idempotency:request_digest",
+        },
+    )

@@ -32,7 +32,7 @@ from ams_billing.core.signing import sign_body
 from ams_billing.providers.xero import wire
 from ams_billing.providers.xero.errors import element_messages, field_errors
 from ams_billing.providers.xero.ledger import xero_key
-from ams_billing.providers.xero.provider import XeroBillingService
+from ams_billing.providers.xero.provider import XeroProvider
 from ams_billing.providers.xero.webhooks import SIGNATURE_HEADER
 from ams_billing.testing.harness import ContractHarness, SignedDelivery
 
@@ -102,7 +102,7 @@ class LiveDriver:
     """The contract's test driver against a real tenant (see the module docs)."""
 
     def __init__(
-        self, provider: XeroBillingService, records: CreatedRecords, payment_account: str
+        self, provider: XeroProvider, records: CreatedRecords, payment_account: str
     ) -> None:
         self.provider = provider
         self.records = records
@@ -230,7 +230,7 @@ def _quietly(what: str, action: Callable[[], object]) -> None:
 def live_harness(environ: Mapping[str, str] | None = None) -> ContractHarness:
     """The provider against the tenant the ``XERO_*`` variables name; cleans up on close."""
     source = os.environ if environ is None else environ
-    provider = XeroBillingService.from_env(source)
+    provider = XeroProvider.from_env(source)
     records = CreatedRecords()
     service = BillingService(provider, policies=[records])
     driver = LiveDriver(
@@ -250,4 +250,5 @@ def live_harness(environ: Mapping[str, str] | None = None) -> ContractHarness:
         account_code=provider.settings.account_code,
         tax_rate=None,
         close=close,
+        secrets=(provider.settings.client_secret.reveal(), provider.settings.webhook_key.reveal()),
     )

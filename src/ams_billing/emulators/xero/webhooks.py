@@ -21,19 +21,21 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import httpx
+
+from ams_billing.core.deprecation import moved
 
 from . import wire
 from .clock import EmulatorClock
 from .config import EmulatorConfig
 
 __all__ = [
+    "DeliveryAttempt",
     "IntentCheck",
     "IntentToReceiveReport",
-    "WebhookDelivery",
     "WebhookDispatcher",
     "WebhookTarget",
     "sign",
@@ -72,8 +74,12 @@ class _Payload:
 
 
 @attrs.frozen
-class WebhookDelivery:
-    """The outcome of sending (or dropping) one payload."""
+class DeliveryAttempt:
+    """The outcome of sending (or dropping) one payload: what the emulator tried, and the answer.
+
+    Not a :class:`ams_billing.core.models.WebhookDelivery`, which is what a provider parses out
+    of a delivery it received.
+    """
 
     payload: dict[str, Any]
     body: bytes = attrs.field(repr=False)
@@ -143,7 +149,7 @@ class WebhookDispatcher:
         self._retries: list[_Payload] = []
         self._sequence = 0
         self.disabled = False
-        self.history: list[WebhookDelivery] = []
+        self.history: list[DeliveryAttempt] = []
 
     def __repr__(self) -> str:
         return f"<WebhookDispatcher url={self._url!r} pending={self.pending}>"
@@ -235,14 +241,14 @@ class WebhookDispatcher:
             return None, f"{type(exc).__name__}: {exc}", time.monotonic() - started
         return response, None, time.monotonic() - started
 
-    def deliver(self, *, force: bool = False) -> list[WebhookDelivery]:
+    def deliver(self, *, force: bool = False) -> list[DeliveryAttempt]:
         """Send every due payload (``force`` also sends retries not yet due)."""
         with self._deliver_lock:
             now = self._clock.now()
             batch = self._take_due(now, force)
             if not batch:
                 return []
-            results: list[WebhookDelivery] = []
+            results: list[DeliveryAttempt] = []
             key = self._config.webhook_key
             with httpx.Client(transport=self._transport, timeout=self._behaviour.timeout) as client:
                 for item in batch:
@@ -250,7 +256,7 @@ class WebhookDispatcher:
                     signature = sign(key, item.body)
                     if self._behaviour.drop and self._rng.random() < self._behaviour.drop:
                         results.append(
-                            WebhookDelivery(
+                            DeliveryAttempt(
                                 item.payload,
                                 item.body,
                                 signature,
@@ -264,7 +270,7 @@ class WebhookDispatcher:
                     response, error, _ = self._post(client, item.body, signature)
                     status = response.status_code if response is not None else None
                     results.append(
-                        WebhookDelivery(
+                        DeliveryAttempt(
                             item.payload, item.body, signature, status, error, item.attempts
                         )
                     )
@@ -275,7 +281,7 @@ class WebhookDispatcher:
                         ):
                             again, error, _ = self._post(client, item.body, signature)
                             results.append(
-                                WebhookDelivery(
+                                DeliveryAttempt(
                                     item.payload,
                                     item.body,
                                     signature,
@@ -348,3 +354,16 @@ class WebhookDispatcher:
         if report.passed and (url is None or url == saved_url):
             self.disabled = False
         return report
+
+
+# Old names, kept with a DeprecationWarning (issue 18). Type checkers see plain aliases, so
+# code typed against the old names still checks; at run time each use warns.
+if TYPE_CHECKING:
+    WebhookDelivery = DeliveryAttempt
+else:
+    __getattr__ = moved(
+        __name__,
+        {
+            "WebhookDelivery": "ams_billing.emulators.xero.webhooks:DeliveryAttempt",
+        },
+    )

@@ -1,6 +1,6 @@
 """The fake accounting system's books: what outlives any one provider instance.
 
-:class:`~ams_billing.providers.fake.FakeBillingService` plays two parts: the accounting system
+:class:`~ams_billing.providers.fake.FakeProvider` plays two parts: the accounting system
 (its books, here) and the client an AMS process runs (the provider instance, with its
 idempotency ledger). Instances built over the same :class:`FakeBooks` are one AMS before and
 after a restart: the second sees every contact, invoice, payment, email and undelivered webhook

@@ -1,4 +1,4 @@
-"""``FakeBillingService``: a complete in-memory provider, the reference for every other.
+"""``FakeProvider``: a complete in-memory provider, the reference for every other.
 
 It implements every operation hook with the behaviour the contract suite expects of a real
 provider (Xero-style per-line tax rounding, AUTHORISED → PAID through full or partial
@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, cast
 import attrs
 
 from ams_billing.core.batch import BatchItem, BatchOutcome, BatchResult
+from ams_billing.core.deprecation import moved
 from ams_billing.core.env import Environment, EnvReader
 from ams_billing.core.errors import (
     BillingError,
@@ -63,7 +64,7 @@ from ams_billing.providers.fake.books import FakeBooks, FakePayment
 from ams_billing.providers.fake.faults import FaultPlan
 from ams_billing.providers.fake.wire import decode_delivery
 
-__all__ = ["SIGNATURE_HEADER", "FakeBillingService", "FakePayment"]
+__all__ = ["SIGNATURE_HEADER", "FakePayment", "FakeProvider"]
 
 SIGNATURE_HEADER = "x-fake-signature"
 """The header carrying Base64(HMAC-SHA256(webhook key, body)) on fake deliveries."""
@@ -93,7 +94,7 @@ _DRIVER_METHODS = frozenset(
 )
 
 
-class FakeBillingService:
+class FakeProvider:
     """An in-memory billing provider (its test driver: ``ams_billing.testing.FakeDriver``).
 
     :param webhook_key: the key deliveries are signed with (never shown in the repr).
@@ -171,7 +172,7 @@ class FakeBillingService:
         )
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str], **options: Any) -> FakeBillingService:
+    def from_env(cls, environ: Mapping[str, str], **options: Any) -> FakeProvider:
         """Build from the environment and ``options`` (which win).
 
         ``AMS_BILLING_FAKE_WEBHOOK_KEY`` is the webhook key (else a random one);
@@ -639,7 +640,7 @@ class FakeBillingService:
 class _Operation:
     """Holds the lock for one operation, records the call and fires a due fault first."""
 
-    def __init__(self, provider: FakeBillingService, name: str) -> None:
+    def __init__(self, provider: FakeProvider, name: str) -> None:
         self.provider = provider
         self.name = name
 
@@ -653,3 +654,16 @@ class _Operation:
 
     def __exit__(self, *exc_info: object) -> None:
         self.provider._lock.release()
+
+
+# Old names, kept with a DeprecationWarning (issue 18). Type checkers see plain aliases, so
+# code typed against the old names still checks; at run time each use warns.
+if TYPE_CHECKING:
+    FakeBillingService = FakeProvider
+else:
+    __getattr__ = moved(
+        __name__,
+        {
+            "FakeBillingService": "ams_billing.providers.fake.provider:FakeProvider",
+        },
+    )

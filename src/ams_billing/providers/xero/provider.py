@@ -1,4 +1,4 @@
-"""``XeroBillingService``: the Xero provider's hook implementations.
+"""``XeroProvider``: the Xero provider's hook implementations.
 
 Select it with ``AMS_BILLING_SERVICE_CLASS=ams.billing.providers.xero.XeroBillingService`` (or
 ``xero``) and the ``XERO_*`` variables of the setup guide. One instance holds one HTTP client
@@ -14,11 +14,12 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from ams_billing.core.batch import BatchItem, BatchResult
+from ams_billing.core.deprecation import moved
 from ams_billing.core.env import Environment
 from ams_billing.core.hookspecs import hookimpl
 from ams_billing.core.idempotency import IdempotentCalls
@@ -42,10 +43,10 @@ from ams_billing.providers.xero.settings import XeroSettings, default_invoice_fi
 from ams_billing.providers.xero.transport import XeroHttp
 from ams_billing.providers.xero.webhooks import verify_and_parse
 
-__all__ = ["XeroBillingService"]
+__all__ = ["XeroProvider"]
 
 
-class XeroBillingService:
+class XeroProvider:
     """Bills through one Xero organisation over a Custom Connection.
 
     :param settings: the validated settings; when omitted, ``settings_fields`` build them, and
@@ -94,7 +95,7 @@ class XeroBillingService:
     @classmethod
     def from_env(
         cls, environ: Mapping[str, str] | Environment | None = None, **options: Any
-    ) -> XeroBillingService:
+    ) -> XeroProvider:
         """Build from the ``XERO_*`` variables of ``environ`` (default ``os.environ``)."""
         source = Environment.of(environ)
         del environ  # error reporters record frame locals: keep only the masked copy
@@ -102,13 +103,13 @@ class XeroBillingService:
 
     def __repr__(self) -> str:
         tenant = self.settings.tenant_id or "(the connection's only tenant)"
-        return f"XeroBillingService(tenant_id={tenant!r}, api_url={self.settings.api_url!r})"
+        return f"XeroProvider(tenant_id={tenant!r}, api_url={self.settings.api_url!r})"
 
     def close(self) -> None:
         """Close the HTTP client."""
         self._http.close()
 
-    def __enter__(self) -> XeroBillingService:
+    def __enter__(self) -> XeroProvider:
         return self
 
     def __exit__(
@@ -218,3 +219,16 @@ class XeroBillingService:
     def void_invoice(self, invoice_id: str) -> Invoice:
         """Void an AUTHORISED invoice without payments."""
         return self._invoices.void(invoice_id)
+
+
+# Old names, kept with a DeprecationWarning (issue 18). Type checkers see plain aliases, so
+# code typed against the old names still checks; at run time each use warns.
+if TYPE_CHECKING:
+    XeroBillingService = XeroProvider
+else:
+    __getattr__ = moved(
+        __name__,
+        {
+            "XeroBillingService": "ams_billing.providers.xero.provider:XeroProvider",
+        },
+    )
