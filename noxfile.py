@@ -133,13 +133,15 @@ def demo(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def example(session: nox.Session) -> None:
-    """The example third-party provider in examples/, run against the built wheel.
+    """The third-party providers: the one in examples/, and what `new-provider` generates.
 
     Exactly what a provider author's CI does, outside this checkout: install ams-billing from
     a wheel, install their own package from their checkout (a copy of the example in a
     temporary folder), run their tests there with their own pytest configuration, then the
-    zero-code contract run from an empty folder with none. Every folder is removed afterwards;
-    nothing is written under examples/.
+    zero-code contract run from an empty folder with none. Then the same for the project
+    ``ams-billing new-provider acme`` writes, installed with pip (not editable) in a fresh
+    virtualenv, after its own lint and strict type check: it must pass as generated. Every
+    folder is removed afterwards; nothing is written under examples/.
     """
     with _outside_checkout("example") as work:
         wheels = work / "wheels"
@@ -156,6 +158,32 @@ def example(session: nox.Session) -> None:
         _pytest_from(session, checkout, ["pytest"], session.posargs, configfile="pyproject.toml")
     with _outside_checkout("example-contracts") as folder:
         _pytest_from(session, folder, ["pytest"], [*ZERO_CODE_RUN, "--billing-provider=sqlite"])
+    _generated_provider(session)
+
+
+def _generated_provider(session: nox.Session, name: str = "acme") -> None:
+    """``ams-billing new-provider NAME``, then its CI, in a fresh virtualenv of its own."""
+    with _outside_checkout("new-provider") as work:
+        session.run("python", "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(work), ".")
+        (wheel,) = work.glob("ams_billing-*.whl")
+        venv = work / "venv"
+        session.run("python", "-m", "venv", str(venv))
+        python, bin_ = str(venv / "bin" / "python"), venv / "bin"
+        session.run(
+            python, "-m", "pip", "install", "-q", f"ams-billing[contracts] @ {wheel.as_uri()}",
+            external=True,
+        )  # fmt: skip
+        session.run(str(bin_ / "ams-billing"), "new-provider", name, "-o", str(work), external=True)
+        project = work / f"ams-billing-{name.replace('_', '-')}"
+        session.run(python, "-m", "pip", "install", "-q", f"{project}[dev]", external=True)
+        with session.chdir(project):
+            for check in (["ruff", "check"], ["ruff", "format", "--check"], ["mypy"]):
+                session.run(str(bin_ / check[0]), *check[1:], external=True)
+        pytest = [str(bin_ / "pytest")]
+        _pytest_from(session, project, pytest, [], configfile="pyproject.toml", external=True)
+        with _outside_checkout("new-provider-contracts") as folder:
+            args = [*ZERO_CODE_RUN, f"--billing-provider={name}"]
+            _pytest_from(session, folder, pytest, args, external=True)
 
 
 @nox.session(python=PYTHON)

@@ -59,7 +59,9 @@ def test_the_top_level_help_lists_webhooks_once() -> None:
     )
     assert result.stdout.startswith("Usage: ams-billing ")
     listed = listing(result.stdout)
-    assert list(listed) == ["check", "db", "demo", "emulator", "providers", "sync", "webhooks"]
+    assert list(listed) == [
+        "check", "db", "demo", "emulator", "new-provider", "providers", "sync", "webhooks",
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,7 @@ CLASSES = (
     "TestFaults",
     "TestInvoices",
     "TestKeyExpiry",
+    "TestLoading",
     "TestPayments",
     "TestReads",
     "TestRestart",

@@ -7,5 +7,7 @@ from ams_billing.testing import ContractHarness
 
 
 class TestSqliteProvider(ProviderContract):
+    provider_name = "sqlite"  # the loading tests build it with load_service("sqlite") too
+
     def make_harness(self) -> ContractHarness:
         return SqliteProvider.contract_harness()

@@ -29,6 +29,11 @@ import attrs
 from stevedore import driver
 from stevedore.exception import NoMatches
 
+from ams_billing.assembly.building import (
+    build_provider,
+    ledger_warning,
+    misnamed_ledger_parameters,
+)
 from ams_billing.assembly.state import ChosenState, choose_state, location, takes_idempotency_store
 from ams_billing.core.env import Environment, EnvReader
 from ams_billing.core.errors import (
@@ -70,6 +75,7 @@ PROVIDER_ATTRIBUTE = "ams_billing_provider"
 logger = logging.getLogger("ams_billing")
 _aliases_logged: set[str] = set()
 _aliases_lock = threading.Lock()
+_ledgers_warned: set[type[Any]] = set()
 
 
 def available_providers() -> dict[str, str]:
@@ -304,13 +310,19 @@ def load_service(
     """Build the :class:`BillingService` the environment (or ``value``) configures.
 
     ``value`` overrides ``AMS_BILLING_SERVICE_CLASS``. The provider is built with its
-    ``from_env(environ, **provider_kwargs)`` class method when it has one, so it reads its own
-    variables from the same environment, else as ``ProviderClass(**provider_kwargs)``. Problems
-    with the provider's variables and with ours are reported together, in one
-    :class:`~ams_billing.core.errors.ConfigurationError`.
+    ``from_env(environ, **provider_kwargs)`` class method when it has one (``environ`` a plain
+    ``dict[str, str]``), so it reads its own variables from the same environment, else as
+    ``ProviderClass(**provider_kwargs)``; declare it ``from_env(cls, environ, **options)``.
+    Problems with the provider's variables and with ours are reported together, in one
+    :class:`~ams_billing.core.errors.ConfigurationError`; so is a ``from_env`` or constructor
+    that cannot take the call (naming the class and the signature found, never a raw
+    ``TypeError``: :mod:`ams_billing.assembly.building`).
 
     **State survives the process by default.** The idempotency ledger (for a provider whose
-    constructor takes an ``idempotency_store``, as Xero's does), the tracker's invoice states
+    constructor has a parameter named exactly ``idempotency_store``, as Xero's does: it is
+    passed as ``idempotency_store=`` to ``from_env`` or the constructor; a parameter that looks
+    meant for it under another name is warned about in the log, as its keys stay in memory),
+    the tracker's invoice states
     and the webhook inbox (:attr:`BillingService.inbox`, which
     ``BackgroundProcessor(service)`` uses) are kept in the SQL stores of
     :mod:`ams_billing.stores`: the database ``AMS_BILLING_DATABASE_URL`` names (PostgreSQL for
@@ -346,6 +358,8 @@ def load_service(
         resolve_provider_class(service_class, setting=named_by) if service_class else None
     )
     takes_ledger = provider_class is not None and takes_idempotency_store(provider_class)
+    if provider_class is not None and not takes_ledger:
+        _warn_misnamed_ledger(provider_class)
     chosen: ChosenState | None = None
     if settings is not None:  # with our own settings wrong, no database is opened for nothing
         try:
@@ -421,18 +435,27 @@ def _build_provider(
 ) -> object:
     """The provider, built with ``from_env`` when it has one; ``None`` when there is none.
 
-    Its configuration problems are added to ``problems`` (and ``None`` is returned).
+    Its configuration problems, and a ``from_env`` or constructor that cannot take the call
+    (:func:`~ams_billing.assembly.building.build_provider`), are added to ``problems`` (and
+    ``None`` is returned).
     """
     if provider_class is None:
         return None
-    from_env = getattr(provider_class, "from_env", None)
     try:
-        if callable(from_env):
-            return from_env(source.as_dict(), **provider_kwargs)
-        return provider_class(**provider_kwargs)
+        return build_provider(provider_class, source.as_dict(), provider_kwargs)
     except ConfigurationError as error:
         problems += error.errors
         return None
+
+
+def _warn_misnamed_ledger(provider_class: type[Any]) -> None:
+    """Warn, once per class and process, of a ledger parameter load_service() cannot see."""
+    misnamed = misnamed_ledger_parameters(provider_class)
+    with _aliases_lock:
+        first = provider_class not in _ledgers_warned
+        _ledgers_warned.add(provider_class)
+    if misnamed and first:
+        logger.warning("%s", ledger_warning(provider_class, misnamed))
 
 
 PROCESS_VARIABLES = ("AMS_BILLING_PROCESSES", "WEB_CONCURRENCY")

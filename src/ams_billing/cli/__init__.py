@@ -6,6 +6,7 @@ Commands (one module each in :mod:`ams_billing.cli.commands`):
 - ``db upgrade|status``: the durable stores' schema revision;
 - ``demo``: the guide's "Verifying the Integration" flow, end to end;
 - ``emulator``: serve the Xero emulator for local development;
+- ``new-provider``: write a new provider's project (provider, harness, tests, CI), ready to test;
 - ``providers``: the installed providers and their capabilities;
 - ``sync``: reconcile invoices, resumably;
 - ``webhooks send|verify|drain``: test a webhook endpoint, verify a captured delivery,
@@ -26,6 +27,7 @@ from ams_billing.cli.commands.check import check
 from ams_billing.cli.commands.db import db
 from ams_billing.cli.commands.demo import ENVIRONMENTS, demo
 from ams_billing.cli.commands.emulator import emulator
+from ams_billing.cli.commands.new_provider import new_provider
 from ams_billing.cli.commands.providers import providers
 from ams_billing.cli.commands.sync import sync
 from ams_billing.cli.commands.webhook import webhook_alias, webhooks
@@ -47,5 +49,5 @@ def main(context: click.Context) -> None:
     context.ensure_object(CliContext)
 
 
-for _command in (check, db, demo, emulator, providers, sync, webhooks, webhook_alias):
+for _command in (check, db, demo, emulator, new_provider, providers, sync, webhooks, webhook_alias):
     main.add_command(_command)

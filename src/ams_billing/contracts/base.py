@@ -15,7 +15,9 @@
                 tax_rate=Decimal("0.10"),
             )
 
-pytest then collects every contract test under ``TestMyProvider``. Each mixin below is also
+pytest then collects every contract test under ``TestMyProvider``; set
+``provider_name = "NAME"`` (the provider's entry-point name) to have the loading tests build it
+with ``load_service()`` too (they skip without it). Each mixin below is also
 usable on its own (``class TestMyContacts(ContactContract)``) to run part of the suite. To
 adjust one inherited test, override it in the subclass (call ``super()`` to keep it, or mark
 it ``xfail(strict=True, reason=...)`` while a known gap is being fixed).
@@ -30,6 +32,7 @@ from ams_billing.contracts.suites.email import EmailContract
 from ams_billing.contracts.suites.faults import FaultContract
 from ams_billing.contracts.suites.invoices import InvoiceContract
 from ams_billing.contracts.suites.key_expiry import KeyExpiryContract
+from ams_billing.contracts.suites.loading import LoadingContract
 from ams_billing.contracts.suites.payments import PaymentContract
 from ams_billing.contracts.suites.reads import ReadContract
 from ams_billing.contracts.suites.restart import RestartContract
@@ -45,6 +48,7 @@ __all__ = [
     "FaultContract",
     "InvoiceContract",
     "KeyExpiryContract",
+    "LoadingContract",
     "PaymentContract",
     "ProviderContract",
     "ReadContract",
@@ -68,6 +72,7 @@ class ProviderContract(
     FaultContract,
     RestartContract,
     KeyExpiryContract,
+    LoadingContract,
     StatefulContract,
 ):
     """Every contract test; implement :meth:`make_harness` to run them for your provider."""

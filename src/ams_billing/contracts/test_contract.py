@@ -16,6 +16,7 @@ from ams_billing.contracts.suites.email import EmailContract
 from ams_billing.contracts.suites.faults import FaultContract
 from ams_billing.contracts.suites.invoices import InvoiceContract
 from ams_billing.contracts.suites.key_expiry import KeyExpiryContract
+from ams_billing.contracts.suites.loading import LoadingContract
 from ams_billing.contracts.suites.payments import PaymentContract
 from ams_billing.contracts.suites.reads import ReadContract
 from ams_billing.contracts.suites.restart import RestartContract
@@ -52,6 +53,10 @@ class TestInvoices(InvoiceContract, CommandLineProvider):
 
 class TestKeyExpiry(KeyExpiryContract, CommandLineProvider):
     """The key-expiry contract (no restart) for the provider named by ``--billing-provider``."""
+
+
+class TestLoading(LoadingContract, CommandLineProvider):
+    """The provider built by ``load_service()`` from the name given to ``--billing-provider``."""
 
 
 class TestPayments(PaymentContract, CommandLineProvider):

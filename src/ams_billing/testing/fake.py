@@ -239,6 +239,10 @@ def restartable_harness(
         restart=restart,
         expire_remote_keys=books.expire_keys,
         secrets=(webhook_key,),
+        environ={
+            "AMS_BILLING_FAKE_WEBHOOK_KEY": webhook_key,
+            "AMS_BILLING_FAKE_AMOUNT_TYPE": AmountType.INCLUSIVE.value,
+        },
     )
 
 

@@ -159,6 +159,12 @@ class ContractHarness:
     ``secrets`` are values that must never appear in what a provider says (its errors, its
     logs, the facade's answers): the webhook key, a client secret. The webhook tests check that
     a refused delivery reveals none of them; the harness's ``repr`` leaves them out.
+
+    ``environ`` holds the environment variables from which ``load_service()`` builds a provider
+    configured like this one, by the name it is installed under: the loading test
+    (:class:`~ams_billing.contracts.suites.loading.LoadingContract`) builds it so, over durable
+    stores, and makes no call to the accounting system with it. They may hold secrets (a
+    webhook key), so ``repr`` leaves them out.
     """
 
     service: BillingService
@@ -171,3 +177,4 @@ class ContractHarness:
     restart: Restart | None = None
     expire_remote_keys: ExpireKeys | None = None
     secrets: tuple[str, ...] = attrs.field(default=(), repr=False)
+    environ: Mapping[str, str] = attrs.field(factory=dict, repr=False)

@@ -66,6 +66,7 @@ __all__ = [
     "emulator_settings",
     "in_process_harness",
     "loopback_harness",
+    "settings_environ",
 ]
 
 EMULATOR_BASE_URL = "https://xero-emulator.invalid"
@@ -382,7 +383,23 @@ def _harness(
         other_currencies=other_currencies(emulator),
         expire_remote_keys=expire_remote_keys,
         secrets=(emulator.config.webhook_key, emulator.config.client_secret),
+        environ=settings_environ(provider.settings),
     )
+
+
+def settings_environ(settings: XeroSettings) -> dict[str, str]:
+    """The ``XERO_*`` variables from which ``XeroSettings.from_env`` reads ``settings`` again."""
+    return {
+        "XERO_CLIENT_ID": settings.client_id,
+        "XERO_CLIENT_SECRET": settings.client_secret.reveal(),
+        "XERO_WEBHOOK_KEY": settings.webhook_key.reveal(),
+        "XERO_ACCOUNT_CODE": settings.account_code,
+        "XERO_CURRENCY_CODE": settings.currency_code,
+        "XERO_AMOUNT_TYPE": settings.amount_type.value,
+        "XERO_TENANT_ID": settings.tenant_id or "",
+        "XERO_API_URL": settings.api_url,
+        "XERO_IDENTITY_URL": settings.identity_url,
+    }
 
 
 def in_process_harness(
