@@ -34,7 +34,7 @@ from {module} import {name} as Provider
 
 
 class TestProvider(ProviderContract):
-    provider_name = "contract_broken.{name}"  # loaded by its path in the loading tests
+    provider_name = "{module}.{name}"  # loaded by its path in the loading tests
     # Whether the comparison fails is what counts here: skip shrinking the failing program.
     stateful_settings = settings(STATEFUL, phases=[Phase.explicit, Phase.generate])
 
