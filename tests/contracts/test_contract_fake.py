@@ -25,7 +25,6 @@ CLASSES = (
     "TestFaults",
     "TestInvoices",
     "TestKeyExpiry",
-    "TestKeys",
     "TestLoading",
     "TestPayments",
     "TestReads",

@@ -32,7 +32,6 @@ from ams_billing.contracts.suites.email import EmailContract
 from ams_billing.contracts.suites.faults import FaultContract
 from ams_billing.contracts.suites.invoices import InvoiceContract
 from ams_billing.contracts.suites.key_expiry import KeyExpiryContract
-from ams_billing.contracts.suites.keys import KeyContract
 from ams_billing.contracts.suites.loading import LoadingContract
 from ams_billing.contracts.suites.payments import PaymentContract
 from ams_billing.contracts.suites.reads import ReadContract
@@ -48,7 +47,6 @@ __all__ = [
     "EmailContract",
     "FaultContract",
     "InvoiceContract",
-    "KeyContract",
     "KeyExpiryContract",
     "LoadingContract",
     "PaymentContract",
@@ -72,7 +70,6 @@ class ProviderContract(
     ReadContract,
     PaymentContract,
     FaultContract,
-    KeyContract,
     RestartContract,
     KeyExpiryContract,
     LoadingContract,
