@@ -610,13 +610,14 @@ only_mutate = [
     "src/ams_billing/core/money.py",
     "src/ams_billing/core/signing.py",
     "src/ams_billing/core/ledger.py",
+    "src/ams_billing/core/idempotency.py",
 ]
-# The fake's fault plan is a test tool (it decides which call fails on purpose) and its
-# testing.py the contract harness (how the suite builds and restarts it), not provider
-# behaviour; MUTATION.md gives the reason for these and for each "pragma: no mutate" region.
+# The fake's fault plan is a test tool (it decides which call fails on purpose), not provider
+# behaviour. The fake's test driver and harness (src/ams_billing/testing/fake.py) are test
+# support outside only_mutate; providers/fake/testing.py is only a deprecation shim (no function
+# to mutate). MUTATION.md gives the reasons, and one for each "pragma: no mutate" region.
 do_not_mutate = [
     "src/ams_billing/providers/fake/faults.py",
-    "src/ams_billing/providers/fake/testing.py",
 ]
 pytest_add_cli_args = ["-p", "no:cacheprovider", "--billing-provider=fake"]
 pytest_add_cli_args_test_selection = ["--pyargs", "ams_billing.contracts"]
@@ -632,13 +633,13 @@ minversion = "8.0"
 def mutation(session: nox.Session) -> None:
     """Mutation testing of the contract suite: which mutants of the fake does it let through?
 
-    mutmut 3 mutates the fake provider and core/totals.py, money.py, signing.py and ledger.py in
-    a copy of src/ under .nox/mutation/tmp/, and runs the zero-code contract run against the
-    fake (and nothing of tests/) on each mutant, so every kill is the contract suite's. Not in
-    the default sessions: about 20 minutes on 2 cores. Prints the score and writes
-    survivors.tsv (status, mutant, change) beside the run; MUTATION.md says why each survivor
-    is left. ``nox -s mutation -- NAME...`` reruns the named mutants only, against the contract
-    suite of the checkout.
+    mutmut 3 mutates the fake provider and core/totals.py, money.py, signing.py, ledger.py and
+    idempotency.py in a copy of src/ under .nox/mutation/tmp/, and runs the zero-code contract
+    run against the fake (and nothing of tests/) on each mutant, so every kill is the contract
+    suite's. Not in the default sessions: about 20 minutes on 2 cores. Prints the score and
+    writes survivors.tsv (status, mutant, change) beside the run; MUTATION.md says why each
+    survivor is left. ``nox -s mutation -- NAME...`` reruns the named mutants only, against the
+    contract suite and test support (``contracts/``, ``testing/``) of the checkout.
     """
     session.install(".[contracts]", "mutmut==3.8.1")
     work = Path(session.create_tmp()).resolve() / "mutation"
@@ -646,10 +647,11 @@ def mutation(session: nox.Session) -> None:
         shutil.rmtree(work, ignore_errors=True)
     if not (work / "src").exists():
         shutil.copytree("src", work / "src")
-    else:  # rerunning named mutants: against the contract suite as it is now
-        suite = Path("src", "ams_billing", "contracts")
-        for copy in (work / "src", work / "mutants" / "src"):
-            shutil.copytree(suite, copy / "ams_billing" / "contracts", dirs_exist_ok=True)
+    else:  # rerunning named mutants: against the contract suite and test support as they are now
+        for part in ("contracts", "testing"):  # neither is mutated: a plain copy replaces none
+            for copy in (work / "src", work / "mutants" / "src"):
+                target = copy / "ams_billing" / part
+                shutil.copytree(Path("src", "ams_billing", part), target, dirs_exist_ok=True)
     (work / "pyproject.toml").write_text(MUTMUT_CONFIG, "utf-8")
     session.chdir(work)
     workers = os.environ.get("AMS_BILLING_TEST_WORKERS", str(os.cpu_count() or 1))
