@@ -686,8 +686,11 @@ def _mutation_rows(work: Path, results: str) -> list[tuple[str, str, str]]:
             path = work / "mutants" / "src" / Path(*module.split(".")).with_suffix(".py")
             text = path.read_text("utf-8")
             lines = text.splitlines()
-            sources[module] = {
-                node.name: lines[node.lineno : node.end_lineno]  # the body, without the def
+            sources[module] = {  # the def line too (a changed default), named alike in each
+                node.name: [
+                    lines[node.lineno - 1].replace(node.name, "f"),
+                    *lines[node.lineno : node.end_lineno],
+                ]
                 for node in ast.walk(ast.parse(text))
                 if isinstance(node, ast.FunctionDef) and "__mutmut_" in node.name
             }
