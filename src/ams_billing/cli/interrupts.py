@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import threading
 from collections.abc import Iterator
 from types import FrameType
-from typing import Any
+
+from ams_billing.core.signals import handling_signals
 
 __all__ = ["signals_interrupt"]
 
@@ -25,19 +25,9 @@ _SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasa
 @contextlib.contextmanager
 def signals_interrupt() -> Iterator[None]:
     """Within the block, SIGTERM and SIGHUP raise ``KeyboardInterrupt`` (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
 
     def interrupt(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
-    previous: dict[signal.Signals, Any] = {}
-    try:
-        for stop_signal in _SIGNALS:
-            if signal.getsignal(stop_signal) is not signal.SIG_IGN:
-                previous[stop_signal] = signal.signal(stop_signal, interrupt)
+    with handling_signals(_SIGNALS, interrupt):
         yield
-    finally:
-        for stop_signal, handler in previous.items():
-            signal.signal(stop_signal, signal.SIG_DFL if handler is None else handler)

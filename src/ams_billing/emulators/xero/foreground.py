@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from types import FrameType
 from typing import Any
 
 import attrs
+
+from ams_billing.core.signals import handling_signals
 
 from .app import XeroEmulator
 from .clock import EmulatorClock
@@ -156,20 +157,9 @@ def _noting_stop_signals(received: list[int]) -> Iterator[None]:
     Only the main thread may set handlers; elsewhere (a test calling in a thread) nothing is
     changed.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
 
     def note(signum: int, frame: FrameType | None) -> None:
         received.append(signum)
 
-    previous: dict[signal.Signals, Any] = {}
-    try:
-        for stop_signal in STOP_SIGNALS:
-            if signal.getsignal(stop_signal) is not signal.SIG_IGN:
-                previous[stop_signal] = signal.signal(stop_signal, note)
+    with handling_signals(STOP_SIGNALS, note):
         yield
-    finally:
-        for stop_signal, handler in previous.items():
-            # None: a handler set outside Python, which cannot be put back; the default can.
-            signal.signal(stop_signal, signal.SIG_DFL if handler is None else handler)
