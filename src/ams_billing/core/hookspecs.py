@@ -37,6 +37,7 @@ from datetime import datetime
 import pluggy
 
 from ams_billing.core.batch import BatchItem, BatchResult
+from ams_billing.core.behaviour import ProviderBehaviour
 from ams_billing.core.models import (
     Capability,
     Contact,
@@ -57,6 +58,7 @@ __all__ = [
     "create_contacts",
     "create_invoice",
     "create_invoices",
+    "get_behaviour",
     "get_capabilities",
     "get_invoice_defaults",
     "get_invoice_url",
@@ -90,6 +92,11 @@ def get_capabilities() -> frozenset[Capability]:  # type: ignore[empty-body]
 
     :returns: the capabilities offered.
     """
+
+
+@hookspec(firstresult=True)
+def get_behaviour() -> ProviderBehaviour:  # type: ignore[empty-body]
+    """Return what this provider declares about its behaviour (optional hook)."""
 
 
 @hookspec(firstresult=True)

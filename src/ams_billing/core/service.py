@@ -12,6 +12,7 @@ import pluggy
 
 from ams_billing.core import hookspecs
 from ams_billing.core.batch import BatchItem, BatchResult
+from ams_billing.core.behaviour import ProviderBehaviour
 from ams_billing.core.bulk import BatchRunner, SeenIds, check_key
 from ams_billing.core.errors import (
     ConfigurationError,
@@ -184,6 +185,12 @@ class BillingService:
     def capabilities(self) -> frozenset[Capability]:
         """The optional operations the provider offers now."""
         return frozenset(self._call("get_capabilities"))
+
+    @property
+    def behaviour(self) -> ProviderBehaviour:
+        """What the provider declares (``ProviderBehaviour()`` when it declares nothing)."""
+        declared: ProviderBehaviour | None = self._pm.hook.get_behaviour()
+        return ProviderBehaviour() if declared is None else declared
 
     @property
     def invoice_defaults(self) -> InvoiceDefaults:
