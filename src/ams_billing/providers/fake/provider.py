@@ -19,13 +19,14 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
 from ams_billing.core.batch import BatchItem, BatchOutcome, BatchResult
+from ams_billing.core.behaviour import ProviderBehaviour, WebhookBehaviour
 from ams_billing.core.deprecation import moved
 from ams_billing.core.env import Environment, EnvReader
 from ams_billing.core.errors import (
@@ -64,10 +65,22 @@ from ams_billing.providers.fake.books import FakeBooks, FakePayment
 from ams_billing.providers.fake.faults import FaultPlan
 from ams_billing.providers.fake.wire import decode_delivery
 
-__all__ = ["SIGNATURE_HEADER", "FakePayment", "FakeProvider"]
+__all__ = ["SIGNATURE_HEADER", "TIMESTAMP_HEADER", "FakePayment", "FakeProvider", "signed_part"]
 
 SIGNATURE_HEADER = "x-fake-signature"
-"""The header carrying Base64(HMAC-SHA256(webhook key, body)) on fake deliveries."""
+"""The header carrying Base64(HMAC-SHA256(webhook key, body)) on fake deliveries.
+
+With a ``signature_tolerance`` the signature covers ``signed_part(timestamp, body)`` instead.
+"""
+
+TIMESTAMP_HEADER = "x-fake-timestamp"
+"""With a ``signature_tolerance``: when the delivery was signed, in whole Unix seconds."""
+
+
+def signed_part(timestamp: str, body: bytes) -> bytes:
+    """What a fake signature covers when it has a timestamp: ``timestamp.body``."""
+    return timestamp.encode("ascii") + b"." + body
+
 
 _EMAILABLE = frozenset({InvoiceStatus.SUBMITTED, InvoiceStatus.AUTHORISED, InvoiceStatus.PAID})
 DEFAULT_ACCOUNTS: Mapping[str, Decimal] = {"200": Decimal("0.15"), "260": Decimal("0.15")}
@@ -109,6 +122,11 @@ class FakeProvider:
         restart); new, empty books when omitted (on the ``now`` clock).
     :param idempotency_store: this client's ledger of idempotency keys (default: in memory);
         give a durable one (``SqlIdempotencyStore``) so a key never bills twice across restarts.
+    :param signature_tolerance: sign deliveries with a timestamp (``x-fake-timestamp``, signed
+        with the body) and refuse one signed longer ago than this, as Stripe does; ``None``
+        (the default) signs the body alone, as Xero does.
+    :param snapshot_events: put the invoice's state in each invoice event, as Stripe's
+        snapshot events do, so processing reads nothing.
     """
 
     name = "fake"
@@ -127,8 +145,14 @@ class FakeProvider:
         now: Callable[[], datetime] | None = None,
         books: FakeBooks | None = None,
         idempotency_store: IdempotencyStore | None = None,
+        signature_tolerance: timedelta | None = None,
+        snapshot_events: bool = False,
     ) -> None:
         self._webhook_key = webhook_key or secrets.token_urlsafe(32)
+        if signature_tolerance is not None and signature_tolerance <= timedelta(0):
+            raise ValueError(f"signature_tolerance must be positive, not {signature_tolerance}")
+        self.signature_tolerance = signature_tolerance
+        self.snapshot_events = snapshot_events
         self.accounts = dict(DEFAULT_ACCOUNTS if accounts is None else accounts)
         if default_account_code not in self.accounts:
             raise ValueError(f"default account {default_account_code!r} is not in accounts")
@@ -216,6 +240,17 @@ class FakeProvider:
         if not self.can_send_email:
             offered.discard(Capability.SEND_INVOICE)
         return frozenset(offered)
+
+    @hookimpl
+    def get_behaviour(self) -> ProviderBehaviour:
+        """Intent-to-Receive deliveries, and the tolerance and snapshots it was built with."""
+        return ProviderBehaviour(
+            webhooks=WebhookBehaviour(
+                intent_to_receive=True,
+                signature_tolerance=self.signature_tolerance,
+                snapshot_events=self.snapshot_events,
+            )
+        )
 
     @hookimpl
     def get_invoice_defaults(self) -> InvoiceDefaults:
@@ -390,7 +425,13 @@ class FakeProvider:
         )
         self._invoices[invoice_id] = invoice
         self._made_under[invoice_id] = idempotency_key
-        self._emit(EventCategory.INVOICE, EventType.CREATE, invoice_id, invoice.updated_at)
+        self._emit(
+            EventCategory.INVOICE,
+            EventType.CREATE,
+            invoice_id,
+            invoice.updated_at,
+            snapshot=self._view(invoice) if self.snapshot_events else None,
+        )
         return invoice
 
     @hookimpl
@@ -424,13 +465,38 @@ class FakeProvider:
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookDelivery:
         """Verify ``x-fake-signature`` over the raw body, then parse; other tenants dropped."""
         self.calls.append("parse_webhook")
-        if not signature_matches(body, header_value(headers, SIGNATURE_HEADER), self._webhook_key):
-            raise WebhookVerificationError("the webhook signature does not match the body")
+        self._verify(body, headers)
         parsed = decode_delivery(body)
         events = tuple(e for e in parsed.events if e.tenant_id in (None, self.tenant_id))
         if parsed.tenant_id != self.tenant_id:
             events = ()
         return WebhookDelivery(events, parsed.first_sequence, parsed.last_sequence)
+
+    def _verify(self, body: bytes, headers: Mapping[str, str]) -> None:
+        signature = header_value(headers, SIGNATURE_HEADER)
+        if self.signature_tolerance is None:
+            if not signature_matches(body, signature, self._webhook_key):
+                raise WebhookVerificationError("the webhook signature does not match the body")
+            return
+        timestamp = header_value(headers, TIMESTAMP_HEADER) or ""
+        # isdigit() alone takes other scripts' digits ("²", "٣"), which are no Unix time.
+        well_formed = timestamp.isascii() and timestamp.isdigit()
+        signed = signed_part(timestamp, body) if well_formed else b""
+        if not well_formed or not signature_matches(signed, signature, self._webhook_key):
+            raise WebhookVerificationError(
+                f"the webhook signature does not match the body and {TIMESTAMP_HEADER}"
+            )
+        self._check_age(int(timestamp))
+
+    def _check_age(self, timestamp: int) -> None:
+        """Refuse a genuine signature made longer ago than the tolerance (a replay)."""
+        assert self.signature_tolerance is not None
+        age = self._clock.now().timestamp() - timestamp
+        if age > self.signature_tolerance.total_seconds():
+            raise WebhookVerificationError(
+                f"the delivery was signed {age:.0f} s ago, longer than the tolerance of "
+                f"{self.signature_tolerance.total_seconds():.0f} s (a replay, or a clock off)"
+            )
 
     @hookimpl
     def get_invoices(self, invoice_ids: Sequence[str]) -> list[Invoice]:
@@ -619,11 +685,24 @@ class FakeProvider:
         changes.setdefault("updated_at", self._clock.tick())
         updated = attrs.evolve(invoice, **changes)
         self._invoices[invoice.provider_id] = updated
-        self._emit(EventCategory.INVOICE, EventType.UPDATE, invoice.provider_id, updated.updated_at)
+        snapshot = self._view(updated) if self.snapshot_events else None
+        self._emit(
+            EventCategory.INVOICE,
+            EventType.UPDATE,
+            invoice.provider_id,
+            updated.updated_at,
+            snapshot=snapshot,
+        )
         return updated
 
     def _emit(
-        self, category: EventCategory, event_type: EventType, resource_id: str, at: datetime
+        self,
+        category: EventCategory,
+        event_type: EventType,
+        resource_id: str,
+        at: datetime,
+        *,
+        snapshot: Invoice | None = None,
     ) -> None:
         self._pending_events.append(
             WebhookEvent(
@@ -633,6 +712,7 @@ class FakeProvider:
                 occurred_at=at,
                 tenant_id=self.tenant_id,
                 resource_url=f"{self.base_url}/{category.value.lower()}s/{resource_id}",
+                snapshot=snapshot,
             )
         )
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from ams_billing.core.batch import BatchItem, BatchResult
+from ams_billing.core.behaviour import ProviderBehaviour, WebhookBehaviour
 from ams_billing.core.deprecation import moved
 from ams_billing.core.env import Environment
 from ams_billing.core.hookspecs import hookimpl
@@ -160,6 +161,11 @@ class XeroProvider:
         if not self._emails.can_send():
             offered.discard(Capability.SEND_INVOICE)
         return frozenset(offered)
+
+    @hookimpl
+    def get_behaviour(self) -> ProviderBehaviour:
+        """Xero's webhooks: Intent-to-Receive checks, no time signed, thin events."""
+        return ProviderBehaviour(webhooks=WebhookBehaviour(intent_to_receive=True))
 
     @hookimpl
     def get_invoice_defaults(self) -> InvoiceDefaults:
