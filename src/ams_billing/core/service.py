@@ -319,7 +319,8 @@ class BillingService:
                     thin[event.resource_id] = None
                     continue
                 kept = delivered.get(event.resource_id)
-                if kept is None or event.snapshot.updated_at > kept.updated_at:
+                # Of two states stamped alike, the one delivered later is the later one.
+                if kept is None or event.snapshot.updated_at >= kept.updated_at:
                     delivered[event.resource_id] = event.snapshot
         read = self.get_invoices(list(thin)) if thin else []
         return self._tracker.observe(read, self._tell_listeners, delivered=delivered.values())
