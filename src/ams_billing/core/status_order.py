@@ -4,9 +4,10 @@ Webhook events arrive late and out of order, and a delivery that carries the inv
 (a snapshot) can be older than what was already seen. Whatever their timestamps say, a tracked
 invoice never moves back down this order::
 
-    DRAFT < SUBMITTED < AUTHORISED < {PAID, VOIDED, DELETED}
+    DRAFT < AWAITING_APPROVAL < OPEN < {PAID, VOID, UNCOLLECTIBLE, DELETED}
 
-The final statuses are terminal: once there, an invoice stays. The stores
+The final statuses are terminal: once there, an invoice stays, except that a written-off
+(UNCOLLECTIBLE) invoice may still be paid. The stores
 (:class:`~ams_billing.core.tracking.InMemoryInvoiceStateStore`, the SQL and Django stores)
 apply this rule through :func:`ams_billing.core.tracking.InvoiceTracker`'s own comparison, so
 it holds across processes.
@@ -20,16 +21,19 @@ __all__ = ["is_forward", "status_rank"]
 
 _RANK = {
     InvoiceStatus.DRAFT: 0,
-    InvoiceStatus.SUBMITTED: 1,
-    InvoiceStatus.AUTHORISED: 2,
+    InvoiceStatus.AWAITING_APPROVAL: 1,
+    InvoiceStatus.OPEN: 2,
     InvoiceStatus.PAID: 3,
-    InvoiceStatus.VOIDED: 3,
+    InvoiceStatus.VOID: 3,
+    InvoiceStatus.UNCOLLECTIBLE: 3,
     InvoiceStatus.DELETED: 3,
 }
 
-_LATER_FINAL: dict[InvoiceStatus, frozenset[InvoiceStatus]] = {}
-"""Moves allowed out of a terminal status (a written-off invoice paid later, once the core
-has a status for a write-off)."""
+_LATER_FINAL: dict[InvoiceStatus, frozenset[InvoiceStatus]] = {
+    InvoiceStatus.UNCOLLECTIBLE: frozenset({InvoiceStatus.PAID}),
+}
+"""Moves allowed out of a terminal status: a written-off invoice paid later (Stripe lets an
+uncollectible invoice be paid)."""
 
 
 def status_rank(status: InvoiceStatus) -> int:

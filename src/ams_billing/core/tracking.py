@@ -122,8 +122,10 @@ def detect_change(previous: InvoiceSnapshot | None, invoice: Invoice) -> Invoice
     kind: ChangeKind | None
     if invoice.status is InvoiceStatus.PAID:
         kind = ChangeKind.PAID
-    elif invoice.status is InvoiceStatus.VOIDED:
+    elif invoice.status is InvoiceStatus.VOID:
         kind = ChangeKind.VOIDED
+    elif invoice.status is InvoiceStatus.UNCOLLECTIBLE:
+        kind = ChangeKind.WRITTEN_OFF
     elif invoice.status is InvoiceStatus.DELETED:
         kind = ChangeKind.DELETED
     elif invoice.is_partially_paid:

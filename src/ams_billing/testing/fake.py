@@ -25,6 +25,7 @@ from typing import Any
 
 import attrs
 
+from ams_billing.core.behaviour import ProviderBehaviour, WebhookBehaviour
 from ams_billing.core.errors import BillingError, InvalidStateError, NotFoundError, ValidationError
 from ams_billing.core.models import (
     AmountType,
@@ -81,9 +82,9 @@ class FakeDriver:
         value = to_decimal(amount, "amount")
         with fake.books.lock:
             invoice = fake._invoice(invoice_id)
-            if invoice.status is not InvoiceStatus.AUTHORISED:
+            if invoice.status is not InvoiceStatus.OPEN:
                 raise InvalidStateError(
-                    f"payments apply only to AUTHORISED invoices, not {invoice.status.value}",
+                    f"payments apply only to OPEN invoices, not {invoice.status.value}",
                     resource_id=invoice_id,
                 )
             if value <= 0 or decimal_places(value) > currency_places(invoice.currency):
@@ -99,7 +100,7 @@ class FakeDriver:
             stamp = fake.books.clock.tick()
             fake._update(
                 invoice,
-                status=InvoiceStatus.PAID if due == 0 else InvoiceStatus.AUTHORISED,
+                status=InvoiceStatus.PAID if due == 0 else InvoiceStatus.OPEN,
                 amount_paid=paid,
                 amount_due=due,
                 fully_paid_on=stamp.date() if due == 0 else None,
@@ -110,7 +111,7 @@ class FakeDriver:
             return payment
 
     def delete_payment(self, payment_id: str) -> None:
-        """Reverse a payment; a PAID invoice returns to AUTHORISED."""
+        """Reverse a payment; a PAID invoice returns to OPEN."""
         fake = self.provider
         with fake.books.lock:
             payment = fake.books.payments.get(payment_id)
@@ -120,7 +121,7 @@ class FakeDriver:
             paid = invoice.amount_paid - payment.amount
             fake._update(
                 invoice,
-                status=InvoiceStatus.AUTHORISED,
+                status=InvoiceStatus.OPEN,
                 amount_paid=paid,
                 amount_due=invoice.total - paid,
                 fully_paid_on=None,
@@ -227,9 +228,9 @@ def restartable_harness(
 ) -> ContractHarness:
     """A harness over a fresh fake (of ``provider_class``) whose ``restart`` keeps its books.
 
-    ``signature_tolerance`` and ``snapshot_events`` are the fake's options of those names (a
-    ``provider_class`` may also set them itself); with a tolerance the suite's tolerance and
-    replay tests run on the fake too.
+    ``signature_tolerance`` and ``snapshot_events`` make the fake declare (and do) those
+    webhook behaviours (a ``provider_class`` may declare its own ``behaviour`` instead); with a
+    tolerance the suite's tolerance and replay tests run on the fake too.
 
     With ``durable`` (the default) the ledger and the invoice states are kept in an SQLite file
     in a temporary directory, deleted by ``close``: they survive the restart, as on the SQL
@@ -241,10 +242,13 @@ def restartable_harness(
     webhook_key = secrets.token_urlsafe(32)
 
     options: dict[str, Any] = {}
-    if signature_tolerance is not None:
-        options["signature_tolerance"] = signature_tolerance
-    if snapshot_events:
-        options["snapshot_events"] = True
+    if signature_tolerance is not None or snapshot_events:
+        webhooks = WebhookBehaviour(
+            intent_to_receive=True,
+            signature_tolerance=signature_tolerance,
+            snapshot_events=snapshot_events,
+        )
+        options["behaviour"] = ProviderBehaviour(webhooks=webhooks)
 
     def build() -> tuple[FakeProvider, BillingService]:
         stores = scratch.stores if scratch is not None else None
