@@ -1,7 +1,7 @@
 """``FakeProvider``: a complete in-memory provider, the reference for every other.
 
 It implements every operation hook with the behaviour the contract suite expects of a real
-provider (Xero-style per-line tax rounding, AUTHORISED → PAID through full or partial
+provider (Xero-style per-line tax rounding, OPEN → PAID through full or partial
 payments, void rules, idempotency keys, signed webhooks). Thread-safe: one lock guards the
 books. Its test driver (record a payment as the member would, take the signed webhook
 deliveries, inject faults) is a class of its own in the testing layer,
@@ -26,6 +26,12 @@ from typing import TYPE_CHECKING, Any, cast
 import attrs
 
 from ams_billing.core.batch import BatchItem, BatchOutcome, BatchResult
+from ams_billing.core.behaviour import (
+    ContactView,
+    ProviderBehaviour,
+    TaxModel,
+    WebhookBehaviour,
+)
 from ams_billing.core.deprecation import moved
 from ams_billing.core.env import Environment, EnvReader
 from ams_billing.core.errors import (
@@ -64,12 +70,28 @@ from ams_billing.providers.fake.books import FakeBooks, FakePayment
 from ams_billing.providers.fake.faults import FaultPlan
 from ams_billing.providers.fake.wire import decode_delivery
 
-__all__ = ["SIGNATURE_HEADER", "FakePayment", "FakeProvider"]
+__all__ = ["SIGNATURE_HEADER", "TIMESTAMP_HEADER", "FakePayment", "FakeProvider", "signed_part"]
 
 SIGNATURE_HEADER = "x-fake-signature"
-"""The header carrying Base64(HMAC-SHA256(webhook key, body)) on fake deliveries."""
+"""The header carrying Base64(HMAC-SHA256(webhook key, body)) on fake deliveries.
 
-_EMAILABLE = frozenset({InvoiceStatus.SUBMITTED, InvoiceStatus.AUTHORISED, InvoiceStatus.PAID})
+With a ``signature_tolerance`` the signature covers ``signed_part(timestamp, body)`` instead.
+"""
+
+TIMESTAMP_HEADER = "x-fake-timestamp"
+"""With a ``signature_tolerance``: when the delivery was signed, in whole Unix seconds."""
+
+
+def signed_part(timestamp: str, body: bytes) -> bytes:
+    """What a fake signature covers when it has a timestamp: ``timestamp.body``."""
+    return timestamp.encode("ascii") + b"." + body
+
+
+_DEFAULT_BEHAVIOUR = ProviderBehaviour(webhooks=WebhookBehaviour(intent_to_receive=True))
+"""The fake's declaration when given none: the defaults, and Intent-to-Receive checks (its
+driver signs them)."""
+
+_EMAILABLE = frozenset({InvoiceStatus.AWAITING_APPROVAL, InvoiceStatus.OPEN, InvoiceStatus.PAID})
 DEFAULT_ACCOUNTS: Mapping[str, Decimal] = {"200": Decimal("0.15"), "260": Decimal("0.15")}
 DEFAULT_CURRENCIES = ("NZD", "AUD", "USD", "GBP", "EUR", "JPY")
 _AMOUNT_TYPES = tuple(member.value for member in AmountType)
@@ -109,6 +131,17 @@ class FakeProvider:
         restart); new, empty books when omitted (on the ``now`` clock).
     :param idempotency_store: this client's ledger of idempotency keys (default: in memory);
         give a durable one (``SqlIdempotencyStore``) so a key never bills twice across restarts.
+    :param behaviour: what the fake declares and does (default ``ProviderBehaviour()``, Xero's
+        answers, with Intent-to-Receive checks). Another declaration makes it act so:
+        ``TaxModel.NO_TAX`` bills no tax, a ``zero_total_status`` of PAID marks a zero
+        invoice paid when raised, ``ContactView.SNAPSHOT`` keeps the contact as it was on
+        the invoice. The facade enforces quantity places and past due dates for it. Used to
+        prove that the contract suite checks what a provider declares (a Stripe-like fake
+        passes it too). Its ``webhooks`` declare what the fake's deliveries are like: a
+        ``signature_tolerance`` signs them with a timestamp (``x-fake-timestamp``, signed with
+        the body) and refuses one signed longer ago, as Stripe does (without one the body alone
+        is signed, as Xero does); ``snapshot_events`` puts the invoice's state in each invoice
+        event, as Stripe's snapshot events do.
     """
 
     name = "fake"
@@ -127,8 +160,14 @@ class FakeProvider:
         now: Callable[[], datetime] | None = None,
         books: FakeBooks | None = None,
         idempotency_store: IdempotencyStore | None = None,
+        behaviour: ProviderBehaviour | None = None,
     ) -> None:
+        self.behaviour = _DEFAULT_BEHAVIOUR if behaviour is None else behaviour
+        if self.behaviour.tax_model is TaxModel.PER_INVOICE_HALF_UP:
+            raise ValueError("the fake computes tax per line or not at all, not per invoice")
         self._webhook_key = webhook_key or secrets.token_urlsafe(32)
+        self.signature_tolerance = self.behaviour.webhooks.signature_tolerance
+        self.snapshot_events = self.behaviour.webhooks.snapshot_events
         self.accounts = dict(DEFAULT_ACCOUNTS if accounts is None else accounts)
         if default_account_code not in self.accounts:
             raise ValueError(f"default account {default_account_code!r} is not in accounts")
@@ -218,6 +257,11 @@ class FakeProvider:
         return frozenset(offered)
 
     @hookimpl
+    def get_behaviour(self) -> ProviderBehaviour:
+        """The behaviour it was built with (by default Xero's answers, Intent-to-Receive too)."""
+        return self.behaviour
+
+    @hookimpl
     def get_invoice_defaults(self) -> InvoiceDefaults:
         """``default_amount_type``, ``default_account_code`` and the first currency given."""
         return InvoiceDefaults(
@@ -234,7 +278,7 @@ class FakeProvider:
 
     @hookimpl
     def create_invoice(self, request: InvoiceRequest, idempotency_key: str) -> Invoice:
-        """Raise an AUTHORISED invoice with per-line tax."""
+        """Raise an OPEN invoice with per-line tax."""
         with self._operation("create_invoice"):
             return cast(Invoice, self._keyed("create_invoice", idempotency_key, request)[0])
 
@@ -357,11 +401,14 @@ class FakeProvider:
         contact = self._upsert_contact(request.contact)
         default_code = request.account_code or self.default_account_code
         amount_type = request.amount_type or self.default_amount_type
+        untaxed = self.behaviour.tax_model is TaxModel.NO_TAX
+        if untaxed:
+            amount_type = AmountType.NO_TAX
         lines = tuple(
             compute_line(
                 item,
                 amount_type,
-                self.accounts[item.account_code or default_code],
+                Decimal(0) if untaxed else self.accounts[item.account_code or default_code],
                 request.currency,
                 item.account_code or default_code,
             )
@@ -369,10 +416,12 @@ class FakeProvider:
         )
         totals = compute_totals(lines, amount_type)
         invoice_id = self._new_id()
+        status = InvoiceStatus.OPEN if totals.total else self.behaviour.zero_total_status
+        stamp = self._clock.tick()
         invoice = Invoice(
             provider_id=invoice_id,
             number=f"INV-{len(self._invoices) + 1:04d}",
-            status=InvoiceStatus.AUTHORISED,
+            status=status,
             contact=contact,
             currency=request.currency,
             issue_date=request.issue_date,
@@ -384,18 +433,26 @@ class FakeProvider:
             total=totals.total,
             amount_paid=Decimal(0),
             amount_due=totals.total,
-            updated_at=self._clock.tick(),
+            updated_at=stamp,
+            fully_paid_on=stamp.date() if status is InvoiceStatus.PAID else None,
             line_items=lines,
             online_url=f"{self.base_url}/pay/{invoice_id}",
+            provider_status=status.value,
         )
         self._invoices[invoice_id] = invoice
         self._made_under[invoice_id] = idempotency_key
-        self._emit(EventCategory.INVOICE, EventType.CREATE, invoice_id, invoice.updated_at)
+        self._emit(
+            EventCategory.INVOICE,
+            EventType.CREATE,
+            invoice_id,
+            invoice.updated_at,
+            snapshot=self._view(invoice) if self.snapshot_events else None,
+        )
         return invoice
 
     @hookimpl
     def send_invoice(self, invoice: Invoice, idempotency_key: str) -> InvoiceEmailResult:
-        """Email the invoice once per key; only SUBMITTED, AUTHORISED or PAID invoices."""
+        """Email the invoice once per key; only AWAITING_APPROVAL, OPEN or PAID invoices."""
         with self._operation("send_invoice"):
             if not self.can_send_email:
                 raise UnsupportedOperationError(
@@ -424,13 +481,38 @@ class FakeProvider:
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookDelivery:
         """Verify ``x-fake-signature`` over the raw body, then parse; other tenants dropped."""
         self.calls.append("parse_webhook")
-        if not signature_matches(body, header_value(headers, SIGNATURE_HEADER), self._webhook_key):
-            raise WebhookVerificationError("the webhook signature does not match the body")
+        self._verify(body, headers)
         parsed = decode_delivery(body)
         events = tuple(e for e in parsed.events if e.tenant_id in (None, self.tenant_id))
         if parsed.tenant_id != self.tenant_id:
             events = ()
         return WebhookDelivery(events, parsed.first_sequence, parsed.last_sequence)
+
+    def _verify(self, body: bytes, headers: Mapping[str, str]) -> None:
+        signature = header_value(headers, SIGNATURE_HEADER)
+        if self.signature_tolerance is None:
+            if not signature_matches(body, signature, self._webhook_key):
+                raise WebhookVerificationError("the webhook signature does not match the body")
+            return
+        timestamp = header_value(headers, TIMESTAMP_HEADER) or ""
+        # isdigit() alone takes other scripts' digits ("²", "٣"), which are no Unix time.
+        well_formed = timestamp.isascii() and timestamp.isdigit()
+        signed = signed_part(timestamp, body) if well_formed else b""
+        if not well_formed or not signature_matches(signed, signature, self._webhook_key):
+            raise WebhookVerificationError(
+                f"the webhook signature does not match the body and {TIMESTAMP_HEADER}"
+            )
+        self._check_age(int(timestamp))
+
+    def _check_age(self, timestamp: int) -> None:
+        """Refuse a genuine signature made longer ago than the tolerance (a replay)."""
+        assert self.signature_tolerance is not None
+        age = self._clock.now().timestamp() - timestamp
+        if age > self.signature_tolerance.total_seconds():
+            raise WebhookVerificationError(
+                f"the delivery was signed {age:.0f} s ago, longer than the tolerance of "
+                f"{self.signature_tolerance.total_seconds():.0f} s (a replay, or a clock off)"
+            )
 
     @hookimpl
     def get_invoices(self, invoice_ids: Sequence[str]) -> list[Invoice]:
@@ -459,18 +541,18 @@ class FakeProvider:
 
     @hookimpl
     def void_invoice(self, invoice_id: str) -> Invoice:
-        """Void an AUTHORISED invoice without payments; voiding twice changes nothing."""
+        """Void an OPEN invoice without payments; voiding twice changes nothing."""
         with self._operation("void_invoice"):
             invoice = self._invoice(invoice_id)
-            if invoice.status is InvoiceStatus.VOIDED:
+            if invoice.status is InvoiceStatus.VOID:
                 return invoice
-            if invoice.status is not InvoiceStatus.AUTHORISED or invoice.amount_paid > 0:
+            if invoice.status is not InvoiceStatus.OPEN or invoice.amount_paid > 0:
                 raise InvalidStateError(
-                    f"only an AUTHORISED invoice without payments can be voided; this one is "
+                    f"only an OPEN invoice without payments can be voided; this one is "
                     f"{invoice.status.value} with {invoice.amount_paid} paid",
                     resource_id=invoice_id,
                 )
-            voided = self._update(invoice, status=InvoiceStatus.VOIDED, amount_due=Decimal(0))
+            voided = self._update(invoice, status=InvoiceStatus.VOID, amount_due=Decimal(0))
             self._fail_after_apply("void_invoice")
             return voided
 
@@ -610,6 +692,8 @@ class FakeProvider:
             raise NotFoundError(f"no invoice {invoice_id!r}", resource_id=invoice_id) from None
 
     def _view(self, invoice: Invoice) -> Invoice:
+        if self.behaviour.issued_contact is ContactView.SNAPSHOT:
+            return invoice  # the contact as it was when the invoice was raised
         # An invoice points at the live contact, as Xero's does: a changed email is where the
         # next invoice email goes.
         contact = self._contacts.get(invoice.contact.account_reference or "", invoice.contact)
@@ -617,13 +701,28 @@ class FakeProvider:
 
     def _update(self, invoice: Invoice, **changes: Any) -> Invoice:
         changes.setdefault("updated_at", self._clock.tick())
+        if "status" in changes:  # the fake's own word for a status is the core's name
+            changes.setdefault("provider_status", changes["status"].value)
         updated = attrs.evolve(invoice, **changes)
         self._invoices[invoice.provider_id] = updated
-        self._emit(EventCategory.INVOICE, EventType.UPDATE, invoice.provider_id, updated.updated_at)
+        snapshot = self._view(updated) if self.snapshot_events else None
+        self._emit(
+            EventCategory.INVOICE,
+            EventType.UPDATE,
+            invoice.provider_id,
+            updated.updated_at,
+            snapshot=snapshot,
+        )
         return updated
 
     def _emit(
-        self, category: EventCategory, event_type: EventType, resource_id: str, at: datetime
+        self,
+        category: EventCategory,
+        event_type: EventType,
+        resource_id: str,
+        at: datetime,
+        *,
+        snapshot: Invoice | None = None,
     ) -> None:
         self._pending_events.append(
             WebhookEvent(
@@ -633,6 +732,7 @@ class FakeProvider:
                 occurred_at=at,
                 tenant_id=self.tenant_id,
                 resource_url=f"{self.base_url}/{category.value.lower()}s/{resource_id}",
+                snapshot=snapshot,
             )
         )
 

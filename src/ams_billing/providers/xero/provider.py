@@ -19,6 +19,12 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from ams_billing.core.batch import BatchItem, BatchResult
+from ams_billing.core.behaviour import (
+    ContactView,
+    ProviderBehaviour,
+    TaxModel,
+    WebhookBehaviour,
+)
 from ams_billing.core.deprecation import moved
 from ams_billing.core.env import Environment
 from ams_billing.core.hookspecs import hookimpl
@@ -31,6 +37,7 @@ from ams_billing.core.models import (
     InvoiceDefaults,
     InvoiceEmailResult,
     InvoiceRequest,
+    InvoiceStatus,
     LineItem,
     WebhookDelivery,
 )
@@ -43,7 +50,22 @@ from ams_billing.providers.xero.settings import XeroSettings, default_invoice_fi
 from ams_billing.providers.xero.transport import XeroHttp
 from ams_billing.providers.xero.webhooks import verify_and_parse
 
-__all__ = ["XeroProvider"]
+__all__ = ["XERO_BEHAVIOUR", "XeroProvider"]
+
+XERO_BEHAVIOUR = ProviderBehaviour(
+    quantity_places=4,
+    tax_model=TaxModel.PER_LINE_HALF_UP,
+    zero_total_status=InvoiceStatus.OPEN,
+    issued_contact=ContactView.LIVE,
+    refuses_past_due_dates=False,
+    webhooks=WebhookBehaviour(
+        intent_to_receive=True, signature_tolerance=None, snapshot_events=False
+    ),
+)
+"""What Xero does: ``Quantity`` keeps 4 places, tax is per line on the account's rate, a
+zero-total invoice stays AUTHORISED, a re-read invoice embeds the contact as it is now, a due
+date in the past is accepted, and webhooks are thin, checked by Intent to Receive, with a
+signature that carries no timestamp."""
 
 
 class XeroProvider:
@@ -162,6 +184,11 @@ class XeroProvider:
         return frozenset(offered)
 
     @hookimpl
+    def get_behaviour(self) -> ProviderBehaviour:
+        """Xero's declared behaviour: :data:`XERO_BEHAVIOUR`."""
+        return XERO_BEHAVIOUR
+
+    @hookimpl
     def get_invoice_defaults(self) -> InvoiceDefaults:
         """``XERO_AMOUNT_TYPE``, ``XERO_CURRENCY_CODE`` and ``XERO_ACCOUNT_CODE``."""
         return default_invoice_fields(self.settings)
@@ -173,7 +200,7 @@ class XeroProvider:
 
     @hookimpl
     def create_invoice(self, request: InvoiceRequest, idempotency_key: str) -> Invoice:
-        """Raise an AUTHORISED sales invoice, once per idempotency key."""
+        """Raise an OPEN (Xero: AUTHORISED) sales invoice, once per idempotency key."""
         return self._invoices.create(request, idempotency_key)
 
     @hookimpl
@@ -217,7 +244,7 @@ class XeroProvider:
 
     @hookimpl
     def void_invoice(self, invoice_id: str) -> Invoice:
-        """Void an AUTHORISED invoice without payments."""
+        """Void an OPEN invoice without payments."""
         return self._invoices.void(invoice_id)
 
 
