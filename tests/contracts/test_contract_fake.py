@@ -25,6 +25,7 @@ CLASSES = (
     "TestFaults",
     "TestInvoices",
     "TestKeyExpiry",
+    "TestKeys",
     "TestLoading",
     "TestPayments",
     "TestReads",
