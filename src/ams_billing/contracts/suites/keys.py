@@ -22,7 +22,7 @@ from ams_billing.contracts.capabilities import (
 )
 from ams_billing.contracts.case import ContractCase
 from ams_billing.contracts.checks import invoices_with_reference
-from ams_billing.contracts.suites.bulk import require_native_bulk
+from ams_billing.contracts.suites.bulk import require_native_bulk, require_native_contact_bulk
 from ams_billing.core.batch import BatchItem, BatchOutcome
 from ams_billing.core.errors import ProviderUnavailableError, ValidationError
 from ams_billing.core.models import Capability
@@ -71,7 +71,8 @@ class KeyContract(ContractCase):
         renamed = attrs.evolve(contact, name=f"{contact.name} Jr", email="after@example.org")
         later = harness.service.create_contact(renamed, idempotency_key=unique("contact"))
         retried = harness.service.create_contact(contact, idempotency_key=key)
-        assert retried.provider_id == later.provider_id
+        # The retry answers the contact as held now, not as the lost attempt sent it.
+        assert retried == later
         read = harness.service.get_invoice(invoice.provider_id)
         assert (read.contact.name, read.contact.email) == (renamed.name, renamed.email)
 
@@ -114,6 +115,23 @@ class KeyContract(ContractCase):
         assert again.unwrap().provider_id == first.unwrap().provider_id
         read = harness.service.get_invoice(invoice.provider_id)
         assert (read.contact.name, read.contact.email) == (renamed.name, renamed.email)
+
+    def test_lost_contact_batch_answer_retried_is_existing_with_a_later_update(
+        self, harness: ContractHarness
+    ) -> None:
+        # hookspecs.py (create_contacts): after a lost answer, the retried batch reports the
+        # contact the lost attempt made as EXISTING, with its details as held now.
+        require_native_contact_bulk(harness)
+        contact = make_contact(email="before@example.org")
+        items = [BatchItem(contact, unique("contact"))]
+        _lose_response(harness, "create_contacts")
+        [lost] = harness.service.create_contacts(items)
+        assert isinstance(lost.error, ProviderUnavailableError)
+        renamed = attrs.evolve(contact, name=f"{contact.name} Jr", email="after@example.org")
+        later = harness.service.create_contact(renamed, idempotency_key=unique("contact"))
+        [again] = harness.service.create_contacts(items)
+        assert again.outcome is BatchOutcome.EXISTING
+        assert again.unwrap() == later
 
     def test_unset_account_code_is_the_providers_default(self, harness: ContractHarness) -> None:
         # hookspecs.py (create_invoice): an unset account_code takes the provider's default.
