@@ -35,6 +35,7 @@ from ams_billing.assembly.loading import (
 )
 from ams_billing.core.batch import BatchItem, BatchOutcome, BatchResult
 from ams_billing.core.behaviour import ContactView, ProviderBehaviour, TaxModel, WebhookBehaviour
+from ams_billing.core.deprecated import json_codec  # noqa: F401 - deprecated, not in __all__
 from ams_billing.core.errors import (
     AuthenticationError,
     BillingError,
@@ -51,7 +52,7 @@ from ams_billing.core.errors import (
     WebhookVerificationError,
 )
 from ams_billing.core.hookspecs import hookimpl
-from ams_billing.core.idempotency import IdempotentCalls, Outcome, OutcomeCodec, json_codec
+from ams_billing.core.idempotency import IdempotentCalls, Outcome, OutcomeCodec
 from ams_billing.core.models import (
     AmountType,
     Capability,
@@ -135,7 +136,6 @@ __all__ = [
     "available_providers",
     "drain_inbox",
     "hookimpl",
-    "json_codec",
     "load_durable_service",
     "load_provider",
     "load_service",

@@ -34,6 +34,7 @@ from ams_billing import (
     hookimpl,
 )
 from ams_billing.core import totals
+from ams_billing.core.idempotency import OnError
 from ams_billing.core.ledger import IdempotencyRecord
 from ams_billing.core.money import currency_places, quantize
 from ams_billing.core.signing import header_value, sign_body
@@ -470,6 +471,14 @@ class ReportsRefusedCredentialsAsAnOutage(FakeProvider):
             raise ProviderUnavailableError(str(error)) from None
 
 
+class RefusalSpendsTheKey(FakeProvider):
+    """Keeps a refused request's key pending, so the corrected request conflicts with it."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._once.settle = lambda entry, error: OnError.KEEP_PENDING  # type: ignore[method-assign]
+
+
 BROKEN: dict[type[FakeProvider], set[str]] = {
     DuplicatesOnRetry: {
         "test_retry_with_the_same_key_returns_the_same_invoice",
@@ -589,6 +598,11 @@ BROKEN: dict[type[FakeProvider], set[str]] = {
     ContactReplayAnswersTheFirst: {"test_replayed_key_changes_nothing"},
     ReportsRefusedCredentialsAsAnOutage: {
         "test_documented_errors_reach_the_caller_as_themselves[AuthenticationError-create_contact]"
+    },
+    # Issue 18: the mutation run after the moves found this promise without a test.
+    RefusalSpendsTheKey: {
+        "test_refused_request_leaves_its_key_to_the_corrected_one",
+        "test_refused_batch_item_leaves_its_key_to_the_corrected_one",
     },
     NonDeliveryNamesNoBody: {
         f"test_signed_body_that_is_not_a_delivery_raises_validation_error[{body}]"

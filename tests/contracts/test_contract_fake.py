@@ -35,6 +35,7 @@ CLASSES = (
     "TestFaults",
     "TestInvoices",
     "TestKeyExpiry",
+    "TestKeys",
     "TestLoading",
     "TestPayments",
     "TestReads",

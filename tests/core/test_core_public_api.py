@@ -24,7 +24,7 @@ EXPECTED = {
     "ProviderUnavailableError", "RateLimitedError", "ServiceSettings",
     "UnsupportedOperationError", "ValidationError", "WebhookDelivery", "WebhookEvent",
     "WebhookResponse", "WebhookVerificationError", "__version__", "available_providers",
-    "hookimpl", "json_codec", "load_durable_service", "load_provider", "load_service",
+    "hookimpl", "load_durable_service", "load_provider", "load_service",
     "resolve_provider_class",
 }  # fmt: skip
 

@@ -6,8 +6,17 @@ import attrs
 import pytest
 from xero_rig import Rig
 
-from ams_billing import BillingService, Contact, IdempotencyConflictError, ValidationError
+from ams_billing import (
+    BatchItem,
+    BatchOutcome,
+    BillingService,
+    Contact,
+    IdempotencyConflictError,
+    ProviderUnavailableError,
+    ValidationError,
+)
 from ams_billing.contracts.xero_emulator import authorised_client
+from ams_billing.emulators.xero import FaultKind, FaultRule
 
 
 def _seed_contact(rig: Rig, **fields: object) -> str:
@@ -183,3 +192,44 @@ def test_a_refused_contact_names_the_field(rig: Rig) -> None:
         )
     assert raised.value.fields == ("email",)
     assert rig.provider.ledger.get("contact:1") is None
+
+
+def _drop_answers_to_contact_posts(rig: Rig) -> None:
+    """Xero applies every ``POST /Contacts`` of the next call but no answer gets back."""
+    attempts = rig.provider.settings.max_attempts
+    rig.emulator.add_fault(
+        FaultRule(kind=FaultKind.DROP_AFTER, method="POST", path=r"/Contacts$", count=attempts)
+    )
+
+
+def test_a_retry_after_a_lost_answer_answers_the_contact_as_held_now(
+    rig: Rig, member: Contact
+) -> None:
+    # Xero replays its first answer to the same key; the retry must not pass that answer on
+    # (nor write the first details back) when the contact was updated since under another key.
+    _drop_answers_to_contact_posts(rig)
+    with pytest.raises(ProviderUnavailableError):
+        rig.service.create_contact(member, idempotency_key="contact:1")
+    renamed = attrs.evolve(member, name="Ada King", email="ada@king.example")
+    later = rig.service.create_contact(renamed, idempotency_key="contact:2")
+    retried = rig.service.create_contact(member, idempotency_key="contact:1")
+    assert (retried.name, retried.email) == ("Ada King", "ada@king.example")
+    assert retried == later
+    (held,) = rig.emulator.books().contacts
+    assert (held["Name"], held["EmailAddress"]) == ("Ada King", "ada@king.example")
+
+
+def test_a_contact_batch_retried_after_a_lost_answer_is_existing_as_held_now(
+    rig: Rig, member: Contact
+) -> None:
+    _drop_answers_to_contact_posts(rig)
+    items = [BatchItem(member, "contact:1")]
+    [lost] = rig.service.create_contacts(items)
+    assert isinstance(lost.error, ProviderUnavailableError)
+    renamed = attrs.evolve(member, name="Ada King", email="ada@king.example")
+    later = rig.service.create_contact(renamed, idempotency_key="contact:2")
+    [again] = rig.service.create_contacts(items)
+    assert again.outcome is BatchOutcome.EXISTING
+    assert again.unwrap() == later
+    (held,) = rig.emulator.books().contacts
+    assert (held["Name"], held["EmailAddress"]) == ("Ada King", "ada@king.example")

@@ -32,6 +32,7 @@ from ams_billing.contracts.suites.email import EmailContract
 from ams_billing.contracts.suites.faults import FaultContract
 from ams_billing.contracts.suites.invoices import InvoiceContract
 from ams_billing.contracts.suites.key_expiry import KeyExpiryContract
+from ams_billing.contracts.suites.keys import KeyContract
 from ams_billing.contracts.suites.loading import LoadingContract
 from ams_billing.contracts.suites.payments import PaymentContract
 from ams_billing.contracts.suites.reads import ReadContract
@@ -47,6 +48,7 @@ __all__ = [
     "EmailContract",
     "FaultContract",
     "InvoiceContract",
+    "KeyContract",
     "KeyExpiryContract",
     "LoadingContract",
     "PaymentContract",
@@ -70,6 +72,7 @@ class ProviderContract(
     ReadContract,
     PaymentContract,
     FaultContract,
+    KeyContract,
     RestartContract,
     KeyExpiryContract,
     LoadingContract,

@@ -16,6 +16,7 @@ from ams_billing.contracts.suites.email import EmailContract
 from ams_billing.contracts.suites.faults import FaultContract
 from ams_billing.contracts.suites.invoices import InvoiceContract
 from ams_billing.contracts.suites.key_expiry import KeyExpiryContract
+from ams_billing.contracts.suites.keys import KeyContract
 from ams_billing.contracts.suites.loading import LoadingContract
 from ams_billing.contracts.suites.payments import PaymentContract
 from ams_billing.contracts.suites.reads import ReadContract
@@ -53,6 +54,10 @@ class TestInvoices(InvoiceContract, CommandLineProvider):
 
 class TestKeyExpiry(KeyExpiryContract, CommandLineProvider):
     """The key-expiry contract (no restart) for the provider named by ``--billing-provider``."""
+
+
+class TestKeys(KeyContract, CommandLineProvider):
+    """The idempotency-key contract for the provider named by ``--billing-provider``."""
 
 
 class TestLoading(LoadingContract, CommandLineProvider):

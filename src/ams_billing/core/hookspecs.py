@@ -23,7 +23,9 @@ Rules that bind every provider:
   whether the retry comes from a restarted process or from the same one. The
   same key with a different request (any field differs) raises
   :class:`~ams_billing.core.errors.IdempotencyConflictError`, whose ``idempotency_key`` is the
-  key sent. Keys are compared exactly (case and length count).
+  key sent. Keys are compared exactly (case and length count). A request refused with a
+  :class:`~ams_billing.core.errors.ValidationError` made nothing and does not spend its key:
+  the corrected request may use it (for a batch, per item).
 - An operation the provider does not offer raises
   :class:`~ams_billing.core.errors.UnsupportedOperationError` and is left out of
   :func:`get_capabilities`.

@@ -46,6 +46,13 @@ def require_native_bulk(harness: ContractHarness) -> None:
         pytest.skip("the provider has no create_invoices hook (the service loops instead)")
 
 
+def require_native_contact_bulk(harness: ContractHarness) -> None:
+    """Skip unless the provider implements ``create_contacts`` itself."""
+    hook = harness.service.plugin_manager.hook.create_contacts
+    if not any(not impl.wrapper for impl in hook.get_hookimpls()):
+        pytest.skip("the provider has no create_contacts hook (the service loops instead)")
+
+
 def _count_with_reference(harness: ContractHarness, since: datetime, reference: str | None) -> int:
     return len(invoices_with_reference(harness, since, reference))
 

@@ -350,7 +350,11 @@ class FakeProvider:
                         self._once.record(entry, codec.keep(found))
                     else:
                         self._once.mark_pending(entry)
-                        value, created = self._apply(operation, item.request, key)
+                        try:
+                            value, created = self._apply(operation, item.request, key)
+                        except BillingError as error:  # the rule for errors, as a single call
+                            self._once.settle(entry, error)
+                            raise
                         outcome = BatchOutcome.CREATED if created else BatchOutcome.EXISTING
                         applied.append((entry, BatchResult(index, key, outcome, result=value)))
                         results.append(applied[-1][1])

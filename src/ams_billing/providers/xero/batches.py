@@ -23,7 +23,7 @@ and every later item with the same error, without calling: a retry with the same
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, TypeVar
 
 import attrs
@@ -113,13 +113,19 @@ class XeroBatches:
                     entries[index] = entry
             todo = sorted(entries)
             pairs = [(items[i].request, items[i].idempotency_key) for i in todo]
-            for index, saved in zip(todo, self.save_contacts(pairs, force=True), strict=True):
+            lost = {items[i].idempotency_key for i in todo if entries[i].pending}
+            saves = self.save_contacts(pairs, force=True, lost=lost)
+            for index, saved in zip(todo, saves, strict=True):
                 key = items[index].idempotency_key
                 if isinstance(saved, BillingError):
                     self._once.settle(entries[index], saved)
                     results[index] = _failed(index, key, saved)
                     continue
                 record, created = saved
+                if entries[index].pending:
+                    # After a lost answer Xero may replay its first answer to the same key:
+                    # the contact the lost attempt saved is read as held now, and is EXISTING.
+                    record, created = self._contacts.read(record.provider_id), False
                 self._once.record(entries[index], self._contacts.codec.keep(record))
                 outcome = BatchOutcome.CREATED if created else BatchOutcome.EXISTING
                 results[index] = BatchResult(index, key, outcome, result=record)
@@ -139,10 +145,18 @@ class XeroBatches:
             results[index] = _failed(index, item.idempotency_key, error)
             return None
 
-    def save_contacts(self, pairs: Sequence[tuple[Contact, str]], *, force: bool) -> list[Saved]:
+    def save_contacts(
+        self,
+        pairs: Sequence[tuple[Contact, str]],
+        *,
+        force: bool,
+        lost: Collection[str] = (),
+    ) -> list[Saved]:
         """Save contacts (with the caller's keys) 50 per request; identical ones once.
 
-        Without ``force`` a contact this instance saved before, unchanged, costs no call.
+        Without ``force`` a contact this instance saved before, unchanged, costs no call. The
+        contacts of the keys in ``lost`` (an earlier answer lost) go without the ContactID
+        cached since, so the request repeats the lost one, which Xero replays if it made it.
         """
         out: list[Saved | None] = [None] * len(pairs)
         first: dict[Contact, int] = {}
@@ -161,7 +175,7 @@ class XeroBatches:
                     out[position] = stop
                 continue
             try:
-                self._post_contacts([pairs[p] for p in chunk], chunk, out)
+                self._post_contacts([pairs[p] for p in chunk], chunk, out, lost)
             except BillingError as error:
                 stop = error
                 for position in chunk:
@@ -177,10 +191,11 @@ class XeroBatches:
         pairs: Sequence[tuple[Contact, str]],
         positions: Sequence[int],
         out: list[Saved | None],
+        lost: Collection[str] = (),
     ) -> None:
         ids: list[str | None] = []
-        for contact, _ in pairs:
-            cached = self._contacts.cached(contact.account_reference)
+        for contact, key in pairs:
+            cached = None if key in lost else self._contacts.cached(contact.account_reference)
             ids.append(cached[1].provider_id if cached is not None else None)
         body = [
             wire.unstructure(contact_payload(contact, contact_id=contact_id))

@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 import attrs
 
-from ams_billing.core.errors import NotFoundError, ProviderUnavailableError
+from ams_billing.core.errors import NotFoundError, ProviderUnavailableError, ValidationError
 from ams_billing.core.idempotency import IdempotentCalls, Outcome, OutcomeCodec
 from ams_billing.core.models import Contact, ContactRecord
 from ams_billing.providers.xero import wire
@@ -65,6 +65,9 @@ class XeroContacts:
 
         After an unknown outcome the save runs again without a look-up first: it is an upsert
         on the ContactNumber, which Xero keeps unique, so it finds what a lost attempt made.
+        Xero may answer that save with its first answer (the same idempotency key), so the
+        contact is then read again: the answer is the contact as held now, a later update
+        under another key included (hookspecs.py).
         """
         return self._once.run(
             idempotency_key,
@@ -72,7 +75,31 @@ class XeroContacts:
             contact,
             call=lambda: self.save(contact, idempotency_key, force=True),
             codec=self.codec,
+            find=lambda record: self.saved_again(contact, idempotency_key),
         )
+
+    def saved_again(self, contact: Contact, caller_key: str) -> ContactRecord | None:
+        """After a lost answer: save again, then the contact as held now (``None``: refused).
+
+        A refusal gives ``None``, so the routine calls the save once more and applies its rule
+        to the refusal (the key is forgotten, free for the corrected request).
+        """
+        try:
+            saved = self.save(contact, caller_key, force=True, uncached=True)
+        except ValidationError:
+            return None
+        return self.read(saved.provider_id)
+
+    def read(self, contact_id: str) -> ContactRecord:
+        """The contact as Xero holds it now (never the cache), remembered as such."""
+        record = self._get(contact_id, self.known(contact_id))
+        with self._lock:
+            self._by_id[contact_id] = record
+            reference = record.account_reference or ""
+            cached = self._saved.get(reference)
+            if cached is not None and cached[1].provider_id == contact_id and cached[1] != record:
+                del self._saved[reference]  # changed since it was saved: the next save sends
+        return record
 
     def resolve(self, contact: Contact, caller_key: str) -> ContactRecord:
         """The contact an invoice is for: cached if unchanged, else created or updated."""
@@ -84,15 +111,23 @@ class XeroContacts:
             return self._by_id.get(contact_id)
 
     def save(
-        self, contact: Contact, caller_key: str, *, force: bool, name_taken: bool = False
+        self,
+        contact: Contact,
+        caller_key: str,
+        *,
+        force: bool,
+        name_taken: bool = False,
+        uncached: bool = False,
     ) -> ContactRecord:
         """Create or update the contact keyed on its account reference.
 
         Without ``force`` an unchanged contact saved before by this instance is not sent again.
         ``name_taken`` (Xero already refused the plain name) starts with the unique name.
+        ``uncached`` sends without the ContactID cached since (a retry after a lost answer):
+        the saves then repeat the lost attempt's bodies, which Xero replays if it made them.
         """
         with self._lock:
-            cached = self._saved.get(contact.account_reference)
+            cached = None if uncached else self._saved.get(contact.account_reference)
         if cached is not None and not force and cached[0] == contact:
             return cached[1]
         contact_id = cached[1].provider_id if cached is not None else None
@@ -198,13 +233,16 @@ class XeroContacts:
         known = self.known(contact_id)
         if known is not None:
             return known
+        return self._get(contact_id)
+
+    def _get(self, contact_id: str, fallback: ContactRecord | None = None) -> ContactRecord:
         response = self._http.api(
             "GET", f"/Contacts/{quote(contact_id, safe='')}", kind="contact", resource_id=contact_id
         )
         contacts = wire.read(response.content, wire.ContactsEnvelope).contacts
         if not contacts:
             raise NotFoundError(f"Xero has no contact {contact_id!r}", resource_id=contact_id)
-        return to_contact_record(contacts[0])
+        return to_contact_record(contacts[0], fallback)
 
     def _remember(self, contact: Contact, record: ContactRecord) -> None:
         with self._lock:
