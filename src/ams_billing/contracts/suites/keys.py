@@ -24,8 +24,9 @@ from ams_billing.contracts.case import ContractCase
 from ams_billing.contracts.checks import invoices_with_reference
 from ams_billing.contracts.suites.bulk import require_native_bulk, require_native_contact_bulk
 from ams_billing.core.batch import BatchItem, BatchOutcome
+from ams_billing.core.behaviour import ContactView
 from ams_billing.core.errors import ProviderUnavailableError, ValidationError
-from ams_billing.core.models import Capability
+from ams_billing.core.models import Capability, Contact, Invoice
 from ams_billing.testing.harness import ContractHarness
 
 __all__ = ["KeyContract"]
@@ -39,6 +40,20 @@ def _lose_response(harness: ContractHarness, operation: str) -> None:
 
 def _restart(harness: ContractHarness) -> None:
     harness.service = require_restart(harness)()
+
+
+def _check_the_later_update_stays(
+    harness: ContractHarness, issued: Invoice, renamed: Contact
+) -> None:
+    """Check, where the provider shows it, that the contact still has ``renamed``'s details.
+
+    A provider that shows live details on an issued invoice shows them on ``issued``; one that
+    freezes the contact at issue shows the details ``issued`` was raised with, whatever
+    happened since, so there the answers the test checked are what shows the contact now.
+    """
+    if harness.service.behaviour.issued_contact is ContactView.LIVE:
+        read = harness.service.get_invoice(issued.provider_id)
+        assert (read.contact.name, read.contact.email) == (renamed.name, renamed.email)
 
 
 class KeyContract(ContractCase):
@@ -73,8 +88,7 @@ class KeyContract(ContractCase):
         retried = harness.service.create_contact(contact, idempotency_key=key)
         # The retry answers the contact as held now, not as the lost attempt sent it.
         assert retried == later
-        read = harness.service.get_invoice(invoice.provider_id)
-        assert (read.contact.name, read.contact.email) == (renamed.name, renamed.email)
+        _check_the_later_update_stays(harness, invoice, renamed)
 
     def test_lost_batch_answer_retried_after_a_restart_creates_nothing_twice(
         self, harness: ContractHarness
@@ -113,8 +127,7 @@ class KeyContract(ContractCase):
         [again] = harness.service.create_contacts(items)
         assert again.outcome is BatchOutcome.EXISTING
         assert again.unwrap().provider_id == first.unwrap().provider_id
-        read = harness.service.get_invoice(invoice.provider_id)
-        assert (read.contact.name, read.contact.email) == (renamed.name, renamed.email)
+        _check_the_later_update_stays(harness, invoice, renamed)
 
     def test_lost_contact_batch_answer_retried_is_existing_with_a_later_update(
         self, harness: ContractHarness
