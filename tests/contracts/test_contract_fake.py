@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -10,7 +11,13 @@ from contract_runs import INLINE
 
 from ams_billing import BillingService, Capability
 from ams_billing.contracts import ContractHarness, ProviderContract
-from ams_billing.contracts.base import FaultContract, KeyExpiryContract, RestartContract
+from ams_billing.contracts.base import (
+    FaultContract,
+    KeyExpiryContract,
+    RestartContract,
+    WebhookContract,
+    WebhookSecrecyContract,
+)
 from ams_billing.contracts.capabilities import PROBES
 from ams_billing.providers.fake import FakeProvider
 from ams_billing.testing.fake import FakeDriver, restartable_harness
@@ -57,6 +64,16 @@ class TestFakeInYenWithoutAStatedRate(ProviderContract):
             account_code="400",
             tax_rate=None,
         )
+
+
+class TestFakeWithTimedSignaturesAndSnapshots(WebhookContract, WebhookSecrecyContract):
+    """The webhook contract for a fake whose deliveries are signed with a time and carry state.
+
+    What the default fake leaves undeclared (a signature tolerance, snapshot events) runs here.
+    """
+
+    def make_harness(self) -> ContractHarness:
+        return restartable_harness(signature_tolerance=timedelta(minutes=5), snapshot_events=True)
 
 
 def test_every_capability_has_a_probe() -> None:

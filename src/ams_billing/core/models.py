@@ -483,7 +483,10 @@ class InvoiceEmailResult:
 class WebhookEvent:
     """One provider-neutral webhook event: something happened to one resource.
 
-    Events are thin on purpose (as Xero's are): fetch the resource to learn its state.
+    Most events are thin (as Xero's are): processing reads the resource to learn its state.
+    A provider whose deliveries carry the object's state (Stripe's snapshot events; it
+    declares ``snapshot_events``) puts the invoice as it was at the event in ``snapshot``, and
+    processing uses it instead of a read. ``snapshot`` must be the invoice the event names.
     """
 
     category: EventCategory
@@ -492,13 +495,30 @@ class WebhookEvent:
     occurred_at: datetime
     tenant_id: str | None = None
     resource_url: str | None = None
+    snapshot: Invoice | None = attrs.field(default=None)
+
+    @snapshot.validator
+    def _check_snapshot(self, attribute: attrs.Attribute[Invoice | None], value: object) -> None:
+        if value is None:
+            return
+        if self.category is not EventCategory.INVOICE or not isinstance(value, Invoice):
+            raise ValidationError.for_field(
+                "snapshot", "is only for invoice events, and must be an Invoice", "leave it None"
+            )
+        if value.provider_id != self.resource_id:
+            raise ValidationError.for_field(
+                "snapshot",
+                f"is invoice {value.provider_id!r}, not the event's {self.resource_id!r}",
+                "give the state of the invoice the event names",
+            )
 
 
 @attrs.frozen
 class WebhookDelivery:
     """A verified webhook delivery: its events and the sequence numbers the provider gave it.
 
-    A delivery with no events is what an Intent-to-Receive check sends.
+    A delivery may have no events (Xero's Intent-to-Receive check, for a provider that
+    declares ``intent_to_receive``): it is answered 200 and there is nothing to process.
     """
 
     events: tuple[WebhookEvent, ...]

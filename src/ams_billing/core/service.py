@@ -26,6 +26,7 @@ from ams_billing.core.models import (
     Capability,
     Contact,
     ContactRecord,
+    EventCategory,
     Invoice,
     InvoiceChange,
     InvoiceDefaults,
@@ -305,8 +306,35 @@ class BillingService:
         return WebhookResponse(status=200, delivery=delivery)
 
     def process_webhook(self, delivery: WebhookDelivery) -> list[InvoiceChange]:
-        """Read the invoices a delivery names and notify listeners of real changes."""
-        return self.sync_invoices(delivery.invoice_ids)
+        """Learn the state of the invoices a delivery names and notify listeners of changes.
+
+        See :meth:`process_webhooks`.
+        """
+        return self.process_webhooks([delivery])
+
+    def process_webhooks(self, deliveries: Sequence[WebhookDelivery]) -> list[InvoiceChange]:
+        """Learn the state of the invoices the deliveries name and notify listeners of changes.
+
+        An invoice every event of which carries its state (a snapshot event) is not read: the
+        latest state delivered is used. The others are read together, 50 to a request where
+        the provider batches. A delivered state never moves an invoice backwards (see
+        :mod:`ams_billing.core.status_order`).
+        """
+        delivered: dict[str, Invoice] = {}
+        thin: dict[str, None] = {}
+        for delivery in deliveries:
+            for event in delivery.events:
+                if event.category is not EventCategory.INVOICE:
+                    continue
+                if event.snapshot is None:
+                    thin[event.resource_id] = None
+                    continue
+                kept = delivered.get(event.resource_id)
+                # Of two states stamped alike, the one delivered later is the later one.
+                if kept is None or event.snapshot.updated_at >= kept.updated_at:
+                    delivered[event.resource_id] = event.snapshot
+        read = self.get_invoices(list(thin)) if thin else []
+        return self._tracker.observe(read, self._tell_listeners, delivered=delivered.values())
 
     def sync_invoices(self, invoice_ids: Sequence[str]) -> list[InvoiceChange]:
         """Re-read invoices by id and notify listeners of what changed since last seen."""

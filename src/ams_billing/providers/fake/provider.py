@@ -19,14 +19,14 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
 from ams_billing.core.batch import BatchItem, BatchOutcome, BatchResult
-from ams_billing.core.behaviour import ContactView, ProviderBehaviour, TaxModel
+from ams_billing.core.behaviour import ContactView, ProviderBehaviour, TaxModel, WebhookBehaviour
 from ams_billing.core.deprecation import moved
 from ams_billing.core.env import Environment, EnvReader
 from ams_billing.core.errors import (
@@ -65,10 +65,22 @@ from ams_billing.providers.fake.books import FakeBooks, FakePayment
 from ams_billing.providers.fake.faults import FaultPlan
 from ams_billing.providers.fake.wire import decode_delivery
 
-__all__ = ["SIGNATURE_HEADER", "FakePayment", "FakeProvider"]
+__all__ = ["SIGNATURE_HEADER", "TIMESTAMP_HEADER", "FakePayment", "FakeProvider", "signed_part"]
 
 SIGNATURE_HEADER = "x-fake-signature"
-"""The header carrying Base64(HMAC-SHA256(webhook key, body)) on fake deliveries."""
+"""The header carrying Base64(HMAC-SHA256(webhook key, body)) on fake deliveries.
+
+With a ``signature_tolerance`` the signature covers ``signed_part(timestamp, body)`` instead.
+"""
+
+TIMESTAMP_HEADER = "x-fake-timestamp"
+"""With a ``signature_tolerance``: when the delivery was signed, in whole Unix seconds."""
+
+
+def signed_part(timestamp: str, body: bytes) -> bytes:
+    """What a fake signature covers when it has a timestamp: ``timestamp.body``."""
+    return timestamp.encode("ascii") + b"." + body
+
 
 _EMAILABLE = frozenset({InvoiceStatus.AWAITING_APPROVAL, InvoiceStatus.OPEN, InvoiceStatus.PAID})
 DEFAULT_ACCOUNTS: Mapping[str, Decimal] = {"200": Decimal("0.15"), "260": Decimal("0.15")}
@@ -116,6 +128,12 @@ class FakeProvider:
         ``ContactView.SNAPSHOT`` keeps the contact as it was on the invoice. The facade
         enforces quantity places and past due dates for it. Used to prove that the contract
         suite checks what a provider declares (a Stripe-like fake passes it too).
+    Its ``webhooks`` part is the fake's own: Intent to Receive, and the two parameters below.
+    :param signature_tolerance: sign deliveries with a timestamp (``x-fake-timestamp``, signed
+        with the body) and refuse one signed longer ago than this, as Stripe does; ``None``
+        (the default) signs the body alone, as Xero does.
+    :param snapshot_events: put the invoice's state in each invoice event, as Stripe's
+        snapshot events do, so processing reads nothing.
     """
 
     name = "fake"
@@ -135,11 +153,25 @@ class FakeProvider:
         books: FakeBooks | None = None,
         idempotency_store: IdempotencyStore | None = None,
         behaviour: ProviderBehaviour | None = None,
+        signature_tolerance: timedelta | None = None,
+        snapshot_events: bool = False,
     ) -> None:
         self.behaviour = ProviderBehaviour() if behaviour is None else behaviour
         if self.behaviour.tax_model is TaxModel.PER_INVOICE_HALF_UP:
             raise ValueError("the fake computes tax per line or not at all, not per invoice")
         self._webhook_key = webhook_key or secrets.token_urlsafe(32)
+        if signature_tolerance is not None and signature_tolerance <= timedelta(0):
+            raise ValueError(f"signature_tolerance must be positive, not {signature_tolerance}")
+        self.signature_tolerance = signature_tolerance
+        self.snapshot_events = snapshot_events
+        self.behaviour = attrs.evolve(
+            self.behaviour,
+            webhooks=WebhookBehaviour(
+                intent_to_receive=True,
+                signature_tolerance=signature_tolerance,
+                snapshot_events=snapshot_events,
+            ),
+        )
         self.accounts = dict(DEFAULT_ACCOUNTS if accounts is None else accounts)
         if default_account_code not in self.accounts:
             raise ValueError(f"default account {default_account_code!r} is not in accounts")
@@ -230,7 +262,7 @@ class FakeProvider:
 
     @hookimpl
     def get_behaviour(self) -> ProviderBehaviour:
-        """The behaviour it was built with (Xero's answers by default)."""
+        """The behaviour it was built with (Xero's answers by default), with its webhooks'."""
         return self.behaviour
 
     @hookimpl
@@ -413,7 +445,13 @@ class FakeProvider:
         )
         self._invoices[invoice_id] = invoice
         self._made_under[invoice_id] = idempotency_key
-        self._emit(EventCategory.INVOICE, EventType.CREATE, invoice_id, invoice.updated_at)
+        self._emit(
+            EventCategory.INVOICE,
+            EventType.CREATE,
+            invoice_id,
+            invoice.updated_at,
+            snapshot=self._view(invoice) if self.snapshot_events else None,
+        )
         return invoice
 
     @hookimpl
@@ -447,13 +485,38 @@ class FakeProvider:
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookDelivery:
         """Verify ``x-fake-signature`` over the raw body, then parse; other tenants dropped."""
         self.calls.append("parse_webhook")
-        if not signature_matches(body, header_value(headers, SIGNATURE_HEADER), self._webhook_key):
-            raise WebhookVerificationError("the webhook signature does not match the body")
+        self._verify(body, headers)
         parsed = decode_delivery(body)
         events = tuple(e for e in parsed.events if e.tenant_id in (None, self.tenant_id))
         if parsed.tenant_id != self.tenant_id:
             events = ()
         return WebhookDelivery(events, parsed.first_sequence, parsed.last_sequence)
+
+    def _verify(self, body: bytes, headers: Mapping[str, str]) -> None:
+        signature = header_value(headers, SIGNATURE_HEADER)
+        if self.signature_tolerance is None:
+            if not signature_matches(body, signature, self._webhook_key):
+                raise WebhookVerificationError("the webhook signature does not match the body")
+            return
+        timestamp = header_value(headers, TIMESTAMP_HEADER) or ""
+        # isdigit() alone takes other scripts' digits ("²", "٣"), which are no Unix time.
+        well_formed = timestamp.isascii() and timestamp.isdigit()
+        signed = signed_part(timestamp, body) if well_formed else b""
+        if not well_formed or not signature_matches(signed, signature, self._webhook_key):
+            raise WebhookVerificationError(
+                f"the webhook signature does not match the body and {TIMESTAMP_HEADER}"
+            )
+        self._check_age(int(timestamp))
+
+    def _check_age(self, timestamp: int) -> None:
+        """Refuse a genuine signature made longer ago than the tolerance (a replay)."""
+        assert self.signature_tolerance is not None
+        age = self._clock.now().timestamp() - timestamp
+        if age > self.signature_tolerance.total_seconds():
+            raise WebhookVerificationError(
+                f"the delivery was signed {age:.0f} s ago, longer than the tolerance of "
+                f"{self.signature_tolerance.total_seconds():.0f} s (a replay, or a clock off)"
+            )
 
     @hookimpl
     def get_invoices(self, invoice_ids: Sequence[str]) -> list[Invoice]:
@@ -646,11 +709,24 @@ class FakeProvider:
             changes.setdefault("provider_status", changes["status"].value)
         updated = attrs.evolve(invoice, **changes)
         self._invoices[invoice.provider_id] = updated
-        self._emit(EventCategory.INVOICE, EventType.UPDATE, invoice.provider_id, updated.updated_at)
+        snapshot = self._view(updated) if self.snapshot_events else None
+        self._emit(
+            EventCategory.INVOICE,
+            EventType.UPDATE,
+            invoice.provider_id,
+            updated.updated_at,
+            snapshot=snapshot,
+        )
         return updated
 
     def _emit(
-        self, category: EventCategory, event_type: EventType, resource_id: str, at: datetime
+        self,
+        category: EventCategory,
+        event_type: EventType,
+        resource_id: str,
+        at: datetime,
+        *,
+        snapshot: Invoice | None = None,
     ) -> None:
         self._pending_events.append(
             WebhookEvent(
@@ -660,6 +736,7 @@ class FakeProvider:
                 occurred_at=at,
                 tenant_id=self.tenant_id,
                 resource_url=f"{self.base_url}/{category.value.lower()}s/{resource_id}",
+                snapshot=snapshot,
             )
         )
 
