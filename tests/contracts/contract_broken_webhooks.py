@@ -15,16 +15,21 @@ from typing import Any
 import attrs
 
 from ams_billing import WebhookDelivery, hookimpl
+from ams_billing.core.behaviour import ProviderBehaviour, WebhookBehaviour
 from ams_billing.providers.fake import FakeProvider
 
 TOLERANCE = timedelta(minutes=5)
+TIMED = ProviderBehaviour(webhooks=WebhookBehaviour(signature_tolerance=TOLERANCE))
+TIMED_SNAPSHOTS = ProviderBehaviour(
+    webhooks=WebhookBehaviour(signature_tolerance=TOLERANCE, snapshot_events=True)
+)
 
 
 class IgnoresTheSignatureTime(FakeProvider):
     """Checks that the timestamp is signed, never how old it is: a replay verifies for ever."""
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("signature_tolerance", TOLERANCE)
+        kwargs.setdefault("behaviour", TIMED)
         super().__init__(**kwargs)
 
     def _check_age(self, timestamp: int) -> None:
@@ -39,8 +44,7 @@ class DatesDeliveredStatesOnReceipt(FakeProvider):
     """
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("signature_tolerance", TOLERANCE)
-        kwargs.setdefault("snapshot_events", True)
+        kwargs.setdefault("behaviour", TIMED_SNAPSHOTS)
         super().__init__(**kwargs)
 
     @hookimpl

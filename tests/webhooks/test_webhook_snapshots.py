@@ -18,9 +18,12 @@ from ams_billing import (
     WebhookDelivery,
     hookimpl,
 )
+from ams_billing.core.behaviour import ProviderBehaviour, WebhookBehaviour
 from ams_billing.core.webhooks import drain_inbox
 from ams_billing.providers.fake import FakeProvider
 from ams_billing.testing import FakeDriver, ScratchStores
+
+SNAPSHOTS = ProviderBehaviour(webhooks=WebhookBehaviour(snapshot_events=True))
 
 
 class Listener:
@@ -54,7 +57,9 @@ def _paid(fake: FakeProvider, service: BillingService) -> tuple[str, WebhookDeli
 
 @pytest.mark.parametrize("snapshots", [True, False], ids=["snapshot-events", "thin-events"])
 def test_a_delivery_with_the_invoice_state_reads_nothing(snapshots: bool) -> None:
-    fake = FakeProvider(snapshot_events=snapshots)
+    fake = FakeProvider(
+        behaviour=ProviderBehaviour(webhooks=WebhookBehaviour(snapshot_events=snapshots))
+    )
     listener = Listener()
     service = BillingService(fake, listeners=[listener])
     invoice_id, delivery = _paid(fake, service)
@@ -70,7 +75,7 @@ def test_a_delivery_with_the_invoice_state_reads_nothing(snapshots: bool) -> Non
 
 
 def test_the_state_survives_the_durable_inbox_and_is_processed_without_a_read() -> None:
-    fake = FakeProvider(snapshot_events=True)
+    fake = FakeProvider(behaviour=SNAPSHOTS)
     listener = Listener()
     scratch = ScratchStores()
     try:
@@ -97,7 +102,7 @@ def test_the_state_survives_the_durable_inbox_and_is_processed_without_a_read() 
 
 
 def test_a_snapshot_must_be_the_invoice_its_event_names() -> None:
-    fake = FakeProvider(snapshot_events=True)
+    fake = FakeProvider(behaviour=SNAPSHOTS)
     _, delivery = _paid(fake, BillingService(fake))
     event = next(e for e in delivery.events if e.snapshot is not None)
     with pytest.raises(ValidationError) as raised:

@@ -49,8 +49,10 @@ _REQUIRED_HOOKS = frozenset(hookspecs.OPERATION_HOOKS)
 class WebhookResponse:
     """What a web view should answer to a webhook delivery, and the delivery if it verified.
 
-    ``status`` is 200 for a verified delivery (an Intent-to-Receive check included) and 401
-    for one that did not verify; the body must be empty either way.
+    ``status`` is 200 for a verified delivery (one with no events too, such as Xero's
+    Intent-to-Receive check) and 401 for one that did not verify (a forged, altered or, for a
+    provider with a ``signature_tolerance``, too old signature); the body must be empty either
+    way.
     """
 
     status: int

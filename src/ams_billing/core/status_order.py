@@ -32,7 +32,8 @@ _RANK = {
 _LATER_FINAL: dict[InvoiceStatus, frozenset[InvoiceStatus]] = {
     InvoiceStatus.UNCOLLECTIBLE: frozenset({InvoiceStatus.PAID}),
 }
-"""Moves allowed out of a terminal status: a written-off invoice paid later."""
+"""Moves allowed out of a terminal status: a written-off invoice paid later (Stripe lets an
+uncollectible invoice be paid)."""
 
 
 def status_rank(status: InvoiceStatus) -> int:

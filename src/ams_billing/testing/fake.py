@@ -25,7 +25,7 @@ from typing import Any
 
 import attrs
 
-from ams_billing.core.behaviour import TaxModel
+from ams_billing.core.behaviour import ProviderBehaviour, TaxModel, WebhookBehaviour
 from ams_billing.core.errors import BillingError, InvalidStateError, NotFoundError, ValidationError
 from ams_billing.core.models import (
     AmountType,
@@ -228,9 +228,9 @@ def restartable_harness(
 ) -> ContractHarness:
     """A harness over a fresh fake (of ``provider_class``) whose ``restart`` keeps its books.
 
-    ``signature_tolerance`` and ``snapshot_events`` are the fake's options of those names (a
-    ``provider_class`` may also set them itself); with a tolerance the suite's tolerance and
-    replay tests run on the fake too.
+    ``signature_tolerance`` and ``snapshot_events`` make the fake declare (and do) those
+    webhook behaviours (a ``provider_class`` may declare its own ``behaviour`` instead); with a
+    tolerance the suite's tolerance and replay tests run on the fake too.
 
     With ``durable`` (the default) the ledger and the invoice states are kept in an SQLite file
     in a temporary directory, deleted by ``close``: they survive the restart, as on the SQL
@@ -242,10 +242,13 @@ def restartable_harness(
     webhook_key = secrets.token_urlsafe(32)
 
     options: dict[str, Any] = {}
-    if signature_tolerance is not None:
-        options["signature_tolerance"] = signature_tolerance
-    if snapshot_events:
-        options["snapshot_events"] = True
+    if signature_tolerance is not None or snapshot_events:
+        webhooks = WebhookBehaviour(
+            intent_to_receive=True,
+            signature_tolerance=signature_tolerance,
+            snapshot_events=snapshot_events,
+        )
+        options["behaviour"] = ProviderBehaviour(webhooks=webhooks)
 
     def build() -> tuple[FakeProvider, BillingService]:
         stores = scratch.stores if scratch is not None else None

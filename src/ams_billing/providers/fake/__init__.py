@@ -11,22 +11,9 @@ from typing import TYPE_CHECKING
 
 from ams_billing.core.deprecation import moved
 from ams_billing.providers.fake.books import FakeBooks
-from ams_billing.providers.fake.provider import (
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
-    FakePayment,
-    FakeProvider,
-    signed_part,
-)
+from ams_billing.providers.fake.provider import SIGNATURE_HEADER, FakePayment, FakeProvider
 
-__all__ = [
-    "SIGNATURE_HEADER",
-    "TIMESTAMP_HEADER",
-    "FakeBooks",
-    "FakePayment",
-    "FakeProvider",
-    "signed_part",
-]
+__all__ = ["SIGNATURE_HEADER", "FakeBooks", "FakePayment", "FakeProvider"]
 
 # Old names, kept with a DeprecationWarning (issue 18). Type checkers see plain aliases, so
 # code typed against the old names still checks; at run time each use warns.

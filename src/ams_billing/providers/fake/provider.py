@@ -19,14 +19,19 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
 from ams_billing.core.batch import BatchItem, BatchOutcome, BatchResult
-from ams_billing.core.behaviour import ContactView, ProviderBehaviour, TaxModel, WebhookBehaviour
+from ams_billing.core.behaviour import (
+    ContactView,
+    ProviderBehaviour,
+    TaxModel,
+    WebhookBehaviour,
+)
 from ams_billing.core.deprecation import moved
 from ams_billing.core.env import Environment, EnvReader
 from ams_billing.core.errors import (
@@ -83,6 +88,10 @@ def signed_part(timestamp: str, body: bytes) -> bytes:
     return timestamp.encode("ascii") + b"." + body
 
 
+_DEFAULT_BEHAVIOUR = ProviderBehaviour(webhooks=WebhookBehaviour(intent_to_receive=True))
+"""The fake's declaration when given none: the defaults, and Intent-to-Receive checks (its
+driver signs them)."""
+
 _EMAILABLE = frozenset({InvoiceStatus.AWAITING_APPROVAL, InvoiceStatus.OPEN, InvoiceStatus.PAID})
 DEFAULT_ACCOUNTS: Mapping[str, Decimal] = {"200": Decimal("0.15"), "260": Decimal("0.15")}
 DEFAULT_CURRENCIES = ("NZD", "AUD", "USD", "GBP", "EUR", "JPY")
@@ -124,17 +133,16 @@ class FakeProvider:
     :param idempotency_store: this client's ledger of idempotency keys (default: in memory);
         give a durable one (``SqlIdempotencyStore``) so a key never bills twice across restarts.
     :param behaviour: what the fake declares and does (default ``ProviderBehaviour()``, Xero's
-        answers). Another declaration makes it act so: ``TaxModel.NO_TAX`` bills no tax, a
-        ``zero_total_status`` of PAID marks a zero invoice paid when raised,
-        ``ContactView.SNAPSHOT`` keeps the contact as it was on the invoice. The facade
-        enforces quantity places and past due dates for it. Used to prove that the contract
-        suite checks what a provider declares (a Stripe-like fake passes it too).
-    Its ``webhooks`` part is the fake's own: Intent to Receive, and the two parameters below.
-    :param signature_tolerance: sign deliveries with a timestamp (``x-fake-timestamp``, signed
-        with the body) and refuse one signed longer ago than this, as Stripe does; ``None``
-        (the default) signs the body alone, as Xero does.
-    :param snapshot_events: put the invoice's state in each invoice event, as Stripe's
-        snapshot events do, so processing reads nothing.
+        answers, with Intent-to-Receive checks). Another declaration makes it act so:
+        ``TaxModel.NO_TAX`` bills no tax, a ``zero_total_status`` of PAID marks a zero
+        invoice paid when raised, ``ContactView.SNAPSHOT`` keeps the contact as it was on
+        the invoice. The facade enforces quantity places and past due dates for it. Used to
+        prove that the contract suite checks what a provider declares (a Stripe-like fake
+        passes it too). Its ``webhooks`` declare what the fake's deliveries are like: a
+        ``signature_tolerance`` signs them with a timestamp (``x-fake-timestamp``, signed with
+        the body) and refuses one signed longer ago, as Stripe does (without one the body alone
+        is signed, as Xero does); ``snapshot_events`` puts the invoice's state in each invoice
+        event, as Stripe's snapshot events do.
     """
 
     name = "fake"
@@ -154,25 +162,13 @@ class FakeProvider:
         books: FakeBooks | None = None,
         idempotency_store: IdempotencyStore | None = None,
         behaviour: ProviderBehaviour | None = None,
-        signature_tolerance: timedelta | None = None,
-        snapshot_events: bool = False,
     ) -> None:
-        self.behaviour = ProviderBehaviour() if behaviour is None else behaviour
+        self.behaviour = _DEFAULT_BEHAVIOUR if behaviour is None else behaviour
         if self.behaviour.tax_model is TaxModel.PER_INVOICE_HALF_UP:
             raise ValueError("the fake computes tax per line or not at all, not per invoice")
         self._webhook_key = webhook_key or secrets.token_urlsafe(32)
-        if signature_tolerance is not None and signature_tolerance <= timedelta(0):
-            raise ValueError(f"signature_tolerance must be positive, not {signature_tolerance}")
-        self.signature_tolerance = signature_tolerance
-        self.snapshot_events = snapshot_events
-        self.behaviour = attrs.evolve(
-            self.behaviour,
-            webhooks=WebhookBehaviour(
-                intent_to_receive=True,
-                signature_tolerance=signature_tolerance,
-                snapshot_events=snapshot_events,
-            ),
-        )
+        self.signature_tolerance = self.behaviour.webhooks.signature_tolerance
+        self.snapshot_events = self.behaviour.webhooks.snapshot_events
         self.accounts = dict(DEFAULT_ACCOUNTS if accounts is None else accounts)
         if default_account_code not in self.accounts:
             raise ValueError(f"default account {default_account_code!r} is not in accounts")
@@ -263,7 +259,7 @@ class FakeProvider:
 
     @hookimpl
     def get_behaviour(self) -> ProviderBehaviour:
-        """The behaviour it was built with (Xero's answers by default), with its webhooks'."""
+        """The behaviour it was built with (by default Xero's answers, Intent-to-Receive too)."""
         return self.behaviour
 
     @hookimpl
