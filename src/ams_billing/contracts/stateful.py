@@ -225,6 +225,7 @@ class ProviderComparison(RuleBasedStateMachine):
         self.capabilities = subject.service.capabilities
         behaviour = subject.service.behaviour
         self.quantity_places = behaviour.quantity_places
+        self.partial_payments = behaviour.partial_payments
         # Tax is known when the harness states the rate, or when the provider computes none;
         # per invoice, the lines' taxes differ from the fake's per-line ones.
         self.tax_known = (
@@ -459,7 +460,8 @@ class ProviderComparison(RuleBasedStateMachine):
             minor = Decimal(1).scaleb(-currency_places(current.currency))
             part = money(current.amount_due * percent / 100, current.currency)
             part = min(max(part, minor), current.amount_due)
-            amounts.append(current.amount_due if full else part)
+            paid_in_full = full or not self.partial_payments  # as the provider declares
+            amounts.append(current.amount_due if paid_in_full else part)
         provider, _ = self._both(
             "record_payment",
             lambda side: side.harness.driver.record_payment(

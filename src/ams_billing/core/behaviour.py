@@ -101,6 +101,9 @@ class ProviderBehaviour:
     :param issued_contact: what a re-read invoice shows of its contact (:class:`ContactView`).
     :param refuses_past_due_dates: a due date before today is refused (Stripe); the facade
         raises a ``ValidationError`` naming ``due_date`` before calling the provider.
+    :param partial_payments: an invoice can be paid in part, leaving it OPEN with an amount
+        still due (Xero, the fake). Stripe's out-of-band payment pays an invoice in full, so
+        it declares ``False`` and the contract suite's part-payment tests skip for it.
     :param webhooks: how its webhooks behave (:class:`WebhookBehaviour`).
     """
 
@@ -115,6 +118,7 @@ class ProviderBehaviour:
         default=ContactView.LIVE, validator=attrs.validators.instance_of(ContactView)
     )
     refuses_past_due_dates: bool = False
+    partial_payments: bool = True
     webhooks: WebhookBehaviour = attrs.field(
         factory=WebhookBehaviour, validator=attrs.validators.instance_of(WebhookBehaviour)
     )
