@@ -35,7 +35,7 @@ from ams_billing.core.models import Invoice, InvoiceRequest
 from ams_billing.emulators.stripe import FaultKind, FaultRule, StripeEmulator
 from ams_billing.providers.stripe import forms
 from ams_billing.providers.stripe.mapping import ACCOUNT_KEY, due_timestamp, to_invoice
-from ams_billing.providers.stripe.money import minor_unit_price
+from ams_billing.providers.stripe.money import from_stripe_amount, minor_unit_price
 from ams_billing.providers.stripe.webhooks import signature_header
 from ams_billing.testing.harness import SignedDelivery
 
@@ -145,7 +145,17 @@ class StripeTestDriver:
     # -- ProviderTestDriver ----------------------------------------------------------------
 
     def record_payment(self, invoice_id: str, amount: Decimal) -> None:
-        """Pay the invoice in full, out of band (Stripe has no partial out-of-band payment)."""
+        """Pay the invoice in full, out of band; a part payment is refused (``ValueError``).
+
+        Stripe's out-of-band payment pays the whole amount due, so the provider declares no
+        ``partial_payments`` and the suite asks for none.
+        """
+        for invoice in self.emulator.state()["invoices"]:
+            if invoice["id"] != invoice_id:
+                continue
+            due = from_stripe_amount(invoice["amount_remaining"], invoice["currency"].upper())
+            if amount != due:
+                raise ValueError(f"Stripe pays an invoice in full only: {amount} is not {due}")
         self.emulator.pay_invoice(invoice_id)
 
     def take_webhook_deliveries(self, *, at: datetime | None = None) -> list[SignedDelivery]:

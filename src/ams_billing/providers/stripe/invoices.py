@@ -5,7 +5,7 @@
 1. ``POST /v1/invoices``: a draft, ``collection_method=send_invoice`` with the ``due_date``,
    ``pending_invoice_items_behavior=exclude`` (no stray pending item lands on it),
    ``auto_advance=false`` (nothing happens behind our back), and in ``metadata`` the account
-   reference, a digest of the caller's key (``ams_key``), the issue date, amount type and
+   reference, a digest of the caller's key (``ams_key``), the issue date and
    reference;
 2. ``POST /v1/invoiceitems`` per line, with ``invoice=<id>``, ``quantity`` (an integer: Stripe
    keeps no fraction) and ``unit_amount_decimal`` in minor units (fractions of a cent kept);
@@ -48,7 +48,7 @@ from ams_billing.core.models import (
 from ams_billing.providers.stripe.customers import StripeCustomers
 from ams_billing.providers.stripe.keys import stripe_key
 from ams_billing.providers.stripe.mapping import ACCOUNT_KEY, due_timestamp, to_invoice
-from ams_billing.providers.stripe.money import minor_unit_price, to_stripe_amount
+from ams_billing.providers.stripe.money import NOT_BILLABLE, minor_unit_price, to_stripe_amount
 from ams_billing.providers.stripe.transport import StripeHttp
 
 __all__ = ["EVENTS_KEPT", "PAGE_SIZE", "StripeInvoices", "key_digest", "validate_request"]
@@ -68,6 +68,14 @@ def key_digest(caller_key: str) -> str:
     return hashlib.sha256(caller_key.encode()).hexdigest()[:32]
 
 
+def _no_account_codes(field: str) -> FieldError:
+    return FieldError(
+        field,
+        "is set, but Stripe has no chart of accounts to post a line to",
+        "leave it unset; map Stripe's revenue to your ledger in your accounting export",
+    )
+
+
 def validate_request(request: InvoiceRequest, today: date) -> None:
     """Refuse, before any call, what Stripe cannot bill exactly, naming each field."""
     errors: list[FieldError] = []
@@ -79,7 +87,20 @@ def validate_request(request: InvoiceRequest, today: date) -> None:
                 "give today or a later date",
             )
         )
+    if request.currency in NOT_BILLABLE:
+        errors.append(
+            FieldError(
+                "currency",
+                f"{request.currency} is not a currency Stripe bills in (a fund, metal or "
+                "testing code)",
+                "bill in the currency of the member, such as USD, EUR or GBP",
+            )
+        )
+    if request.account_code is not None:
+        errors.append(_no_account_codes("account_code"))
     for index, line in enumerate(request.line_items):
+        if line.account_code is not None:
+            errors.append(_no_account_codes(f"line_items[{index}].account_code"))
         if line.quantity != line.quantity.to_integral_value():
             errors.append(
                 FieldError(
@@ -157,13 +178,10 @@ class StripeInvoices:
         )
 
     def _create(self, request: InvoiceRequest, contact: ContactRecord, key: str) -> Invoice:
-        resolved = self._defaults.apply(request)
-        assert resolved.amount_type is not None  # apply() fills it
         metadata = {
             ACCOUNT_KEY: request.contact.account_reference,
             "ams_key": key_digest(key),
             "ams_issue_date": request.issue_date.isoformat(),
-            "ams_amount_type": resolved.amount_type.value,
             "ams_reference": request.reference or "",
         }
         draft = self._http.post(

@@ -14,7 +14,7 @@ core               Stripe
 ``issue_date``     ``metadata[ams_issue_date]`` (else the day of ``created``, UTC)
 ``due_date``       ``due_date`` (a Unix time: the end of the due day, UTC)
 ``reference``      ``metadata[ams_reference]`` (also sent as ``description``)
-``amount_type``    ``metadata[ams_amount_type]`` (Stripe computes no tax here)
+``amount_type``    always ``NO_TAX``: this provider declares ``TaxModel.NO_TAX``
 ``subtotal``       ``subtotal``; ``total_tax`` = ``total`` - ``subtotal``
 ``total``          ``total``
 ``amount_paid``    ``amount_paid``
@@ -212,7 +212,6 @@ def to_invoice(
     remaining = from_stripe_amount(_units(data, "amount_remaining"), currency)
     if mapped_status in (InvoiceStatus.VOID, InvoiceStatus.DELETED, InvoiceStatus.PAID):
         remaining = _ZERO
-    amount_type = _text(metadata, "ams_amount_type")
     issued = _text(metadata, "ams_issue_date")
     transitions = data.get("status_transitions")
     paid_at = transitions.get("paid_at") if isinstance(transitions, Mapping) else None
@@ -235,9 +234,7 @@ def to_invoice(
         else _day(data.get("created")) or date.today(),
         due_date=_day(data.get("due_date")),
         reference=_text(metadata, "ams_reference"),
-        amount_type=AmountType(amount_type)
-        if amount_type in AmountType.__members__
-        else AmountType.NO_TAX,
+        amount_type=AmountType.NO_TAX,
         subtotal=subtotal,
         total_tax=total - subtotal,
         total=total,

@@ -15,6 +15,7 @@ from decimal import Decimal
 from ams_billing.core.money import from_minor_units, to_minor_units
 
 __all__ = [
+    "NOT_BILLABLE",
     "STRIPE_EXPONENTS",
     "THREE_DECIMAL",
     "ZERO_DECIMAL",
@@ -38,6 +39,15 @@ STRIPE_EXPONENTS: dict[str, int] = {
     "ISK": 2,
 }
 """Stripe's exponent where it differs from, or must be pinned against, ISO 4217's."""
+
+NOT_BILLABLE = frozenset(
+    {"XAG", "XAU", "XPD", "XPT"}  # precious metals
+    | {"XBA", "XBB", "XBC", "XBD", "XDR", "XSU", "XUA"}  # units of account
+    | {"XTS", "XXX"}  # testing, and "no currency"
+    | {"BOV", "CHE", "CHW", "CLF", "COU", "MXV", "USN", "UYI", "UYW"}  # funds codes
+)
+"""ISO 4217 codes that are not money a customer can be billed in: Stripe has no such
+currencies, so an invoice in one is refused naming ``currency`` before any call."""
 
 _STEPS = {**dict.fromkeys(THREE_DECIMAL, 10), "ISK": 100}
 

@@ -51,6 +51,7 @@ STRIPE_BEHAVIOUR = ProviderBehaviour(
     zero_total_status=InvoiceStatus.PAID,
     issued_contact=ContactView.SNAPSHOT,
     refuses_past_due_dates=True,
+    partial_payments=False,
     webhooks=WebhookBehaviour(
         intent_to_receive=False,
         signature_tolerance=DEFAULT_TOLERANCE,
@@ -177,7 +178,8 @@ class StripeProvider:
         """Stripe's declared behaviour (:data:`STRIPE_BEHAVIOUR`).
 
         Whole quantities, no tax, a zero total paid at finalization, the contact frozen at
-        finalization, past due dates refused, signed snapshot events (300 s).
+        finalization, past due dates refused, payments in full only (out of band), signed
+        snapshot events (300 s).
         """
         return STRIPE_BEHAVIOUR
 

@@ -53,6 +53,7 @@ from ams_billing.providers.stripe.pacing import StripePacing, key_digest
 from ams_billing.providers.stripe.settings import StripeSettings
 
 __all__ = [
+    "ADVISED_WAIT",
     "BACKOFF_BASE",
     "BACKOFF_MAX",
     "KEY_WINDOW",
@@ -77,6 +78,10 @@ RESEND_MARGIN = 3_600.0
 
 RESEND_WITHIN = KEY_WINDOW - RESEND_MARGIN
 """Seconds after the first send within which a write that may have been applied is resent."""
+
+ADVISED_WAIT = 1.0
+"""Seconds a :class:`RateLimitedError` advises waiting when Stripe sends no ``Retry-After``
+(it documents none): its rate limits count requests per second."""
 
 USER_AGENT = f"ams-billing/{__version__} (+https://github.com/ams-billing/ams-billing)"
 """The ``User-Agent`` every request carries."""
@@ -363,10 +368,16 @@ class StripeHttp:
         should_retry: bool | None,
     ) -> httpx.Response:
         retry_after = _retry_after(response.headers.get("retry-after"))
+        # Stripe documents no Retry-After: its limits are per second, so advise a second.
+        advised = ADVISED_WAIT / self.settings.rate_limit_time_scale
         limited = RateLimitedError(
             str(error)
-            + (f"; Stripe asks to wait {retry_after:.0f} s" if retry_after is not None else ""),
-            retry_after=retry_after,
+            + (
+                f"; Stripe asks to wait {retry_after:.0f} s"
+                if retry_after is not None
+                else f"; wait at least {advised:g} s"
+            ),
+            retry_after=advised if retry_after is None else retry_after,
             limit=error.limit,
         )
         if retry_after is not None:
