@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import logging
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 import attrs
@@ -27,6 +28,7 @@ from ams_billing import (
     ProviderBehaviour,
     ProviderUnavailableError,
     TaxModel,
+    WebhookBehaviour,
     WebhookDelivery,
     WebhookVerificationError,
     hookimpl,
@@ -144,9 +146,15 @@ STRIPE_LIKE = ProviderBehaviour(
     zero_total_status=InvoiceStatus.PAID,
     issued_contact=ContactView.SNAPSHOT,
     refuses_past_due_dates=True,
+    webhooks=WebhookBehaviour(
+        intent_to_receive=False,
+        signature_tolerance=timedelta(seconds=300),
+        snapshot_events=True,
+    ),
 )
-"""What Stripe declares about billing (webhooks aside): whole quantities, no tax computed, a
-zero invoice paid at once, the contact frozen on the issued invoice, no past due dates."""
+"""What Stripe declares: whole quantities, no tax computed, a zero invoice paid at once, the
+contact frozen on the issued invoice, no past due dates; deliveries signed with a time checked
+to 300 s, carrying the invoice's state, and no Intent-to-Receive check."""
 
 
 class StripeLikeFake(FakeProvider):

@@ -226,16 +226,18 @@ def test_zero_code_run_passes_for_a_fake_declaring_stripe_s_behaviour(
             )
         ]
     )
-    # The five tax tests skip, saying why; nothing else skips but the capability probes.
+    # The five tax tests skip, saying why, and the Intent-to-Receive check it does not declare;
+    # nothing else skips but the capability probes.
     result.stdout.fnmatch_lines_random(
         [
             "*::test_half_cent_tax_rounds_half_away_from_zero SKIPPED*",
             "*::test_tax_is_computed_and_rounded_per_line[[]EXCLUSIVE[]] SKIPPED*",
             "*::test_line_tax_rate_is_applied_or_refused_naming_it SKIPPED*",
             "SKIPPED [[]5[]] *: the provider declares TaxModel.NO_TAX: it computes no tax*",
+            "*declares no Intent-to-Receive check*",
         ]
     )
-    assert counts["skipped"] == 5 + len(Capability)
+    assert counts["skipped"] == 5 + 1 + len(Capability)
 
 
 def test_zero_code_run_without_a_provider_skips_saying_why(pytester: pytest.Pytester) -> None:
