@@ -143,6 +143,7 @@ class NotesTheWebhookKey(FakeProvider):
 STRIPE_LIKE = ProviderBehaviour(
     quantity_places=0,
     tax_model=TaxModel.NO_TAX,
+    largest_amount=99_999_999,
     zero_total_status=InvoiceStatus.PAID,
     issued_contact=ContactView.SNAPSHOT,
     refuses_past_due_dates=True,

@@ -221,7 +221,7 @@ def test_zero_code_run_passes_for_a_fake_declaring_stripe_s_behaviour(
                 "test_quantity_finer_than_declared_is_refused_naming_the_line",
                 "test_line_tax_rate_is_refused_without_tax",
                 "test_past_due_date_is_refused_naming_it_when_declared",
-                "test_generated_invoices_have_xero_totals",
+                "test_generated_invoices_have_the_declared_totals",
                 "test_provider_behaves_like_the_fake",
             )
         ]

@@ -15,6 +15,7 @@ from decimal import Decimal
 from ams_billing.core.money import from_minor_units, to_minor_units
 
 __all__ = [
+    "LARGEST_AMOUNT",
     "NOT_BILLABLE",
     "STRIPE_EXPONENTS",
     "THREE_DECIMAL",
@@ -48,6 +49,10 @@ NOT_BILLABLE = frozenset(
 )
 """ISO 4217 codes that are not money a customer can be billed in: Stripe has no such
 currencies, so an invoice in one is refused naming ``currency`` before any call."""
+
+LARGEST_AMOUNT = 99_999_999
+"""The largest amount, in minor units, Stripe bills on an invoice item (999,999.99 USD); it
+answers ``amount_too_large`` above (3.4, 6.2). Declared as ``largest_amount``."""
 
 _STEPS = {**dict.fromkeys(THREE_DECIMAL, 10), "ISK": 100}
 

@@ -38,6 +38,7 @@ from ams_billing.core.models import (
 from ams_billing.providers.stripe.customers import StripeCustomers
 from ams_billing.providers.stripe.emails import StripeEmails
 from ams_billing.providers.stripe.invoices import StripeInvoices
+from ams_billing.providers.stripe.money import LARGEST_AMOUNT
 from ams_billing.providers.stripe.settings import StripeSettings
 from ams_billing.providers.stripe.transport import StripeHttp
 from ams_billing.providers.stripe.webhooks import DEFAULT_TOLERANCE, verify_and_parse
@@ -48,6 +49,7 @@ __all__ = ["STRIPE_BEHAVIOUR", "StripeProvider"]
 STRIPE_BEHAVIOUR = ProviderBehaviour(
     quantity_places=0,
     tax_model=TaxModel.NO_TAX,
+    largest_amount=LARGEST_AMOUNT,
     zero_total_status=InvoiceStatus.PAID,
     issued_contact=ContactView.SNAPSHOT,
     refuses_past_due_dates=True,
