@@ -143,6 +143,7 @@ class NotesTheWebhookKey(FakeProvider):
 STRIPE_LIKE = ProviderBehaviour(
     quantity_places=0,
     tax_model=TaxModel.NO_TAX,
+    largest_amount=99_999_999,
     zero_total_status=InvoiceStatus.PAID,
     issued_contact=ContactView.SNAPSHOT,
     refuses_past_due_dates=True,
@@ -152,9 +153,10 @@ STRIPE_LIKE = ProviderBehaviour(
         snapshot_events=True,
     ),
 )
-"""What Stripe declares: whole quantities, no tax computed, a zero invoice paid at once, the
-contact frozen on the issued invoice, no past due dates; deliveries signed with a time checked
-to 300 s, carrying the invoice's state, and no Intent-to-Receive check."""
+"""What Stripe declares: whole quantities, no tax computed, amounts up to 99,999,999 minor
+units, a zero invoice paid at once, the contact frozen on the issued invoice, no past due
+dates; deliveries signed with a time checked to 300 s, carrying the invoice's state, and no
+Intent-to-Receive check."""
 
 
 class StripeLikeFake(FakeProvider):

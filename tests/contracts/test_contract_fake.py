@@ -203,8 +203,9 @@ def test_zero_code_run_passes_for_the_fake(pytester: pytest.Pytester, provider: 
 def test_zero_code_run_passes_for_a_fake_declaring_stripe_s_behaviour(
     pytester: pytest.Pytester,
 ) -> None:
-    # Whole quantities, no tax, a zero invoice PAID, the contact frozen, no past due dates: the
-    # suite checks what is declared, so a provider that answers unlike Xero passes it.
+    # Whole quantities, no tax, amounts up to 999,999.99, a zero invoice PAID, the contact
+    # frozen, no past due dates: the suite checks what is declared, so a provider that answers
+    # unlike Xero passes it.
     module = "contract_broken_promises"
     pytester.makepyfile(**{module: (HERE / f"{module}.py").read_text("utf-8")})
     result = zero_code(pytester, f"--billing-provider={module}.StripeLikeFake", "-v", "-rs")
@@ -222,7 +223,8 @@ def test_zero_code_run_passes_for_a_fake_declaring_stripe_s_behaviour(
                 "test_quantity_finer_than_declared_is_refused_naming_the_line",
                 "test_line_tax_rate_is_refused_without_tax",
                 "test_past_due_date_is_refused_naming_it_when_declared",
-                "test_generated_invoices_have_xero_totals",
+                "test_amount_over_the_declared_largest_is_refused_naming_the_line",
+                "test_generated_invoices_have_the_declared_totals",
                 "test_provider_behaves_like_the_fake",
             )
         ]

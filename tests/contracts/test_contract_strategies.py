@@ -50,6 +50,49 @@ def test_invoice_requests_can_be_kept_above_zero(request: InvoiceRequest) -> Non
     assert request.currency == "JPY"
 
 
+STRIPE_LARGEST = 99_999_999
+"""Stripe's declared largest amount, in minor units."""
+
+
+@CHECK
+@given(
+    st.sampled_from([("USD", Decimal("999999.99")), ("JPY", Decimal(99_999_999))]).flatmap(
+        lambda pair: st.tuples(
+            st.just(pair[1]),
+            strategies.invoice_requests(
+                currency=pair[0], largest_amount=STRIPE_LARGEST, quantity_places=0
+            ),
+        )
+    )
+)
+def test_invoice_requests_keep_within_a_declared_largest_amount(
+    limit_and_request: tuple[Decimal, InvoiceRequest],
+) -> None:
+    limit, request = limit_and_request
+    for line in request.line_items:
+        assert abs(line.line_amount(request.currency)) <= limit
+    # Tax on top (exclusive, or the provider's default) may double it at 100 %.
+    taxed_on_top = request.amount_type is None or request.amount_type.value == "EXCLUSIVE"
+    assert 0 <= lines_total(request) <= (limit / 2 if taxed_on_top else limit)
+
+
+def test_invoice_requests_reach_a_declared_largest_amount() -> None:
+    limit = Decimal("999999.99")
+    reached: set[str] = set()
+
+    @SURVEY
+    @given(strategies.invoice_requests(currency="USD", largest_amount=STRIPE_LARGEST))
+    def survey(request: InvoiceRequest) -> None:
+        amounts = [line.line_amount("USD") for line in request.line_items]
+        if limit in amounts:
+            reached.add("a line at the limit")
+        if lines_total(request) == limit:
+            reached.add("a total at the limit")
+
+    survey()
+    assert reached == {"a line at the limit", "a total at the limit"}
+
+
 @CHECK
 @given(strategies.contacts())
 def test_contact_text_is_trimmed_and_printable(contact: Any) -> None:

@@ -77,7 +77,7 @@ def test_suite_passes_for_the_fake(pytester: pytest.Pytester) -> None:
     # Only the probes of absent capabilities skip (the fake offers them all), and the tests of
     # what the default fake does not declare: webhook behaviour (a signature time, snapshots)
     # and Stripe-like declarations (Xero's answers: 4 quantity places, tax computed, past due
-    # dates accepted).
+    # dates accepted, no largest amount).
     allowed = ("test_absent_capability_is_unsupported", *UNDECLARED_BY_DEFAULT)
     assert all(any(name in report.nodeid for name in allowed) for report in skipped)
     assert {name for name in UNDECLARED_BY_DEFAULT if any(name in r.nodeid for r in skipped)} == (
@@ -93,6 +93,7 @@ UNDECLARED_BY_DEFAULT = (
     "test_quantity_finer_than_declared_is_refused_naming_the_line",
     "test_line_tax_rate_is_refused_without_tax",
     "test_past_due_date_is_refused_naming_it_when_declared",
+    "test_amount_over_the_declared_largest_is_refused_naming_the_line",
 )
 """The tests that run only for what a provider declares, and the fake by default does not
 (``TestFakeWithTimedSignaturesAndSnapshots`` in test_contract_fake.py and the Stripe-like fake

@@ -31,6 +31,7 @@ from ams_billing.providers.xero.provider import XERO_BEHAVIOUR
 STRIPE_LIKE = ProviderBehaviour(
     quantity_places=0,
     tax_model=TaxModel.NO_TAX,
+    largest_amount=99_999_999,
     zero_total_status=InvoiceStatus.PAID,
     issued_contact=ContactView.SNAPSHOT,
     refuses_past_due_dates=True,
@@ -70,6 +71,9 @@ def test_bad_declarations_are_refused() -> None:
         ProviderBehaviour(quantity_places=-1)
     with pytest.raises(TypeError):
         ProviderBehaviour(zero_total_status="PAID")  # type: ignore[arg-type]
+    for largest in (0, -1, True, 1.5):
+        with pytest.raises(ValueError, match="largest_amount"):
+            ProviderBehaviour(largest_amount=largest)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="per invoice"):
         FakeProvider(behaviour=ProviderBehaviour(tax_model=TaxModel.PER_INVOICE_HALF_UP))
 
@@ -131,6 +135,45 @@ def test_a_fake_declaring_stripe_s_behaviour_acts_so(invoice_request: InvoiceReq
     renamed = attrs.evolve(free.contact, name="Renamed", email="new@example.org")
     service.create_contact(renamed, idempotency_key="c-renamed")
     assert service.get_invoice(billed.provider_id).contact == billed.contact  # a snapshot
+
+
+def test_an_amount_over_the_declared_largest_is_refused_naming_the_line(
+    invoice_request: InvoiceRequest,
+) -> None:
+    fake = FakeProvider(behaviour=attrs.evolve(STRIPE_LIKE, quantity_places=4))
+    service = BillingService(fake)
+    usd = attrs.evolve(invoice_request, currency="USD")
+    at_limit = _today(usd, LineItem("fee", 1, "999999.99"))
+    assert service.create_invoice(at_limit, idempotency_key="k-limit").total == Decimal("999999.99")
+    refused = {
+        "line_items[1].unit_amount": [
+            LineItem("fee", 1, "10.00"),
+            LineItem("big", 1, "1000000.00"),
+        ],
+        "line_items[0].unit_amount": [LineItem("two halves", 2, "500000.00")],
+        # A discount's magnitude counts too.
+        "line_items[2].unit_amount": [
+            LineItem("fee", 1, "999999.99"),
+            LineItem("fee", 1, "999999.99"),
+            LineItem("discount", 1, "-1000000.00"),
+        ],
+        "line_items": [LineItem("fee", 1, "999999.99"), LineItem("more", 1, "0.01")],
+    }
+    for index, (field, lines) in enumerate(refused.items()):
+        with pytest.raises(ValidationError) as raised:
+            service.create_invoice(_today(usd, *lines), idempotency_key=f"k-{index}")
+        assert raised.value.fields == (field,)
+        assert "99999999 minor units" in str(raised.value)
+        assert "split" in str(raised.value.errors[0].fix)
+    assert len(fake.invoices) == 1
+    # In a zero-decimal currency the minor unit is the yen.
+    yen = attrs.evolve(invoice_request, currency="JPY")
+    assert service.create_invoice(_today(yen, LineItem("fee", 1, 99_999_999)), idempotency_key="y")
+    with pytest.raises(ValidationError):
+        service.create_invoice(_today(yen, LineItem("fee", 1, 100_000_000)), idempotency_key="y2")
+    # A provider that declares no limit bills it.
+    big = _today(usd, LineItem("big", 2, "500000.00"))
+    assert BillingService(FakeProvider()).create_invoice(big, idempotency_key="k-big")
 
 
 # -- a line's own tax rate ---------------------------------------------------------------------

@@ -59,7 +59,7 @@ def test_provider_kwargs_go_to_the_constructor() -> None:
 @pytest.mark.parametrize(
     ("value", "reason"),
     [
-        ("stripe", "no provider is installed under that name"),
+        ("quickbooks", "no provider is installed under that name"),
         ("nowhere.module.Provider", "cannot be imported"),
         ("ams_billing.providers.fake.Missing", "has no attribute 'Missing'"),
         ("ams_billing.providers.fake.SIGNATURE_HEADER", "not a class"),
@@ -79,7 +79,7 @@ def test_a_wrong_value_raises_one_error_listing_what_is_installed(value: str, re
 
 def test_a_wrong_variable_is_named_as_the_fix() -> None:
     with pytest.raises(ProviderNotFoundError) as excinfo:
-        load_service(environ={"AMS_BILLING_SERVICE_CLASS": "stripe"})
+        load_service(environ={"AMS_BILLING_SERVICE_CLASS": "quickbooks"})
     assert "Set AMS_BILLING_SERVICE_CLASS to an installed provider name" in str(excinfo.value)
     assert excinfo.value.setting == "AMS_BILLING_SERVICE_CLASS"
 

@@ -77,7 +77,7 @@ class TestXeroLive(ProviderContract):
         """Left to the emulator runs."""
 
     @pytest.mark.skip(reason=GENERATED)
-    def test_generated_invoices_have_xero_totals(self) -> None:  # type: ignore[override]
+    def test_generated_invoices_have_the_declared_totals(self) -> None:  # type: ignore[override]
         """Left to the emulator runs."""
 
 

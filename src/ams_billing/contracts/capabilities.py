@@ -37,6 +37,7 @@ __all__ = [
     "require_key_expiry",
     "require_no_capability",
     "require_other_currencies",
+    "require_partial_payments",
     "require_restart",
     "require_signature_tolerance",
     "require_snapshot_events",
@@ -133,6 +134,16 @@ def require_snapshot_events(harness: ContractHarness) -> None:
         pytest.skip(
             "the provider declares no snapshot_events (its events carry no invoice state), "
             "so processing reads every invoice a delivery names"
+        )
+
+
+def require_partial_payments(harness: ContractHarness) -> None:
+    """Skip the calling test unless the provider declares ``partial_payments``."""
+    if not harness.service.behaviour.partial_payments:
+        pytest.skip(
+            "the provider declares no partial_payments (an invoice is paid in full or not at "
+            "all, as Stripe's out-of-band payment does), so part payments are not part of its "
+            "contract"
         )
 
 

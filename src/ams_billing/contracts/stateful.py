@@ -180,7 +180,7 @@ class _Keyed:
 
 @functools.cache
 def _requests(
-    currency: str, account_code: str | None, quantity_places: int
+    currency: str, account_code: str | None, quantity_places: int, largest_amount: int | None
 ) -> st.SearchStrategy[InvoiceRequest]:
     """Requests of up to four lines; the machine puts in the account's reference and email."""
     contacts = strategies.contacts(account_references=st.just("account"), emails=st.none())
@@ -191,6 +191,7 @@ def _requests(
         max_lines=4,
         allow_zero_total=False,
         quantity_places=quantity_places,
+        largest_amount=largest_amount,
     )
 
 
@@ -225,6 +226,8 @@ class ProviderComparison(RuleBasedStateMachine):
         self.capabilities = subject.service.capabilities
         behaviour = subject.service.behaviour
         self.quantity_places = behaviour.quantity_places
+        self.largest_amount = behaviour.largest_amount
+        self.partial_payments = behaviour.partial_payments
         # Tax is known when the harness states the rate, or when the provider computes none;
         # per invoice, the lines' taxes differ from the fake's per-line ones.
         self.tax_known = (
@@ -305,7 +308,9 @@ class ProviderComparison(RuleBasedStateMachine):
 
     def _request(self, data: st.DataObject, *, account: int) -> InvoiceRequest:
         reference, email = self.accounts[account % len(self.accounts)]
-        drawn = data.draw(_requests(self.currency, self.account_code, self.quantity_places))
+        drawn = data.draw(
+            _requests(self.currency, self.account_code, self.quantity_places, self.largest_amount)
+        )
         contact = Contact(account_reference=reference, name=drawn.contact.name, email=email)
         return attrs.evolve(drawn, contact=contact)
 
@@ -415,7 +420,9 @@ class ProviderComparison(RuleBasedStateMachine):
                 ),
             )
             return
-        extra = LineItem("Reused key", Decimal(1), Decimal("1.00"))
+        # A line of nothing: the request differs, its total (within any declared largest
+        # amount) does not.
+        extra = LineItem("Reused key", Decimal(1), Decimal("0.00"))
         changed = attrs.evolve(request, line_items=[*request.line_items, extra])
         provider, _ = self._both(
             "create_invoice with a reused key",
@@ -459,7 +466,8 @@ class ProviderComparison(RuleBasedStateMachine):
             minor = Decimal(1).scaleb(-currency_places(current.currency))
             part = money(current.amount_due * percent / 100, current.currency)
             part = min(max(part, minor), current.amount_due)
-            amounts.append(current.amount_due if full else part)
+            paid_in_full = full or not self.partial_payments  # as the provider declares
+            amounts.append(current.amount_due if paid_in_full else part)
         provider, _ = self._both(
             "record_payment",
             lambda side: side.harness.driver.record_payment(

@@ -12,10 +12,11 @@ Values stay inside the model limits (names up to 255 characters, account referen
 descriptions up to 4000) and inside what accounting systems accept: unit amounts up to
 :data:`MAX_UNIT_AMOUNT` with up to four decimal places, quantities up to :data:`MAX_QUANTITY`,
 so that a line never exceeds Xero's 9,999,999,999.99 (fewer places where a provider keeps
-fewer: ``quantity_places``). Issue dates lie in the year from :data:`TODAY`, due dates on or
-after them, so a provider that refuses past due dates accepts them. Text includes non-ASCII
-letters, marks, symbols and emoji, and strings at the length limit; it never has control
-characters or leading or trailing white space, which providers trim.
+fewer: ``quantity_places``; smaller lines and totals where it bills less: ``largest_amount``).
+Issue dates lie in the year from :data:`TODAY`, due dates on or after them, so a provider that
+refuses past due dates accepts them. Text includes non-ASCII letters, marks, symbols and emoji,
+and strings at the length limit; it never has control characters or leading or trailing white
+space, which providers trim.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from __future__ import annotations
 import random
 import string
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
+import attrs
 from hypothesis import strategies as st
 
 from ams_billing.core.models import (
@@ -225,6 +227,37 @@ def _draw_discounts(
     return lines
 
 
+def _within(lines: list[LineItem], budget: Decimal, currency: str) -> list[LineItem]:
+    """``lines`` with unit amounts cut so that their amounts add up to at most ``budget``.
+
+    A line over what is left keeps its quantity and takes the largest unit amount (four
+    places) that fits, so drawn lines often land exactly on the limit.
+    """
+    step = Decimal(1).scaleb(-UNIT_AMOUNT_PLACES)
+    kept: list[LineItem] = []
+    for drawn in lines:
+        line = drawn
+        if line.line_amount(currency) > budget:
+            unit = (budget / line.quantity).quantize(step, rounding=ROUND_DOWN)
+            line = attrs.evolve(line, unit_amount=unit)
+        budget -= line.line_amount(currency)
+        kept.append(line)
+    return kept
+
+
+def _budget(largest_amount: int, currency: str, amount_type: AmountType | None) -> Decimal:
+    """What the lines may add up to for a total of at most ``largest_amount`` minor units.
+
+    Tax added on top (an exclusive or unset amount type) is at most 100 %, so those lines keep
+    to half of it.
+    """
+    places = currency_places(currency)
+    limit = Decimal(largest_amount).scaleb(-places)
+    if amount_type in (AmountType.INCLUSIVE, AmountType.NO_TAX):
+        return limit
+    return (limit / 2).quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN)
+
+
 @st.composite
 def _invoice_requests(
     draw: st.DrawFn,
@@ -236,13 +269,17 @@ def _invoice_requests(
     amount_types: st.SearchStrategy[AmountType | None],
     max_lines: int,
     allow_zero_total: bool,
+    largest_amount: int | None,
 ) -> InvoiceRequest:
     positive = draw(lines)
+    amount_type = draw(amount_types)
     line_sum = sum((line.line_amount(currency) for line in positive), Decimal(0))
     minor = Decimal(1).scaleb(-currency_places(currency))
     if line_sum <= 0 and not allow_zero_total:
         positive[0] = LineItem(positive[0].description, Decimal(1), Decimal("10.00"))
-        line_sum = sum((line.line_amount(currency) for line in positive), Decimal(0))
+    if largest_amount is not None:
+        positive = _within(positive, _budget(largest_amount, currency, amount_type), currency)
+    line_sum = sum((line.line_amount(currency) for line in positive), Decimal(0))
     available = line_sum if allow_zero_total else line_sum - minor
     items = positive + _draw_discounts(draw, available, currency, max_lines - len(positive))
     # A drawn seed orders the lines (discounts among the others); it shrinks to no shuffle.
@@ -257,7 +294,7 @@ def _invoice_requests(
         issue_date=issue,
         due_date=issue + timedelta(days=draw(_DUE_IN_DAYS)),
         reference=draw(_REFERENCES),
-        amount_type=draw(amount_types),
+        amount_type=amount_type,
         account_code=account_code,
     )
 
@@ -271,11 +308,16 @@ def invoice_requests(
     max_lines: int = MAX_LINE_ITEMS,
     allow_zero_total: bool = True,
     quantity_places: int = QUANTITY_PLACES,
+    largest_amount: int | None = None,
 ) -> st.SearchStrategy[InvoiceRequest]:
     """Invoice requests of 1 to ``max_lines`` lines in ``currency``, every amount type.
 
     Quantities have at most ``quantity_places`` decimal places (a provider's declared
-    ``behaviour.quantity_places``); issue dates come from :func:`issue_dates`.
+    ``behaviour.quantity_places``); issue dates come from :func:`issue_dates`. With
+    ``largest_amount`` (a provider's declared ``behaviour.largest_amount``, in the currency's
+    minor units) every line and the invoice's total stay within it: the lines of a request
+    whose tax may be added on top (an exclusive or unset amount type) add up to at most half
+    of it, so a tax of up to 100 % keeps the total within.
 
     By default the amount type is also left unset (``None``: the provider's default) on some
     requests; resolve them with the provider's ``InvoiceDefaults`` before computing totals.
@@ -295,6 +337,7 @@ def invoice_requests(
         amount_types=amount_types if amount_types is not None else _AMOUNT_TYPES,
         max_lines=max_lines,
         allow_zero_total=allow_zero_total,
+        largest_amount=largest_amount,
     )
 
 

@@ -1,27 +1,29 @@
 """What a provider declares about itself, so the core and the contract suite need not guess.
 
 Providers differ where no one answer is right: how many decimal places a quantity keeps, how
-tax is computed and rounded, what an invoice of zero becomes, whether an issued invoice shows
-the contact as it is now or as it was, whether a past due date is refused, and how webhooks
-are signed and delivered. A provider says which through the ``get_behaviour`` hook
-(:func:`~ams_billing.core.hookspecs.get_behaviour`); :attr:`BillingService.behaviour
-<ams_billing.core.service.BillingService.behaviour>` reports it, and the defaults
-(``ProviderBehaviour()``, which are Xero's and the fake's answers) when the provider declares
-nothing. The facade enforces what can be checked before a call (quantity places, a tax rate
-a provider without tax would ignore, a past due date), and the contract suite checks each
-provider against what it declares, never against another provider's answers.
+tax is computed and rounded, the largest amount it bills, what an invoice of zero becomes,
+whether an issued invoice shows the contact as it is now or as it was, whether a past due date
+is refused, and how webhooks are signed and delivered. A provider says which through the
+``get_behaviour`` hook (:func:`~ams_billing.core.hookspecs.get_behaviour`);
+:attr:`BillingService.behaviour <ams_billing.core.service.BillingService.behaviour>` reports
+it, and the defaults (``ProviderBehaviour()``, which are Xero's and the fake's answers) when
+the provider declares nothing. The facade enforces what can be checked before a call (quantity
+places, a tax rate a provider without tax would ignore, an amount over the largest, a past due
+date), and the contract suite checks each provider against what it declares, never against
+another provider's answers.
 """
 
 from __future__ import annotations
 
 import enum
 from datetime import date, timedelta
+from decimal import Decimal
 
 import attrs
 
 from ams_billing.core.errors import FieldError, ValidationError
 from ams_billing.core.models import InvoiceRequest, InvoiceStatus
-from ams_billing.core.money import significant_places
+from ams_billing.core.money import currency_places, significant_places
 
 __all__ = ["ContactView", "ProviderBehaviour", "TaxModel", "WebhookBehaviour", "check_declared"]
 
@@ -69,6 +71,11 @@ def _non_negative(instance: object, attribute: attrs.Attribute[int], value: int)
         raise ValueError(f"{attribute.name} must be a whole number of places >= 0, not {value!r}")
 
 
+def _positive(instance: object, attribute: attrs.Attribute[int | None], value: int | None) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValueError(f"{attribute.name} must be a whole number of minor units >= 1 or None")
+
+
 @attrs.frozen
 class WebhookBehaviour:
     """How a provider's webhooks behave.
@@ -96,11 +103,21 @@ class ProviderBehaviour:
         Stripe 0). A line with more is refused by the facade with a ``ValidationError`` naming
         ``line_items[i].quantity``.
     :param tax_model: how tax is computed and rounded (:class:`TaxModel`).
+    :param largest_amount: the largest amount, in the currency's minor units (ISO 4217: cents
+        of USD, whole yen), that a line or an invoice's total may have, or ``None`` for no limit
+        beyond the model's own (Xero, the fake). Stripe declares ``99_999_999`` (999,999.99
+        USD; it answers ``amount_too_large`` above). The facade refuses a line whose amount
+        (``quantity * unit_amount``, rounded) is larger in magnitude with a
+        ``ValidationError`` naming ``line_items[i].unit_amount``, and lines that add up to more
+        with one naming ``line_items``; tax added on top of them is the provider's to refuse.
     :param zero_total_status: what an invoice whose total is zero becomes when it is raised
         (Xero: ``OPEN``; Stripe marks it ``PAID``).
     :param issued_contact: what a re-read invoice shows of its contact (:class:`ContactView`).
     :param refuses_past_due_dates: a due date before today is refused (Stripe); the facade
         raises a ``ValidationError`` naming ``due_date`` before calling the provider.
+    :param partial_payments: an invoice can be paid in part, leaving it OPEN with an amount
+        still due (Xero, the fake). Stripe's out-of-band payment pays an invoice in full, so
+        it declares ``False`` and the contract suite's part-payment tests skip for it.
     :param webhooks: how its webhooks behave (:class:`WebhookBehaviour`).
     """
 
@@ -114,7 +131,9 @@ class ProviderBehaviour:
     issued_contact: ContactView = attrs.field(
         default=ContactView.LIVE, validator=attrs.validators.instance_of(ContactView)
     )
+    largest_amount: int | None = attrs.field(default=None, validator=_positive)
     refuses_past_due_dates: bool = False
+    partial_payments: bool = True
     webhooks: WebhookBehaviour = attrs.field(
         factory=WebhookBehaviour, validator=attrs.validators.instance_of(WebhookBehaviour)
     )
@@ -125,11 +144,13 @@ def check_declared(request: InvoiceRequest, behaviour: ProviderBehaviour, *, tod
 
     Every field at fault is named at once: ``line_items[i].quantity`` for a quantity with more
     places than ``quantity_places``, ``line_items[i].tax_rate`` for a line naming a tax rate
-    when the provider computes no tax (``TaxModel.NO_TAX``), ``due_date`` for a due date
-    before ``today`` when the provider refuses past due dates.
+    when the provider computes no tax (``TaxModel.NO_TAX``), ``line_items[i].unit_amount`` for a
+    line whose amount is over ``largest_amount`` and ``line_items`` for lines adding up to more,
+    ``due_date`` for a due date before ``today`` when the provider refuses past due dates.
     """
     errors: list[FieldError] = []
     places = behaviour.quantity_places
+    errors.extend(_over_the_largest(request, behaviour.largest_amount))
     for index, item in enumerate(request.line_items):
         if significant_places(item.quantity) > places:
             whole = "a whole number" if places == 0 else f"at most {places} decimal places"
@@ -161,3 +182,35 @@ def check_declared(request: InvoiceRequest, behaviour: ProviderBehaviour, *, tod
         )
     if errors:
         raise ValidationError(errors)
+
+
+def _over_the_largest(request: InvoiceRequest, largest: int | None) -> list[FieldError]:
+    """The lines, and the lines' sum, larger than ``largest`` minor units in magnitude."""
+    if largest is None:
+        return []
+    currency = request.currency
+    limit = Decimal(largest).scaleb(-currency_places(currency))
+    shown = f"{limit} {currency} ({largest} minor units)"
+    errors: list[FieldError] = []
+    amounts = [item.line_amount(currency) for item in request.line_items]
+    for index, (item, amount) in enumerate(zip(request.line_items, amounts, strict=True)):
+        if abs(amount) > limit:
+            errors.append(
+                FieldError(
+                    f"line_items[{index}].unit_amount",
+                    f"the line's amount {amount} {currency} ({item.quantity} x "
+                    f"{item.unit_amount}) is more than this provider bills: at most {shown}",
+                    "split the amount across several lines or invoices",
+                )
+            )
+    total = sum(amounts, Decimal(0))
+    if not errors and abs(total) > limit:
+        errors.append(
+            FieldError(
+                "line_items",
+                f"the lines add up to {total} {currency}, more than this provider bills on one "
+                f"invoice: at most {shown}",
+                "split the lines across several invoices",
+            )
+        )
+    return errors

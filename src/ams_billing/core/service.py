@@ -258,8 +258,8 @@ class BillingService:
         """Raise an approved invoice; the same ``idempotency_key`` never raises a second one.
 
         A request the provider declared it cannot bill exactly (a quantity with more decimal
-        places than its ``quantity_places``, a line's ``tax_rate`` when it computes no tax, a
-        past due date when it refuses those) raises
+        places than its ``quantity_places``, a line's ``tax_rate`` when it computes no tax, an
+        amount over its ``largest_amount``, a past due date when it refuses those) raises
         :class:`~ams_billing.core.errors.ValidationError` naming the field, before any call.
         """
         _check_key(idempotency_key)

@@ -36,7 +36,7 @@ from ams_billing.core.models import (
     InvoiceStatus,
     LineItem,
 )
-from ams_billing.core.money import QUANTITY_PLACES
+from ams_billing.core.money import MAX_AMOUNT, QUANTITY_PLACES
 from ams_billing.testing.harness import ContractHarness
 
 __all__ = ["InvoiceContract", "check_invoice_matches_request"]
@@ -44,10 +44,13 @@ __all__ = ["InvoiceContract", "check_invoice_matches_request"]
 
 @functools.cache
 def _requests(
-    currency: str, account_code: str | None, quantity_places: int
+    currency: str, account_code: str | None, quantity_places: int, largest_amount: int | None
 ) -> st.SearchStrategy[InvoiceRequest]:
     return strategies.invoice_requests(
-        currency=currency, account_code=account_code, quantity_places=quantity_places
+        currency=currency,
+        account_code=account_code,
+        quantity_places=quantity_places,
+        largest_amount=largest_amount,
     )
 
 
@@ -451,11 +454,18 @@ class InvoiceContract(ContractCase):
 
     @EXAMPLES
     @given(data=st.data())
-    def test_generated_invoices_have_xero_totals(
+    def test_generated_invoices_have_the_declared_totals(
         self, harness: ContractHarness, data: st.DataObject
     ) -> None:
-        places = harness.service.behaviour.quantity_places
-        drawn = data.draw(_requests(harness.currency, harness.account_code, places))
+        behaviour = harness.service.behaviour
+        drawn = data.draw(
+            _requests(
+                harness.currency,
+                harness.account_code,
+                behaviour.quantity_places,
+                behaviour.largest_amount,
+            )
+        )
         contact = attrs.evolve(drawn.contact, account_reference=unique("contract"))
         request = attrs.evolve(drawn, contact=contact)
         key = f"{unique('k')}:{data.draw(strategies.idempotency_keys())}"[:128]
@@ -577,3 +587,35 @@ class InvoiceContract(ContractCase):
         with pytest.raises(ValidationError) as raised:
             create_invoice(harness, request)
         check_explained(raised.value, "due_date")
+
+    def test_amount_over_the_declared_largest_is_refused_naming_the_line(
+        self, harness: ContractHarness
+    ) -> None:
+        largest = harness.service.behaviour.largest_amount
+        if largest is None:
+            pytest.skip("the provider declares no largest_amount (it bills any amount a model has)")
+        step = Decimal(1).scaleb(-minor_unit_places(harness.currency))
+        limit = largest * step
+        if limit + step > MAX_AMOUNT:
+            pytest.skip(f"the declared largest_amount is beyond a LineItem's {MAX_AMOUNT}")
+        # At the limit a line is billed (inclusive, so no tax goes on top of it).
+        at_limit = invoice_request(
+            harness, lines=[("1", str(limit))], amount_type=AmountType.INCLUSIVE
+        )
+        invoice = create_invoice(harness, at_limit)
+        assert invoice.total == limit, (invoice.total, limit)
+        # One minor unit more, on one line or on the invoice, is refused before any call.
+        over = invoice_request(
+            harness,
+            lines=[("1", "1.00"), ("1", str(limit + step))],
+            amount_type=AmountType.INCLUSIVE,
+        )
+        with pytest.raises(ValidationError) as raised:
+            create_invoice(harness, over)
+        check_explained(raised.value, "line_items[1].unit_amount")
+        summed = invoice_request(
+            harness, lines=[("1", str(limit)), ("1", str(step))], amount_type=AmountType.INCLUSIVE
+        )
+        with pytest.raises(ValidationError) as raised:
+            create_invoice(harness, summed)
+        check_explained(raised.value, "line_items")
