@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from ams_billing.core.email_codec import email_result_codec
 from ams_billing.core.errors import InvalidStateError
-from ams_billing.core.idempotency import IdempotentCalls, json_codec
+from ams_billing.core.idempotency import IdempotentCalls
 from ams_billing.core.models import EmailSkipReason, Invoice, InvoiceEmailResult, InvoiceStatus
 from ams_billing.providers.stripe.invoices import StripeInvoices
 from ams_billing.providers.stripe.keys import stripe_key
@@ -31,7 +32,6 @@ class StripeEmails:
         self._http = http
         self._invoices = invoices
         self._once = once
-        self._codec = json_codec(InvoiceEmailResult)
 
     def send(self, invoice: Invoice, idempotency_key: str) -> InvoiceEmailResult:
         """Have Stripe email the invoice to its customer (or say why not)."""
@@ -69,5 +69,10 @@ class StripeEmails:
             return None
 
         return self._once.run(
-            idempotency_key, _OPERATION, invoice_id, call=call, codec=self._codec, find=find
+            idempotency_key,
+            _OPERATION,
+            invoice_id,
+            call=call,
+            codec=email_result_codec(invoice_id),
+            find=find,
         )

@@ -24,6 +24,7 @@ from __future__ import annotations
 import threading
 from urllib.parse import quote
 
+from ams_billing.core.email_codec import email_result_codec
 from ams_billing.core.errors import (
     AuthenticationError,
     InvalidStateError,
@@ -31,7 +32,7 @@ from ams_billing.core.errors import (
     RateLimitedError,
     UnsupportedOperationError,
 )
-from ams_billing.core.idempotency import IdempotentCalls, Outcome, OutcomeCodec
+from ams_billing.core.idempotency import IdempotentCalls
 from ams_billing.core.ledger import IdempotencyRecord
 from ams_billing.core.models import (
     Capability,
@@ -52,7 +53,6 @@ EMAILABLE = frozenset({InvoiceStatus.AWAITING_APPROVAL, InvoiceStatus.OPEN, Invo
 """The statuses in which Xero emails an invoice."""
 
 _OPERATION = "send_invoice"
-_SKIPPED = "skipped"
 
 
 class XeroEmails:
@@ -124,7 +124,7 @@ class XeroEmails:
             _OPERATION,
             invoice.provider_id,
             call=call,
-            codec=OutcomeCodec(_keep, lambda record: _result(invoice.provider_id, record)),
+            codec=email_result_codec(invoice.provider_id),
             find=find,
         )
 
@@ -161,18 +161,6 @@ class XeroEmails:
                 limit="email",
             )
         raise validation_error(messages, "invoice", key)
-
-
-def _keep(result: InvoiceEmailResult) -> Outcome:
-    return Outcome("sent", result.recipient) if result.sent else Outcome(_SKIPPED)
-
-
-def _result(invoice_id: str, record: IdempotencyRecord) -> InvoiceEmailResult:
-    if record.result == _SKIPPED:
-        return InvoiceEmailResult(
-            invoice_id, sent=False, skipped_reason=EmailSkipReason.NO_RECIPIENT
-        )
-    return InvoiceEmailResult(invoice_id, sent=True, recipient=record.detail)
 
 
 def _status_error(invoice: Invoice, xero_says: str) -> InvalidStateError:
