@@ -145,7 +145,7 @@ class SqliteProvider:
 
     @hookimpl
     def create_invoice(self, request: InvoiceRequest, idempotency_key: str) -> Invoice:
-        """Raise an AUTHORISED invoice with tax per line."""
+        """Raise an OPEN invoice with tax per line."""
         with self._transaction() as db:
             stored = self._replay(db, "invoice", idempotency_key, request)
             if stored is not None:
@@ -352,7 +352,8 @@ class SqliteProvider:
         self, item: Any, request: InvoiceRequest, rates: Mapping[str, Decimal]
     ) -> InvoiceLine:
         code = item.account_code or request.account_code or min(rates)
-        rate = rates[code]
+        # A line's own tax_rate (a percentage) wins over its account's rate.
+        rate = rates[code] if item.tax_rate is None else item.tax_rate / 100
         amount = _cents(item.quantity * item.unit_amount)
         if request.amount_type is AmountType.NO_TAX:
             tax = Decimal("0.00")
