@@ -1,24 +1,44 @@
-"""The AMS's webhook view, ``billing/xero/webhooks/``, run by ams-billing.
+"""The AMS's webhook views, ``billing/xero/webhooks/`` and ``billing/stripe/webhooks/``.
 
-It answers as ams-billing's Django view does (200 to a verified delivery, Intent-to-Receive
-included; 401 otherwise; an empty body) and processes the delivery after the response, so a
-paid invoice marks its membership active within seconds. Before answering, it also marks the
-AMS's rows for the invoices the delivery names as ``update_needed``, exactly as the AMS's own
-view did: if this process dies before the delivery is processed, the AMS's
+Each answers as ams-billing's Django view does (2xx to a verified delivery, Xero's
+Intent-to-Receive included; 4xx to a refused one, never 5xx; an empty body) and processes the
+delivery after the response, so a paid invoice marks its membership active within seconds.
+Before answering, it keeps the delivery in the inbox (the AMS's database) and marks the AMS's
+rows for the invoices the delivery names as ``update_needed``, exactly as the AMS's own view
+did: if this process dies before the delivery is processed, the AMS's
 ``fetch_invoice_updates`` job still finds them.
+
+One AMS bills through one provider (its ``BILLING_SERVICE_CLASS``): a route answers 404 when
+that provider is not the route's, so a delivery is never verified, kept or processed by a
+provider it was not meant for.
 """
 
 from __future__ import annotations
+
+import functools
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from ams_billing.assembly.loading import resolve_provider_class
 from ams_billing.contrib.ams import rows
+from ams_billing.contrib.django.service import get_billing_service
 from ams_billing.contrib.django.views import answer_webhook
 from ams_billing.core.models import WebhookDelivery
 
-__all__ = ["xero_webhooks"]
+__all__ = ["ROUTE_PROVIDERS", "stripe_webhooks", "xero_webhooks"]
+
+ROUTE_PROVIDERS: dict[str, tuple[str, ...]] = {
+    "xero": ("xero", "fake"),  # the fake: the AMS's MockXeroBillingService, in its tests
+    "stripe": ("stripe",),
+}
+"""Each webhook route → the providers whose deliveries it takes."""
+
+
+@functools.cache
+def _provider_classes(route: str) -> tuple[type, ...]:
+    return tuple(resolve_provider_class(name) for name in ROUTE_PROVIDERS[route])
 
 
 def _mark_for_update(delivery: WebhookDelivery) -> None:
@@ -28,7 +48,19 @@ def _mark_for_update(delivery: WebhookDelivery) -> None:
         ).update(update_needed=True, update_requested_at=timezone.now())
 
 
+def _answer(route: str, request: HttpRequest) -> HttpResponse:
+    if not isinstance(get_billing_service().provider, _provider_classes(route)):
+        return HttpResponse(status=404)
+    return answer_webhook(request, on_delivery=_mark_for_update)
+
+
 @csrf_exempt
 def xero_webhooks(request: HttpRequest) -> HttpResponse:
-    """Verify, mark the AMS's rows, answer, then process the delivery after the response."""
-    return answer_webhook(request, on_delivery=_mark_for_update)
+    """Xero's deliveries: verify, keep, mark the AMS's rows, answer, then process."""
+    return _answer("xero", request)
+
+
+@csrf_exempt
+def stripe_webhooks(request: HttpRequest) -> HttpResponse:
+    """Stripe's deliveries (``Stripe-Signature``): verify, keep, mark, answer, then process."""
+    return _answer("stripe", request)

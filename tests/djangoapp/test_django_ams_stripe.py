@@ -1,0 +1,101 @@
+"""ams_billing.contrib.ams.StripeBillingService and the AMS's webhook routes, outside the AMS.
+
+What needs the AMS's models (rows, memberships) is proven inside the AMS by ``nox -s ams``
+(tests/in_ams/test_ams_stripe_end_to_end.py).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.test import RequestFactory, override_settings
+from django.urls import reverse
+
+from ams_billing import ConfigurationError
+from ams_billing.contrib.ams import StripeBillingService, XeroBillingService
+from ams_billing.contrib.ams.views import stripe_webhooks, xero_webhooks
+from ams_billing.core.models import LineItem
+
+
+@pytest.fixture
+def no_currency(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("STRIPE_CURRENCY_CODE", raising=False)
+
+
+@pytest.mark.usefixtures("no_currency")
+def test_the_currency_is_required_and_named_with_its_fix() -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        StripeBillingService().currency_code()
+    assert [e.field for e in raised.value.errors] == ["STRIPE_CURRENCY_CODE"]
+    assert "e.g. NZD" in str(raised.value)
+
+
+@pytest.mark.usefixtures("no_currency")
+def test_the_currency_comes_from_django_settings_then_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("STRIPE_CURRENCY_CODE", "aud")
+    assert StripeBillingService().currency_code() == "AUD"
+    with override_settings(STRIPE_CURRENCY_CODE="nzd"):
+        assert StripeBillingService().currency_code() == "NZD"
+
+
+@pytest.mark.usefixtures("no_currency")
+@override_settings(STRIPE_CURRENCY_CODE="XYZ")
+def test_an_unknown_currency_is_refused_by_its_setting_name() -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        StripeBillingService().currency_code()
+    assert [e.field for e in raised.value.errors] == ["STRIPE_CURRENCY_CODE"]
+    assert "XYZ is not an ISO 4217 currency" in str(raised.value)
+
+
+def test_a_line_stripe_can_take_is_billed_as_the_ams_wrote_it() -> None:
+    item = {"description": "Annual", "unit_amount": Decimal("120.00"), "quantity": 2}
+    assert StripeBillingService().line_item(0, item, "NZD") == LineItem(
+        description="Annual", quantity=Decimal(2), unit_amount=Decimal("120.00")
+    )
+
+
+def test_a_pro_rata_seat_price_is_billed_as_its_total_in_cents() -> None:
+    # The AMS's extra seats: prorata_cost / seats, which may not end in cents.
+    item = {"description": "Seats", "unit_amount": Decimal("100.00") / 3, "quantity": 3}
+    line = StripeBillingService().line_item(0, item, "NZD")
+    assert line == LineItem(
+        description="Seats (quantity 3)", quantity=Decimal(1), unit_amount=Decimal("100.00")
+    )
+
+
+def test_a_fractional_quantity_is_billed_as_the_line_total() -> None:
+    item = {"description": "Hours", "unit_amount": Decimal("10.00"), "quantity": Decimal("1.5")}
+    line = StripeBillingService().line_item(0, item, "JPY")
+    assert (line.quantity, line.unit_amount) == (Decimal(1), Decimal(15))
+    assert line.description == "Hours (quantity 1.5)"
+
+
+def test_xero_keeps_its_four_place_unit_amounts() -> None:
+    item = {"description": "Seats", "unit_amount": Decimal("100.00") / 3, "quantity": 3}
+    line = XeroBillingService().line_item(0, item, "NZD")
+    assert (line.quantity, line.unit_amount) == (Decimal(3), Decimal("33.3333"))
+
+
+@override_settings(ROOT_URLCONF="ams_urls")
+def test_one_include_serves_the_guides_url_and_stripes_in_the_ams_namespace() -> None:
+    assert reverse("billing:xero-webhooks") == "/billing/xero/webhooks/"
+    assert reverse("billing:stripe-webhooks") == "/billing/stripe/webhooks/"
+
+
+def _post(view: object, headers: dict[str, str]) -> int:
+    request = RequestFactory().post(
+        "/", data=b'{"events":[]}', content_type="application/json", headers=headers
+    )
+    return view(request).status_code  # type: ignore[operator]
+
+
+def test_a_route_for_another_provider_answers_404() -> None:
+    # The test settings bill through the fake (as the AMS's MockXeroBillingService does).
+    assert _post(stripe_webhooks, {"Stripe-Signature": "t=1,v1=00"}) == 404
+
+
+def test_the_guides_route_still_refuses_a_forged_delivery_with_401() -> None:
+    assert _post(xero_webhooks, {"X-Xero-Signature": "Zm9yZ2Vk"}) == 401
