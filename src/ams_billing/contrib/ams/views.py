@@ -3,10 +3,14 @@
 Each answers as ams-billing's Django view does (2xx to a verified delivery, Xero's
 Intent-to-Receive included; 4xx to a refused one, never 5xx; an empty body) and processes the
 delivery after the response, so a paid invoice marks its membership active within seconds.
-Before answering, it keeps the delivery in the inbox (the AMS's database) and marks the AMS's
-rows for the invoices the delivery names as ``update_needed``, exactly as the AMS's own view
-did: if this process dies before the delivery is processed, the AMS's
-``fetch_invoice_updates`` job still finds them.
+Before answering, it keeps the delivery in the inbox (the AMS's database): if this process dies
+before the delivery is processed, ``manage.py ams_billing_drain`` (or the next worker) does it.
+
+The Xero route also marks the AMS's rows for the invoices the delivery names as
+``update_needed`` before answering, exactly as the AMS's own view did, so the AMS's
+``fetch_invoice_updates`` job finds them too. The Stripe route does not: that job serves only
+Xero (it checks ``isinstance(service, XeroBillingService)``), so nothing would ever clear the
+mark; for Stripe the safety nets are the durable inbox and ``manage.py ams_billing_sync``.
 
 One AMS bills through one provider (its ``BILLING_SERVICE_CLASS``): a route answers 404 when
 that provider is not the route's, so a delivery is never verified, kept or processed by a
@@ -16,6 +20,7 @@ provider it was not meant for.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -48,19 +53,23 @@ def _mark_for_update(delivery: WebhookDelivery) -> None:
         ).update(update_needed=True, update_requested_at=timezone.now())
 
 
-def _answer(route: str, request: HttpRequest) -> HttpResponse:
+def _answer(
+    route: str,
+    request: HttpRequest,
+    on_delivery: Callable[[WebhookDelivery], None] | None = None,
+) -> HttpResponse:
     if not isinstance(get_billing_service().provider, _provider_classes(route)):
         return HttpResponse(status=404)
-    return answer_webhook(request, on_delivery=_mark_for_update)
+    return answer_webhook(request, on_delivery=on_delivery)
 
 
 @csrf_exempt
 def xero_webhooks(request: HttpRequest) -> HttpResponse:
     """Xero's deliveries: verify, keep, mark the AMS's rows, answer, then process."""
-    return _answer("xero", request)
+    return _answer("xero", request, _mark_for_update)
 
 
 @csrf_exempt
 def stripe_webhooks(request: HttpRequest) -> HttpResponse:
-    """Stripe's deliveries (``Stripe-Signature``): verify, keep, mark, answer, then process."""
+    """Stripe's deliveries (``Stripe-Signature``): verify, keep, answer, then process."""
     return _answer("stripe", request)
