@@ -20,14 +20,14 @@ from ams_billing.core.models import LineItem
 
 @pytest.fixture
 def no_currency(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("STRIPE_CURRENCY_CODE", raising=False)
+    monkeypatch.delenv("STRIPE_CURRENCY", raising=False)
 
 
 @pytest.mark.usefixtures("no_currency")
 def test_the_currency_is_required_and_named_with_its_fix() -> None:
     with pytest.raises(ConfigurationError) as raised:
         StripeBillingService().currency_code()
-    assert [e.field for e in raised.value.errors] == ["STRIPE_CURRENCY_CODE"]
+    assert [e.field for e in raised.value.errors] == ["STRIPE_CURRENCY"]
     assert "e.g. NZD" in str(raised.value)
 
 
@@ -35,19 +35,21 @@ def test_the_currency_is_required_and_named_with_its_fix() -> None:
 def test_the_currency_comes_from_django_settings_then_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("STRIPE_CURRENCY_CODE", "aud")
+    monkeypatch.setenv("STRIPE_CURRENCY", "AUD")
     assert StripeBillingService().currency_code() == "AUD"
-    with override_settings(STRIPE_CURRENCY_CODE="nzd"):
+    with override_settings(STRIPE_CURRENCY="NZD"):
         assert StripeBillingService().currency_code() == "NZD"
 
 
 @pytest.mark.usefixtures("no_currency")
-@override_settings(STRIPE_CURRENCY_CODE="XYZ")
-def test_an_unknown_currency_is_refused_by_its_setting_name() -> None:
-    with pytest.raises(ConfigurationError) as raised:
+@pytest.mark.parametrize(
+    ("value", "said"), [("XYZ", "XYZ is not an ISO 4217 currency"), ("nzd", "in capitals")]
+)
+def test_a_wrong_currency_is_refused_by_its_setting_name(value: str, said: str) -> None:
+    with override_settings(STRIPE_CURRENCY=value), pytest.raises(ConfigurationError) as raised:
         StripeBillingService().currency_code()
-    assert [e.field for e in raised.value.errors] == ["STRIPE_CURRENCY_CODE"]
-    assert "XYZ is not an ISO 4217 currency" in str(raised.value)
+    assert [e.field for e in raised.value.errors] == ["STRIPE_CURRENCY"]
+    assert said in str(raised.value)
 
 
 def test_a_line_stripe_can_take_is_billed_as_the_ams_wrote_it() -> None:

@@ -7,8 +7,8 @@ the same rows, keys, email and updates as for Xero, so a paid Stripe invoice mak
 membership ACTIVE exactly as a paid Xero invoice does.
 
 Settings (Django settings first, then the environment): the ``stripe`` provider's own
-(``STRIPE_SECRET_KEY``, ``STRIPE_WEBHOOK_SECRET``, ``STRIPE_API_VERSION``, ``STRIPE_API_BASE``),
-and :data:`CURRENCY_SETTING`, the currency every invoice is raised in.
+(``STRIPE_SECRET_KEY``, ``STRIPE_WEBHOOK_SECRET``, ``STRIPE_API_VERSION``, ``STRIPE_API_BASE``
+and :data:`CURRENCY_SETTING`, the currency every invoice is raised in, which the AMS requires).
 """
 
 from __future__ import annotations
@@ -26,8 +26,10 @@ from ams_billing.core.money import currency_places, quantize, validate_currency_
 
 __all__ = ["CURRENCY_SETTING", "StripeBillingService"]
 
-CURRENCY_SETTING = "STRIPE_CURRENCY_CODE"
-"""The setting naming the invoices' currency (ISO 4217, e.g. ``NZD``); required, no default."""
+CURRENCY_SETTING = "STRIPE_CURRENCY"
+"""The ``stripe`` provider's setting naming the invoices' currency (ISO 4217 in capitals, e.g.
+``NZD``). The provider defaults it to ``USD``; the AMS requires it set: an association billed in
+the wrong currency by default is worse than one that refuses to start billing."""
 
 
 class StripeBillingService(AmsBillingService):
@@ -47,14 +49,14 @@ class StripeBillingService(AmsBillingService):
     ams_billing_provider = "stripe"
 
     def currency_code(self) -> str:
-        """:data:`CURRENCY_SETTING`, upper-cased; missing or unknown: a ConfigurationError."""
+        """:data:`CURRENCY_SETTING`; unset, or not an ISO 4217 code: a ConfigurationError."""
         reader = EnvReader(Environment.of(settings_environ()))
         value = reader.text(
             CURRENCY_SETTING,
             required=True,
             fix=f"set {CURRENCY_SETTING} to the ISO 4217 code you bill in, e.g. NZD",
         )
-        code = (value or "").upper()
+        code = value or ""
         if value is not None:
             try:
                 validate_currency_code(code, CURRENCY_SETTING)
