@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import attrs
@@ -12,6 +12,7 @@ import pluggy
 
 from ams_billing.core import hookspecs
 from ams_billing.core.batch import BatchItem, BatchResult
+from ams_billing.core.behaviour import ProviderBehaviour, check_declared
 from ams_billing.core.bulk import BatchRunner, SeenIds, check_key
 from ams_billing.core.errors import (
     ConfigurationError,
@@ -195,6 +196,17 @@ class BillingService:
         defaults: InvoiceDefaults = self._call("get_invoice_defaults")
         return defaults
 
+    @property
+    def behaviour(self) -> ProviderBehaviour:
+        """What the provider declares about how it bills; ``ProviderBehaviour()`` if nothing.
+
+        See :class:`~ams_billing.core.behaviour.ProviderBehaviour`: the defaults are Xero's
+        answers (4 quantity places, tax per line rounded half away from zero, a zero total
+        stays OPEN, live contact details, past due dates accepted, no Intent to Receive).
+        """
+        declared: ProviderBehaviour | None = self._pm.hook.get_behaviour()
+        return ProviderBehaviour() if declared is None else declared
+
     def create_contact(self, contact: Contact, *, idempotency_key: str) -> ContactRecord:
         """Create or update the contact keyed on ``contact.account_reference``."""
         _check_key(idempotency_key)
@@ -236,8 +248,14 @@ class BillingService:
         return invoice_id in self._seen or self._tracker.store.get(invoice_id) is not None
 
     def create_invoice(self, request: InvoiceRequest, *, idempotency_key: str) -> Invoice:
-        """Raise an approved invoice; the same ``idempotency_key`` never raises a second one."""
+        """Raise an approved invoice; the same ``idempotency_key`` never raises a second one.
+
+        A request the provider declared it cannot bill exactly (a quantity with more decimal
+        places than its ``quantity_places``, a past due date when it refuses those) raises
+        :class:`~ams_billing.core.errors.ValidationError` naming the field, before any call.
+        """
         _check_key(idempotency_key)
+        check_declared(request, self.behaviour, today=date.today())
         invoice: Invoice = self._call(
             "create_invoice", request=request, idempotency_key=idempotency_key
         )

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, cast
 import attrs
 
 from ams_billing.core.batch import BatchItem, BatchOutcome, BatchResult
+from ams_billing.core.behaviour import ContactView, ProviderBehaviour, TaxModel
 from ams_billing.core.deprecation import moved
 from ams_billing.core.env import Environment, EnvReader
 from ams_billing.core.errors import (
@@ -109,6 +110,12 @@ class FakeProvider:
         restart); new, empty books when omitted (on the ``now`` clock).
     :param idempotency_store: this client's ledger of idempotency keys (default: in memory);
         give a durable one (``SqlIdempotencyStore``) so a key never bills twice across restarts.
+    :param behaviour: what the fake declares and does (default ``ProviderBehaviour()``, Xero's
+        answers). Another declaration makes it act so: ``TaxModel.NO_TAX`` bills no tax, a
+        ``zero_total_status`` of PAID marks a zero invoice paid when raised,
+        ``ContactView.SNAPSHOT`` keeps the contact as it was on the invoice. The facade
+        enforces quantity places and past due dates for it. Used to prove that the contract
+        suite checks what a provider declares (a Stripe-like fake passes it too).
     """
 
     name = "fake"
@@ -127,7 +134,11 @@ class FakeProvider:
         now: Callable[[], datetime] | None = None,
         books: FakeBooks | None = None,
         idempotency_store: IdempotencyStore | None = None,
+        behaviour: ProviderBehaviour | None = None,
     ) -> None:
+        self.behaviour = ProviderBehaviour() if behaviour is None else behaviour
+        if self.behaviour.tax_model is TaxModel.PER_INVOICE_HALF_UP:
+            raise ValueError("the fake computes tax per line or not at all, not per invoice")
         self._webhook_key = webhook_key or secrets.token_urlsafe(32)
         self.accounts = dict(DEFAULT_ACCOUNTS if accounts is None else accounts)
         if default_account_code not in self.accounts:
@@ -216,6 +227,11 @@ class FakeProvider:
         if not self.can_send_email:
             offered.discard(Capability.SEND_INVOICE)
         return frozenset(offered)
+
+    @hookimpl
+    def get_behaviour(self) -> ProviderBehaviour:
+        """The behaviour it was built with (Xero's answers by default)."""
+        return self.behaviour
 
     @hookimpl
     def get_invoice_defaults(self) -> InvoiceDefaults:
@@ -357,11 +373,14 @@ class FakeProvider:
         contact = self._upsert_contact(request.contact)
         default_code = request.account_code or self.default_account_code
         amount_type = request.amount_type or self.default_amount_type
+        untaxed = self.behaviour.tax_model is TaxModel.NO_TAX
+        if untaxed:
+            amount_type = AmountType.NO_TAX
         lines = tuple(
             compute_line(
                 item,
                 amount_type,
-                self.accounts[item.account_code or default_code],
+                Decimal(0) if untaxed else self.accounts[item.account_code or default_code],
                 request.currency,
                 item.account_code or default_code,
             )
@@ -369,10 +388,12 @@ class FakeProvider:
         )
         totals = compute_totals(lines, amount_type)
         invoice_id = self._new_id()
+        status = InvoiceStatus.OPEN if totals.total else self.behaviour.zero_total_status
+        stamp = self._clock.tick()
         invoice = Invoice(
             provider_id=invoice_id,
             number=f"INV-{len(self._invoices) + 1:04d}",
-            status=InvoiceStatus.OPEN,
+            status=status,
             contact=contact,
             currency=request.currency,
             issue_date=request.issue_date,
@@ -384,10 +405,11 @@ class FakeProvider:
             total=totals.total,
             amount_paid=Decimal(0),
             amount_due=totals.total,
-            updated_at=self._clock.tick(),
+            updated_at=stamp,
+            fully_paid_on=stamp.date() if status is InvoiceStatus.PAID else None,
             line_items=lines,
             online_url=f"{self.base_url}/pay/{invoice_id}",
-            provider_status=InvoiceStatus.OPEN.value,
+            provider_status=status.value,
         )
         self._invoices[invoice_id] = invoice
         self._made_under[invoice_id] = idempotency_key
@@ -611,6 +633,8 @@ class FakeProvider:
             raise NotFoundError(f"no invoice {invoice_id!r}", resource_id=invoice_id) from None
 
     def _view(self, invoice: Invoice) -> Invoice:
+        if self.behaviour.issued_contact is ContactView.SNAPSHOT:
+            return invoice  # the contact as it was when the invoice was raised
         # An invoice points at the live contact, as Xero's does: a changed email is where the
         # next invoice email goes.
         contact = self._contacts.get(invoice.contact.account_reference or "", invoice.contact)

@@ -19,6 +19,12 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from ams_billing.core.batch import BatchItem, BatchResult
+from ams_billing.core.behaviour import (
+    ContactView,
+    ProviderBehaviour,
+    TaxModel,
+    WebhookBehaviour,
+)
 from ams_billing.core.deprecation import moved
 from ams_billing.core.env import Environment
 from ams_billing.core.hookspecs import hookimpl
@@ -31,6 +37,7 @@ from ams_billing.core.models import (
     InvoiceDefaults,
     InvoiceEmailResult,
     InvoiceRequest,
+    InvoiceStatus,
     LineItem,
     WebhookDelivery,
 )
@@ -43,7 +50,22 @@ from ams_billing.providers.xero.settings import XeroSettings, default_invoice_fi
 from ams_billing.providers.xero.transport import XeroHttp
 from ams_billing.providers.xero.webhooks import verify_and_parse
 
-__all__ = ["XeroProvider"]
+__all__ = ["XERO_BEHAVIOUR", "XeroProvider"]
+
+XERO_BEHAVIOUR = ProviderBehaviour(
+    quantity_places=4,
+    tax_model=TaxModel.PER_LINE_HALF_UP,
+    zero_total_status=InvoiceStatus.OPEN,
+    issued_contact=ContactView.LIVE,
+    refuses_past_due_dates=False,
+    webhooks=WebhookBehaviour(
+        intent_to_receive=True, signature_tolerance=None, snapshot_events=False
+    ),
+)
+"""What Xero does: ``Quantity`` keeps 4 places, tax is per line on the account's rate, a
+zero-total invoice stays AUTHORISED, a re-read invoice embeds the contact as it is now, a due
+date in the past is accepted, and webhooks are thin, checked by Intent to Receive, with a
+signature that carries no timestamp."""
 
 
 class XeroProvider:
@@ -160,6 +182,11 @@ class XeroProvider:
         if not self._emails.can_send():
             offered.discard(Capability.SEND_INVOICE)
         return frozenset(offered)
+
+    @hookimpl
+    def get_behaviour(self) -> ProviderBehaviour:
+        """Xero's declared behaviour: :data:`XERO_BEHAVIOUR`."""
+        return XERO_BEHAVIOUR
 
     @hookimpl
     def get_invoice_defaults(self) -> InvoiceDefaults:
