@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from ams_billing.contrib.django.service import reset_billing_service
+from ams_billing.emulators.stripe import DeliveryAttempt, StripeEmulator
 from ams_billing.emulators.xero import (
     EmulatorClock,
     EmulatorConfig,
@@ -16,8 +17,6 @@ from ams_billing.emulators.xero import (
     provider_environment,
     serve_emulator,
 )
-from ams_billing.emulators.stripe import StripeEmulator
-from ams_billing.emulators.stripe import serve_emulator as serve_stripe_emulator
 
 
 @pytest.fixture
@@ -96,13 +95,13 @@ class StripeDesk:
         """Mark the invoice paid outside Stripe (a bank transfer), as the Dashboard does."""
         self.emulator.pay_invoice(invoice_id)
 
-    def wait_for_deliveries(self) -> None:
-        """Return once the emulator has delivered every event it owes an endpoint."""
-        self.emulator.deliver_webhooks()
+    def deliver(self) -> list[DeliveryAttempt]:
+        """Post every event the emulator owes an endpoint, signed now; the attempts."""
+        return list(self.emulator.deliver_webhooks())
 
     def calls(self) -> list[str]:
         """The API calls the emulator received, as ``METHOD /path``."""
-        return [f"{c.method} {c.path}" for c in self.emulator.calls]
+        return [f"{c.method} {c.path}" for c in self.emulator.calls()]
 
     def close(self) -> None:
         """Close the HTTP client."""
@@ -112,7 +111,7 @@ class StripeDesk:
 @pytest.fixture
 def stripe(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[StripeDesk]:
     """A fresh Stripe emulator on 127.0.0.1; the AMS bills through it, by the migration's class."""
-    with serve_stripe_emulator(StripeEmulator()) as emulator:
+    with StripeEmulator() as emulator:
         desk = StripeDesk(emulator, settings)
         for name, value in desk.environment().items():
             monkeypatch.setenv(name, value)
