@@ -6,16 +6,24 @@ What needs the AMS's models (rows, memberships) is proven inside the AMS by ``no
 
 from __future__ import annotations
 
+import json
+import time
 from decimal import Decimal
 
 import pytest
-from django.test import RequestFactory, override_settings
+from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
 
 from ams_billing import ConfigurationError
 from ams_billing.contrib.ams import StripeBillingService, XeroBillingService
 from ams_billing.contrib.ams.views import stripe_webhooks, xero_webhooks
+from ams_billing.contrib.django.models import InboxEntryRow
+from ams_billing.contrib.django.service import reset_billing_service
 from ams_billing.core.models import LineItem
+from ams_billing.emulators.stripe import DEFAULT_SECRET_KEY
+from ams_billing.providers.stripe.webhooks import signature_header
+
+WEBHOOK_SECRET = "whsec_test_django_ams_stripe_0123456789"
 
 
 @pytest.fixture
@@ -101,3 +109,81 @@ def test_a_route_for_another_provider_answers_404() -> None:
 
 def test_the_guides_route_still_refuses_a_forged_delivery_with_401() -> None:
     assert _post(xero_webhooks, {"X-Xero-Signature": "Zm9yZ2Vk"}) == 401
+
+
+@pytest.fixture
+def on_stripe(settings: object) -> None:
+    """The project bills through the ``stripe`` provider; deliveries are only kept."""
+    for name, value in {
+        "AMS_BILLING_SERVICE_CLASS": "ams_billing.contrib.ams.StripeBillingService",
+        "STRIPE_SECRET_KEY": DEFAULT_SECRET_KEY,  # the emulator's fake key, of the right shape
+        "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "STRIPE_API_BASE": "http://127.0.0.1:9",  # nothing is called: the view only verifies
+        "STRIPE_CURRENCY": "NZD",
+        "AMS_BILLING_WEBHOOK_PROCESSING": "none",
+        "ROOT_URLCONF": "ams_urls",
+    }.items():
+        setattr(settings, name, value)
+    reset_billing_service()
+
+
+def _event(kind: str = "invoice.paid") -> bytes:
+    invoice = {
+        "id": "in_1AmsDjangoStripe",
+        "object": "invoice",
+        "status": "paid",
+        "currency": "nzd",
+        "livemode": False,
+    }
+    return json.dumps(
+        {
+            "id": "evt_1AmsDjangoStripe",
+            "object": "event",
+            "type": kind,
+            "created": int(time.time()),
+            "livemode": False,
+            "data": {"object": invoice},
+        }
+    ).encode()
+
+
+def _deliver(body: bytes, secret: str, at: int) -> int:
+    headers = {"Stripe-Signature": signature_header(body, [secret], at)}
+    answer = Client().post(
+        "/billing/stripe/webhooks/", data=body, content_type="application/json", headers=headers
+    )
+    assert answer.content == b""
+    return answer.status_code
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("on_stripe")
+def test_a_signed_stripe_delivery_is_kept_before_its_2xx() -> None:
+    assert _deliver(_event(), WEBHOOK_SECRET, int(time.time())) == 200
+    assert InboxEntryRow.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("on_stripe")
+@pytest.mark.parametrize(
+    ("secret", "age"),
+    [("whsec_forged_0123456789", 0), (WEBHOOK_SECRET, 3600)],
+    ids=["forged", "expired"],
+)
+def test_a_forged_or_expired_stripe_delivery_gets_401_and_is_not_kept(
+    secret: str, age: int
+) -> None:
+    assert _deliver(_event(), secret, int(time.time()) - age) == 401
+    assert InboxEntryRow.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("on_stripe")
+def test_the_guides_xero_route_answers_404_while_billing_through_stripe() -> None:
+    answer = Client().post(
+        "/billing/xero/webhooks/",
+        data=b'{"events":[]}',
+        content_type="application/json",
+        headers={"X-Xero-Signature": "Zm9yZ2Vk"},
+    )
+    assert answer.status_code == 404
