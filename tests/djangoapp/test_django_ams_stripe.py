@@ -102,9 +102,9 @@ def _post(view: object, headers: dict[str, str]) -> int:
     return view(request).status_code  # type: ignore[operator]
 
 
-def test_a_route_for_another_provider_answers_404() -> None:
+def test_a_route_for_another_provider_answers_421() -> None:
     # The test settings bill through the fake (as the AMS's MockXeroBillingService does).
-    assert _post(stripe_webhooks, {"Stripe-Signature": "t=1,v1=00"}) == 404
+    assert _post(stripe_webhooks, {"Stripe-Signature": "t=1,v1=00"}) == 421
 
 
 def test_the_guides_route_still_refuses_a_forged_delivery_with_401() -> None:
@@ -179,11 +179,11 @@ def test_a_forged_or_expired_stripe_delivery_gets_401_and_is_not_kept(
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("on_stripe")
-def test_the_guides_xero_route_answers_404_while_billing_through_stripe() -> None:
+def test_the_guides_xero_route_answers_421_while_billing_through_stripe() -> None:
     answer = Client().post(
         "/billing/xero/webhooks/",
         data=b'{"events":[]}',
         content_type="application/json",
         headers={"X-Xero-Signature": "Zm9yZ2Vk"},
     )
-    assert answer.status_code == 404
+    assert answer.status_code == 421

@@ -101,7 +101,7 @@ class StripeDesk:
 
     def calls(self) -> list[str]:
         """The API calls the emulator received, as ``METHOD /path``."""
-        return [f"{c.method} {c.path}" for c in self.emulator.calls()]
+        return [f"{c.method} {c.path}" for c in self.emulator.calls]
 
     def close(self) -> None:
         """Close the HTTP client."""

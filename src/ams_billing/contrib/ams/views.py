@@ -12,9 +12,9 @@ The Xero route also marks the AMS's rows for the invoices the delivery names as
 Xero (it checks ``isinstance(service, XeroBillingService)``), so nothing would ever clear the
 mark; for Stripe the safety nets are the durable inbox and ``manage.py ams_billing_sync``.
 
-One AMS bills through one provider (its ``BILLING_SERVICE_CLASS``): a route answers 404 when
-that provider is not the route's, so a delivery is never verified, kept or processed by a
-provider it was not meant for.
+One AMS bills through one provider (its ``BILLING_SERVICE_CLASS``): a route answers
+:data:`OTHER_PROVIDER_STATUS` when that provider is not the route's, so a delivery is never
+verified, kept or processed by a provider it was not meant for.
 """
 
 from __future__ import annotations
@@ -32,7 +32,12 @@ from ams_billing.contrib.django.service import get_billing_service
 from ams_billing.contrib.django.views import answer_webhook
 from ams_billing.core.models import WebhookDelivery
 
-__all__ = ["ROUTE_PROVIDERS", "stripe_webhooks", "xero_webhooks"]
+__all__ = ["OTHER_PROVIDER_STATUS", "ROUTE_PROVIDERS", "stripe_webhooks", "xero_webhooks"]
+
+OTHER_PROVIDER_STATUS = 421
+"""Misdirected Request: the AMS bills through another provider than the route's. Not 404: the
+AMS's ``LocaleMiddleware`` turns a 404 on a path without a language prefix into a redirect to
+``/en/...`` (its Wagtail pages match any path), and a sender must see a plain refusal."""
 
 ROUTE_PROVIDERS: dict[str, tuple[str, ...]] = {
     "xero": ("xero", "fake"),  # the fake: the AMS's MockXeroBillingService, in its tests
@@ -59,7 +64,7 @@ def _answer(
     on_delivery: Callable[[WebhookDelivery], None] | None = None,
 ) -> HttpResponse:
     if not isinstance(get_billing_service().provider, _provider_classes(route)):
-        return HttpResponse(status=404)
+        return HttpResponse(status=OTHER_PROVIDER_STATUS)
     return answer_webhook(request, on_delivery=on_delivery)
 
 
