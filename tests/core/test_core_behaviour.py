@@ -9,7 +9,10 @@ import attrs
 import pytest
 
 from ams_billing import (
+    BatchItem,
+    BatchOutcome,
     BillingService,
+    Contact,
     ContactView,
     InvoiceRequest,
     InvoiceStatus,
@@ -20,6 +23,8 @@ from ams_billing import (
     WebhookBehaviour,
     hookimpl,
 )
+from ams_billing.core.convert import structure, unstructure
+from ams_billing.core.ledger import fingerprint
 from ams_billing.providers.fake import FakeProvider
 from ams_billing.providers.xero.provider import XERO_BEHAVIOUR
 
@@ -126,3 +131,96 @@ def test_a_fake_declaring_stripe_s_behaviour_acts_so(invoice_request: InvoiceReq
     renamed = attrs.evolve(free.contact, name="Renamed", email="new@example.org")
     service.create_contact(renamed, idempotency_key="c-renamed")
     assert service.get_invoice(billed.provider_id).contact == billed.contact  # a snapshot
+
+
+# -- a line's own tax rate ---------------------------------------------------------------------
+
+
+def _today(request: InvoiceRequest, *lines: LineItem) -> InvoiceRequest:
+    today = date.today()
+    return attrs.evolve(request, line_items=lines, issue_date=today, due_date=today)
+
+
+def test_a_line_tax_rate_is_a_percentage_from_0_to_100() -> None:
+    assert LineItem("fee", 1, "10.00", tax_rate="12.5").tax_rate == Decimal("12.5")
+    assert LineItem("fee", 1, "10.00").tax_rate is None  # the provider's own rule
+    for bad in ("-1", "100.0001", "12.34567"):
+        with pytest.raises(ValidationError) as raised:
+            LineItem("fee", 1, "10.00", tax_rate=bad)
+        assert raised.value.fields == ("tax_rate",)
+    with pytest.raises(ValidationError, match="float"):
+        LineItem("fee", 1, "10.00", tax_rate=0.15)
+
+
+def test_the_fake_taxes_a_line_at_its_own_rate(invoice_request: InvoiceRequest) -> None:
+    service = BillingService(FakeProvider())  # account 200 is taxed at 15 %
+    request = _today(
+        invoice_request,
+        LineItem("own rate", 1, "100.00", tax_rate="10"),
+        LineItem("account's rate", 1, "100.00"),
+        LineItem("zero rated", 1, "100.00", tax_rate="0"),
+    )
+    invoice = service.create_invoice(request, idempotency_key="k-rates")
+    assert [line.tax_amount for line in invoice.line_items] == [Decimal(10), Decimal(15), 0]
+
+
+def test_a_line_tax_rate_is_refused_when_the_provider_computes_no_tax(
+    invoice_request: InvoiceRequest,
+) -> None:
+    fake = FakeProvider(behaviour=attrs.evolve(STRIPE_LIKE, quantity_places=4))
+    service = BillingService(fake)
+    request = _today(
+        invoice_request,
+        LineItem("untaxed", 1, "10.00"),
+        LineItem("taxed", 1, "10.00", tax_rate="15"),
+    )
+    with pytest.raises(ValidationError) as raised:
+        service.create_invoice(request, idempotency_key="k-1")
+    assert raised.value.fields == ("line_items[1].tax_rate",)
+    assert "computes no tax" in str(raised.value)
+    assert fake.invoices == []
+
+
+def test_a_batch_refuses_what_was_declared_per_item(invoice_request: InvoiceRequest) -> None:
+    fake = FakeProvider(behaviour=STRIPE_LIKE)
+    service = BillingService(fake)
+    good = _today(invoice_request, LineItem("fee", 1, "10.00"))
+    yesterday = date.today() - timedelta(days=1)
+    refused = [
+        _today(invoice_request, LineItem("taxed", 1, "10.00", tax_rate="15")),
+        _today(invoice_request, LineItem("half", "1.5", "10.00")),
+        attrs.evolve(good, issue_date=yesterday, due_date=yesterday),
+    ]
+    items = [BatchItem(good, "k-good"), *(BatchItem(r, f"k-{i}") for i, r in enumerate(refused))]
+    results = service.create_invoices(items)
+    assert [result.outcome for result in results] == [BatchOutcome.CREATED] + [
+        BatchOutcome.FAILED
+    ] * 3
+    fields = [
+        result.error.fields for result in results[1:] if isinstance(result.error, ValidationError)
+    ]
+    assert fields == [
+        ("items[1].line_items[0].tax_rate",),
+        ("items[2].line_items[0].quantity",),
+        ("items[3].due_date",),
+    ]
+    assert len(fake.invoices) == 1
+
+
+def test_a_request_naming_no_tax_rate_keeps_its_earlier_fingerprint() -> None:
+    # Idempotency records and the AMS's content-derived keys written before LineItem.tax_rate
+    # existed must still match: a line naming none unstructures as it did.
+    request = InvoiceRequest(
+        contact=Contact("acct-1", "Ada", "ada@example.org"),
+        line_items=[LineItem("Annual membership", 1, "120.00", account_code="200")],
+        currency="NZD",
+        issue_date=date(2026, 7, 1),
+        due_date=date(2026, 7, 31),
+        reference="REF-1",
+    )
+    assert fingerprint("create_invoice", request) == (
+        "2f51331f2811d62d1c319fe161b9b1238bfb851f9e5663e589bb2616ee9686c0"
+    )
+    taxed = attrs.evolve(request, line_items=[attrs.evolve(request.line_items[0], tax_rate=15)])
+    assert fingerprint("create_invoice", taxed) != fingerprint("create_invoice", request)
+    assert structure(unstructure(taxed), InvoiceRequest) == taxed

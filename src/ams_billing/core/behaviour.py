@@ -29,9 +29,12 @@ __all__ = ["ContactView", "ProviderBehaviour", "TaxModel", "WebhookBehaviour", "
 class TaxModel(enum.Enum):
     """How a provider computes an invoice's tax.
 
-    A line's tax rate is the percentage applied to that line (for Xero and the fake, the
-    rate of the line's revenue account). ``tax_rate=None`` on a line means the provider's own
-    rule for it.
+    :attr:`LineItem.tax_rate <ams_billing.core.models.LineItem.tax_rate>` is the percentage
+    applied to that line, whatever its account; ``tax_rate=None`` (the default) means the
+    provider's own rule for it (for Xero and the fake, the rate of the line's revenue account).
+    A provider may refuse an explicit rate it cannot honour exactly, with a ``ValidationError``
+    naming ``line_items[i].tax_rate`` (Xero does: its lines carry a tax type, not a
+    percentage); it never bills another rate silently.
     """
 
     PER_LINE_HALF_UP = "per_line_half_up"
@@ -42,9 +45,11 @@ class TaxModel(enum.Enum):
     """Tax computed on the invoice's total per rate and rounded once, half away from zero."""
 
     NO_TAX = "no_tax"
-    """The provider computes no tax: every invoice's tax is zero, and a line that asks for a
-    tax rate is refused (``ValidationError`` naming ``line_items[i].tax_rate``) rather than
-    billed without it."""
+    """The provider computes no tax: every invoice's tax is zero and its amount type is
+    ``AmountType.NO_TAX`` whatever the request asked (so its total is the sum of its lines),
+    and a line that asks for a tax rate is refused by the facade (``ValidationError`` naming
+    ``line_items[i].tax_rate``) rather than billed without it (Stripe, as ams-billing uses it:
+    no tax rates, no automatic tax)."""
 
 
 class ContactView(enum.Enum):
@@ -119,8 +124,9 @@ def check_declared(request: InvoiceRequest, behaviour: ProviderBehaviour, *, tod
     """Raise :class:`ValidationError` for what ``behaviour`` says the provider cannot bill.
 
     Every field at fault is named at once: ``line_items[i].quantity`` for a quantity with more
-    places than ``quantity_places``, ``due_date`` for a due date before ``today`` when the
-    provider refuses past due dates.
+    places than ``quantity_places``, ``line_items[i].tax_rate`` for a line naming a tax rate
+    when the provider computes no tax (``TaxModel.NO_TAX``), ``due_date`` for a due date
+    before ``today`` when the provider refuses past due dates.
     """
     errors: list[FieldError] = []
     places = behaviour.quantity_places
@@ -133,6 +139,15 @@ def check_declared(request: InvoiceRequest, behaviour: ProviderBehaviour, *, tod
                     f"{item.quantity} has more decimal places than this provider keeps ({places})",
                     f"give {whole}; for a fraction of a unit, bill one unit at the "
                     "fraction's price",
+                )
+            )
+        if item.tax_rate is not None and behaviour.tax_model is TaxModel.NO_TAX:
+            errors.append(
+                FieldError(
+                    f"line_items[{index}].tax_rate",
+                    f"this provider computes no tax, so the line's {item.tax_rate} % would not "
+                    "be billed",
+                    "leave tax_rate unset, or bill the tax as a line of its own",
                 )
             )
     if behaviour.refuses_past_due_dates and request.due_date < today:

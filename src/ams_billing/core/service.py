@@ -115,7 +115,7 @@ class BillingService:
         )  # fmt: skip
         self._invoice_batches = BatchRunner(
             self._pm, "create_invoices", "create_invoice", "request", InvoiceRequest,
-            known=self._known_invoice, remember=self._seen.add,
+            known=self._known_invoice, remember=self._seen.add, check=self._check_declared,
         )  # fmt: skip
 
     def __repr__(self) -> str:
@@ -237,12 +237,16 @@ class BillingService:
 
         Results come in input order, as for :meth:`create_contacts`; a retried batch creates
         nothing twice and reports ``EXISTING``. Listeners hear of the invoices as after
-        :meth:`create_invoice`.
+        :meth:`create_invoice`. An item the provider declared it cannot bill fails as it would
+        there, before any call, its fields named ``items[i].…``; the others go on.
         """
         results: list[BatchResult[Invoice]] = self._invoice_batches.run(items)
         unique = {r.result.provider_id: r.result for r in results if r.result is not None}
         self._notify(unique.values())
         return results
+
+    def _check_declared(self, request: InvoiceRequest) -> None:
+        check_declared(request, self.behaviour, today=date.today())
 
     def _known_invoice(self, invoice_id: str) -> bool:
         return invoice_id in self._seen or self._tracker.store.get(invoice_id) is not None
@@ -251,11 +255,12 @@ class BillingService:
         """Raise an approved invoice; the same ``idempotency_key`` never raises a second one.
 
         A request the provider declared it cannot bill exactly (a quantity with more decimal
-        places than its ``quantity_places``, a past due date when it refuses those) raises
+        places than its ``quantity_places``, a line's ``tax_rate`` when it computes no tax, a
+        past due date when it refuses those) raises
         :class:`~ams_billing.core.errors.ValidationError` naming the field, before any call.
         """
         _check_key(idempotency_key)
-        check_declared(request, self.behaviour, today=date.today())
+        self._check_declared(request)
         invoice: Invoice = self._call(
             "create_invoice", request=request, idempotency_key=idempotency_key
         )

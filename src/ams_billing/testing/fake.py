@@ -23,6 +23,7 @@ from decimal import Decimal
 
 import attrs
 
+from ams_billing.core.behaviour import TaxModel
 from ams_billing.core.errors import BillingError, InvalidStateError, NotFoundError, ValidationError
 from ams_billing.core.models import (
     AmountType,
@@ -247,10 +248,18 @@ def restartable_harness(
 
 
 def reference_harness(subject: ContractHarness) -> ContractHarness:
-    """A fresh fake configured like ``subject``: currency, account, rate, amount type, email."""
+    """A fresh fake configured like ``subject``: currency, account, rate, amount type, email.
+
+    It declares what ``subject`` declares (its ``behaviour``), but taxes per line where that
+    taxes per invoice, which the fake does not do (the comparison leaves tax out then).
+    """
     code = subject.account_code or _DEFAULT_ACCOUNT
     rate = subject.tax_rate if subject.tax_rate is not None else _DEFAULT_RATE
+    behaviour = subject.service.behaviour
+    if behaviour.tax_model is TaxModel.PER_INVOICE_HALF_UP:
+        behaviour = attrs.evolve(behaviour, tax_model=TaxModel.PER_LINE_HALF_UP)
     provider = FakeProvider(
+        behaviour=behaviour,
         accounts={code: rate},
         default_account_code=code,
         default_amount_type=subject.service.invoice_defaults.amount_type,

@@ -56,6 +56,7 @@ from ams_billing.core.models import (
     InvoiceEmailResult,
     InvoiceRequest,
     InvoiceStatus,
+    LineItem,
     WebhookDelivery,
     WebhookEvent,
 )
@@ -368,19 +369,26 @@ class FakeProvider:
     ) -> tuple[Invoice, bool]:
         return self._apply("create_invoice", request, idempotency_key)
 
+    def _line_rate(self, item: LineItem, account_code: str) -> Decimal:
+        """The fraction of tax on a line: none, its own percentage, or its account's rate."""
+        if self.behaviour.tax_model is TaxModel.NO_TAX:
+            return Decimal(0)
+        if item.tax_rate is not None:
+            return item.tax_rate / 100
+        return self.accounts[account_code]
+
     def _new_invoice(self, request: InvoiceRequest, idempotency_key: str) -> Invoice:
         self._validate_invoice(request)
         contact = self._upsert_contact(request.contact)
         default_code = request.account_code or self.default_account_code
         amount_type = request.amount_type or self.default_amount_type
-        untaxed = self.behaviour.tax_model is TaxModel.NO_TAX
-        if untaxed:
+        if self.behaviour.tax_model is TaxModel.NO_TAX:
             amount_type = AmountType.NO_TAX
         lines = tuple(
             compute_line(
                 item,
                 amount_type,
-                Decimal(0) if untaxed else self.accounts[item.account_code or default_code],
+                self._line_rate(item, item.account_code or default_code),
                 request.currency,
                 item.account_code or default_code,
             )

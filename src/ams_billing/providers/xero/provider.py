@@ -16,9 +16,10 @@ from datetime import date, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import httpx
 
-from ams_billing.core.batch import BatchItem, BatchResult
+from ams_billing.core.batch import BatchItem, BatchOutcome, BatchResult
 from ams_billing.core.behaviour import (
     ContactView,
     ProviderBehaviour,
@@ -27,6 +28,7 @@ from ams_billing.core.behaviour import (
 )
 from ams_billing.core.deprecation import moved
 from ams_billing.core.env import Environment
+from ams_billing.core.errors import ValidationError
 from ams_billing.core.hookspecs import hookimpl
 from ams_billing.core.idempotency import IdempotentCalls
 from ams_billing.core.models import (
@@ -46,6 +48,7 @@ from ams_billing.providers.xero.contacts import XeroContacts
 from ams_billing.providers.xero.emails import XeroEmails
 from ams_billing.providers.xero.invoices import XeroInvoices
 from ams_billing.providers.xero.ledger import IdempotencyStore
+from ams_billing.providers.xero.mapping import refuse_line_tax_rates
 from ams_billing.providers.xero.settings import XeroSettings, default_invoice_fields
 from ams_billing.providers.xero.transport import XeroHttp
 from ams_billing.providers.xero.webhooks import verify_and_parse
@@ -200,7 +203,12 @@ class XeroProvider:
 
     @hookimpl
     def create_invoice(self, request: InvoiceRequest, idempotency_key: str) -> Invoice:
-        """Raise an OPEN (Xero: AUTHORISED) sales invoice, once per idempotency key."""
+        """Raise an OPEN (Xero: AUTHORISED) sales invoice, once per idempotency key.
+
+        A line naming a ``tax_rate`` is refused (:func:`~ams_billing.providers.xero.mapping.
+        refuse_line_tax_rates`): Xero taxes a line by its account's tax type.
+        """
+        refuse_line_tax_rates(request)
         return self._invoices.create(request, idempotency_key)
 
     @hookimpl
@@ -214,8 +222,25 @@ class XeroProvider:
     def create_invoices(
         self, items: Sequence[BatchItem[InvoiceRequest]]
     ) -> list[BatchResult[Invoice]]:
-        """Raise invoices 50 per ``PUT /Invoices?summarizeErrors=false``, once per key."""
-        return self._batches.create_invoices(items)
+        """Raise invoices 50 per ``PUT /Invoices?summarizeErrors=false``, once per key.
+
+        An item with a line naming a ``tax_rate`` fails as :meth:`create_invoice` refuses it;
+        the others go on.
+        """
+        results: list[BatchResult[Invoice] | None] = [None] * len(items)
+        sent: list[int] = []
+        for index, item in enumerate(items):
+            try:
+                refuse_line_tax_rates(item.request)
+            except ValidationError as error:
+                key = item.idempotency_key
+                results[index] = BatchResult(index, key, BatchOutcome.FAILED, error=error)
+            else:
+                sent.append(index)
+        answered = self._batches.create_invoices([items[i] for i in sent]) if sent else []
+        for result in answered:
+            results[sent[result.index]] = attrs.evolve(result, index=sent[result.index])
+        return [result for result in results if result is not None]
 
     @hookimpl
     def send_invoice(self, invoice: Invoice, idempotency_key: str) -> InvoiceEmailResult:
