@@ -521,7 +521,8 @@ def ams(session: nox.Session) -> None:
        same reason, are summarised once by reason (AMS_KNOWN_FAILURES) and listed in
        failing-before-and-after.tsv; only a change fails the session;
     2. tests/in_ams end to end: the AMS, served by a real server, bills members through the
-       emulator, and the emulator's signed webhooks mark their memberships active.
+       Xero emulator and through the Stripe emulator, and each emulator's signed webhooks mark
+       their memberships active.
     """
     snapshot = AMS_SNAPSHOT.resolve()
     if not (snapshot / "manage.py").is_file():
@@ -588,8 +589,9 @@ def ams(session: nox.Session) -> None:
         e2e = after / "ams_billing_e2e"
         e2e.mkdir()
         (e2e / "__init__.py").write_text("")
-        for name in ("settings.py", "conftest.py", "test_ams_end_to_end.py"):
-            shutil.copy(Path("tests/in_ams") / name, e2e / name)
+        in_ams = Path("tests/in_ams")
+        for source in (in_ams / "settings.py", in_ams / "conftest.py", *in_ams.glob("test_*.py")):
+            shutil.copy(source, e2e / source.name)
         session.chdir(after)
         session.run(
             *pytest, "ams_billing_e2e", "--ds=ams_billing_e2e.settings", "--create-db", "-s",

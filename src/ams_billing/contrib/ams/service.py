@@ -3,6 +3,10 @@
 Each method is the AMS's, with the AMS's arguments and results; each is a few lines over the
 process-wide service of :mod:`ams_billing.contrib.django.service`, so the token, the rate-limit
 pacing and the idempotency ledger outlive the AMS's habit of building a service per call.
+:class:`AmsBillingService` is what every provider shares; a provider's class says only what
+differs: the provider it runs on, the currency and terms of its invoices, and how an AMS line
+becomes a line the provider takes (:class:`XeroBillingService` here,
+:class:`~ams_billing.contrib.ams.stripe.StripeBillingService` for Stripe).
 """
 
 from __future__ import annotations
@@ -22,20 +26,28 @@ from ams_billing.core.models import AmountType, Invoice, InvoiceRequest, LineIte
 from ams_billing.core.money import UNIT_AMOUNT_PLACES
 from ams_billing.core.service import BillingService
 
-__all__ = ["AmsBillingService", "MockXeroBillingService", "XeroBillingService"]
+__all__ = ["AmsBillingService", "InvoiceTerms", "MockXeroBillingService", "XeroBillingService"]
 
 logger = logging.getLogger("ams_billing.ams")
 
 _CREATED_CACHE = 256  # invoices kept between create_invoice and the email that follows it
+
+InvoiceTerms = dict[str, Any]
+"""Keyword arguments of :class:`~ams_billing.core.models.InvoiceRequest` a provider's class
+sets for every invoice (``amount_type``, ``account_code``); empty for the provider's defaults."""
 
 
 class AmsBillingService:
     """The AMS's billing service interface, on the provider named by ``ams_billing_provider``.
 
     Built with no arguments, as the AMS's ``get_billing_service()`` builds it; the provider
-    reads the setup guide's ``XERO_*`` settings (Django settings first, then the environment)
-    on the first call, not here: building one never fails or calls out, as the AMS's own did,
-    and a configuration problem is reported, whole, by the first operation that needs it.
+    reads its settings (Django settings first, then the environment) on the first call, not
+    here: building one never fails or calls out, as the AMS's own did, and a configuration
+    problem is reported, whole, by the first operation that needs it.
+
+    A subclass for a provider sets ``ams_billing_provider`` and implements
+    :meth:`currency_code`, :meth:`invoice_terms` and :meth:`line_item`; it may override
+    :meth:`link_contact`.
     """
 
     ams_billing_provider: ClassVar[str] = "xero"
@@ -69,7 +81,10 @@ class AmsBillingService:
         record = self.billing.create_contact(
             contact, idempotency_key=contact_key(account.pk, contact)
         )
-        rows.link_contact(account, record.provider_id)
+        self.link_contact(account, record.provider_id)
+
+    def link_contact(self, account: Any, contact_id: str) -> None:
+        """Record the provider's contact id on the AMS's rows (by default: nothing to record)."""
 
     # -- invoices ---------------------------------------------------------------------------
 
@@ -104,17 +119,31 @@ class AmsBillingService:
         line_items: Sequence[Mapping[str, Any]],
         reference: str | None,
     ) -> InvoiceRequest:
-        """The request the AMS's arguments make, with the guide's account, currency and type."""
+        """The request the AMS's arguments make, in the class's currency and on its terms."""
+        currency = self.currency_code()
         return InvoiceRequest(
             contact=rows.account_contact(account),
-            line_items=[_line_item(index, item) for index, item in enumerate(line_items)],
-            currency=str(settings.XERO_CURRENCY_CODE),
+            line_items=[
+                self.line_item(index, item, currency) for index, item in enumerate(line_items)
+            ],
+            currency=currency,
             issue_date=issue_date,
             due_date=due_date,
             reference=reference or None,
-            amount_type=AmountType(str(settings.XERO_AMOUNT_TYPE).upper()),
-            account_code=str(settings.XERO_ACCOUNT_CODE),
+            **self.invoice_terms(),
         )
+
+    def currency_code(self) -> str:
+        """The currency every invoice is raised in (ISO 4217, from the provider's settings)."""
+        raise NotImplementedError(f"{type(self).__name__} must say its invoices' currency")
+
+    def invoice_terms(self) -> InvoiceTerms:
+        """The :class:`InvoiceRequest` fields set for every invoice (none: the provider's)."""
+        return {}
+
+    def line_item(self, index: int, item: Mapping[str, Any], currency: str) -> LineItem:
+        """The line the provider takes for the AMS's line ``item`` (its ``index``-th)."""
+        raise NotImplementedError(f"{type(self).__name__} must say how it bills a line")
 
     def _remember(self, invoice: Invoice) -> None:
         if len(self._created) >= _CREATED_CACHE:
@@ -151,9 +180,42 @@ class AmsBillingService:
 
 
 class XeroBillingService(AmsBillingService):
-    """The AMS's Xero billing service, run by ams-billing's ``xero`` provider."""
+    """The AMS's Xero billing service, run by ams-billing's ``xero`` provider.
+
+    Its invoices follow the setup guide: ``XERO_CURRENCY_CODE``, ``XERO_AMOUNT_TYPE`` and
+    ``XERO_ACCOUNT_CODE``; its contacts are linked in the AMS's ``XeroContact`` rows.
+    """
 
     ams_billing_provider = "xero"
+
+    def currency_code(self) -> str:
+        """The setup guide's ``XERO_CURRENCY_CODE``."""
+        return str(settings.XERO_CURRENCY_CODE)
+
+    def invoice_terms(self) -> InvoiceTerms:
+        """The setup guide's ``XERO_AMOUNT_TYPE`` and ``XERO_ACCOUNT_CODE``."""
+        return {
+            "amount_type": AmountType(str(settings.XERO_AMOUNT_TYPE).upper()),
+            "account_code": str(settings.XERO_ACCOUNT_CODE),
+        }
+
+    def line_item(self, index: int, item: Mapping[str, Any], currency: str) -> LineItem:
+        """The AMS's line, its unit amount rounded half up to the 4 places Xero keeps.
+
+        A pro-rata seat price (100.00 / 3) may carry more; Xero rounds the line to cents.
+        """
+        unit_amount = to_decimal(item["unit_amount"]).quantize(
+            Decimal(1).scaleb(-UNIT_AMOUNT_PLACES), rounding=ROUND_HALF_UP
+        )
+        return LineItem(
+            description=str(item["description"]),
+            quantity=to_decimal(item["quantity"]),
+            unit_amount=unit_amount,
+        )
+
+    def link_contact(self, account: Any, contact_id: str) -> None:
+        """Record the Xero contact id in the AMS's ``XeroContact`` row, once."""
+        rows.link_contact(account, contact_id)
 
 
 class MockXeroBillingService(XeroBillingService):
@@ -172,19 +234,9 @@ class MockXeroBillingService(XeroBillingService):
         return reverse("billing:invoice-detail", kwargs={"invoice_number": invoice.invoice_number})
 
 
-def _line_item(index: int, item: Mapping[str, Any]) -> LineItem:
-    unit_amount = _decimal(item["unit_amount"]).quantize(
-        Decimal(1).scaleb(-UNIT_AMOUNT_PLACES), rounding=ROUND_HALF_UP
-    )  # Xero keeps unit amounts to 4 places; a pro-rata price may carry more
-    return LineItem(
-        description=str(item["description"]),
-        quantity=_decimal(item["quantity"]),
-        unit_amount=unit_amount,
-    )
-
-
-def _decimal(value: Any) -> Decimal:
-    amount = getattr(value, "amount", value)  # django-money's Money carries .amount
+def to_decimal(value: Any) -> Decimal:
+    """An AMS amount or quantity as a Decimal (a django-money ``Money`` gives its ``amount``)."""
+    amount = getattr(value, "amount", value)
     if isinstance(amount, float):
         return Decimal(str(amount))
     return Decimal(amount)

@@ -60,7 +60,7 @@ __all__ = [
 APP = "ams_billing.contrib.django"
 """The Django app whose models keep the services' state in the project's database."""
 
-_PREFIXES = ("AMS_BILLING_", "XERO_")
+_PREFIXES = ("AMS_BILLING_", "XERO_", "STRIPE_")
 AMS_SETTING_ALIASES = {
     SERVICE_CLASS_VARIABLE: "BILLING_SERVICE_CLASS",
     "AMS_BILLING_EMAIL_WHITELIST_REGEX": "BILLING_EMAIL_WHITELIST_REGEX",
@@ -73,7 +73,7 @@ _on_reset: list[Callable[[], None]] = []
 
 
 def settings_environ() -> dict[str, str]:
-    """The environment with every ``AMS_BILLING_*`` / ``XERO_*`` Django setting laid over it.
+    """The environment with the ``AMS_BILLING_*``, ``XERO_*`` and ``STRIPE_*`` settings over it.
 
     A setting of ``None`` is left out, so it falls back to the environment; a variable set
     nowhere falls back to the AMS's setting named in :data:`AMS_SETTING_ALIASES`.
