@@ -159,9 +159,9 @@ class VoidsPaidInvoices(FakeProvider):
     @hookimpl
     def void_invoice(self, invoice_id: str) -> Invoice:
         invoice = self._invoice(invoice_id)
-        if invoice.status is InvoiceStatus.VOIDED:
+        if invoice.status is InvoiceStatus.VOID:
             return invoice
-        return self._update(invoice, status=InvoiceStatus.VOIDED, amount_due=Decimal(0))
+        return self._update(invoice, status=InvoiceStatus.VOID, amount_due=Decimal(0))
 
 
 class BillsInTheFirstCurrency(FakeProvider):

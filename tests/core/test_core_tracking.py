@@ -42,8 +42,8 @@ def read(status: InvoiceStatus, paid: str, seconds: int, total: str = "100.00") 
     )
 
 
-AUTHORISED = read(InvoiceStatus.AUTHORISED, "0", 0)
-PARTLY = read(InvoiceStatus.AUTHORISED, "40", 10)
+OPEN_UNPAID = read(InvoiceStatus.OPEN, "0", 0)
+PARTLY = read(InvoiceStatus.OPEN, "40", 10)
 PAID = read(InvoiceStatus.PAID, "100", 20)
 
 
@@ -52,16 +52,16 @@ def kinds(tracker: InvoiceTracker, *reads: Invoice) -> list[ChangeKind]:
 
 
 def test_a_fresh_unpaid_invoice_is_not_news() -> None:
-    assert kinds(InvoiceTracker(), AUTHORISED) == []
+    assert kinds(InvoiceTracker(), OPEN_UNPAID) == []
 
 
 def test_payments_are_reported_in_order_once() -> None:
     tracker = InvoiceTracker()
-    assert kinds(tracker, AUTHORISED) == []
+    assert kinds(tracker, OPEN_UNPAID) == []
     assert kinds(tracker, PARTLY) == [ChangeKind.PARTIALLY_PAID]
     assert kinds(tracker, PARTLY) == []
     assert kinds(tracker, PAID) == [ChangeKind.PAID]
-    assert kinds(tracker, PAID, PARTLY, AUTHORISED) == []
+    assert kinds(tracker, PAID, PARTLY, OPEN_UNPAID) == []
 
 
 def test_a_stale_read_never_moves_an_invoice_back_from_paid() -> None:
@@ -74,7 +74,7 @@ def test_a_stale_read_never_moves_an_invoice_back_from_paid() -> None:
 def test_a_later_payment_reversal_is_reported() -> None:
     tracker = InvoiceTracker()
     kinds(tracker, PAID)
-    reversed_ = read(InvoiceStatus.AUTHORISED, "0", 30)
+    reversed_ = read(InvoiceStatus.OPEN, "0", 30)
     assert kinds(tracker, reversed_) == [ChangeKind.UPDATED]
 
 
@@ -87,9 +87,9 @@ def test_two_reads_stamped_alike_keep_the_further_state() -> None:
 
 
 history = [
-    AUTHORISED,
+    OPEN_UNPAID,
     PARTLY,
-    read(InvoiceStatus.AUTHORISED, "70", 15),
+    read(InvoiceStatus.OPEN, "70", 15),
     PAID,
 ]
 
@@ -109,3 +109,11 @@ def test_any_order_of_deliveries_ends_at_the_newest_state(
     assert reported.count(ChangeKind.PAID) == (1 if newest.is_paid else 0)
     if reported:
         assert reported[-1] is not ChangeKind.UPDATED, "no read moves the invoice backwards"
+
+
+def test_a_write_off_is_told_to_listeners_as_written_off() -> None:
+    tracker = InvoiceTracker()
+    assert kinds(tracker, OPEN_UNPAID) == []
+    written_off = read(InvoiceStatus.UNCOLLECTIBLE, "0", 5)
+    assert kinds(tracker, written_off) == [ChangeKind.WRITTEN_OFF]
+    assert kinds(tracker, written_off) == []

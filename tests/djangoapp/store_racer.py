@@ -48,7 +48,7 @@ def main(argv: list[str]) -> None:
         for n in range(count):
             seconds = first + n * step
             snapshot = InvoiceSnapshot(
-                InvoiceStatus.AUTHORISED, Decimal(seconds), T0 + timedelta(seconds=seconds)
+                InvoiceStatus.OPEN, Decimal(seconds), T0 + timedelta(seconds=seconds)
             )
             try:
                 previous = store.put_if_newer("race", snapshot)

@@ -127,13 +127,13 @@ def snap(status: InvoiceStatus, paid: str, at: datetime) -> InvoiceSnapshot:
 
 def test_the_first_read_is_stored_and_replaces_nothing(states: InvoiceStateStore) -> None:
     assert states.get("inv-1") is None
-    first = snap(InvoiceStatus.AUTHORISED, "0.00", T0)
+    first = snap(InvoiceStatus.OPEN, "0.00", T0)
     assert states.put_if_newer("inv-1", first) is None
     assert states.get("inv-1") == first
 
 
 def test_a_newer_read_replaces_and_returns_the_previous(states: InvoiceStateStore) -> None:
-    first = snap(InvoiceStatus.AUTHORISED, "0.00", T0)
+    first = snap(InvoiceStatus.OPEN, "0.00", T0)
     paid = snap(InvoiceStatus.PAID, "80.00", T0 + timedelta(microseconds=1))
     states.put_if_newer("inv-1", first)
     assert states.put_if_newer("inv-1", paid) == first
@@ -149,12 +149,12 @@ def test_an_older_or_equal_read_is_stale_and_changes_nothing(
     with pytest.raises(StaleRead):
         states.put_if_newer("inv-1", snap(InvoiceStatus.PAID, "80.00", T0 + delta))
     with pytest.raises(StaleRead):
-        states.put_if_newer("inv-1", snap(InvoiceStatus.AUTHORISED, "0.00", T0 - timedelta(1)))
+        states.put_if_newer("inv-1", snap(InvoiceStatus.OPEN, "0.00", T0 - timedelta(1)))
     assert states.get("inv-1") == paid
 
 
 def test_within_one_timestamp_the_further_state_wins(states: InvoiceStateStore) -> None:
-    part = snap(InvoiceStatus.AUTHORISED, "30.00", T0)
+    part = snap(InvoiceStatus.OPEN, "30.00", T0)
     states.put_if_newer("inv-1", part)
     assert states.put_if_newer("inv-1", snap(InvoiceStatus.PAID, "80.00", T0)) == part
     with pytest.raises(StaleRead):
@@ -164,7 +164,7 @@ def test_within_one_timestamp_the_further_state_wins(states: InvoiceStateStore) 
 def test_amounts_are_exact_and_times_aware(states: InvoiceStateStore) -> None:
     auckland = timezone(timedelta(hours=12))
     at = datetime(2026, 7, 2, 8, 0, 0, 654321, tzinfo=auckland)
-    stored = snap(InvoiceStatus.AUTHORISED, "1234567890.1234", at)
+    stored = snap(InvoiceStatus.OPEN, "1234567890.1234", at)
     states.put_if_newer("inv-1", stored)
     got = states.get("inv-1")
     assert got is not None
@@ -199,7 +199,7 @@ def test_a_lost_insert_race_is_read_again_and_compared(monkeypatch: pytest.Monke
 
     monkeypatch.setattr(QuerySet, "first", first_then_another_process_inserts)
     with pytest.raises(StaleRead):
-        store.put_if_newer("inv-1", snap(InvoiceStatus.AUTHORISED, "0.00", T0))
+        store.put_if_newer("inv-1", snap(InvoiceStatus.OPEN, "0.00", T0))
     assert raced == [None]
     assert store.get("inv-1") == theirs
 

@@ -76,17 +76,17 @@ def delivery(number: int) -> WebhookDelivery:
 # The racing snapshots: index 2 is the newest (it wins a tie on updated_at with index 3 by
 # the tracker's rule: same instant, more paid or further status).
 SNAPSHOTS = (
-    InvoiceSnapshot(InvoiceStatus.AUTHORISED, Decimal("0.00"), START),
-    InvoiceSnapshot(InvoiceStatus.AUTHORISED, Decimal("50.10"), START + timedelta(hours=1)),
+    InvoiceSnapshot(InvoiceStatus.OPEN, Decimal("0.00"), START),
+    InvoiceSnapshot(InvoiceStatus.OPEN, Decimal("50.10"), START + timedelta(hours=1)),
     InvoiceSnapshot(InvoiceStatus.PAID, Decimal("100.00"), START + timedelta(hours=2)),
-    InvoiceSnapshot(InvoiceStatus.AUTHORISED, Decimal("100.00"), START + timedelta(hours=2)),
+    InvoiceSnapshot(InvoiceStatus.OPEN, Decimal("100.00"), START + timedelta(hours=2)),
 )
 NEWEST = 2
 
 
 def newness(snapshot: InvoiceSnapshot) -> tuple[Any, ...]:
     """A sort key agreeing with the tracker's rule for :data:`SNAPSHOTS`."""
-    rank = {InvoiceStatus.AUTHORISED: 2, InvoiceStatus.PAID: 3}[snapshot.status]
+    rank = {InvoiceStatus.OPEN: 2, InvoiceStatus.PAID: 3}[snapshot.status]
     return (snapshot.updated_at, snapshot.amount_paid, rank)
 
 

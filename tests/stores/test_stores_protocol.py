@@ -41,10 +41,10 @@ def idempotency_scenario(backend: Backend) -> list[Any]:
 def invoice_state_scenario(backend: Backend) -> list[Any]:
     store = backend.invoice_state
     chatham = timezone(timedelta(hours=12, minutes=45))
-    first = InvoiceSnapshot(InvoiceStatus.AUTHORISED, Decimal("0.00"), START)
+    first = InvoiceSnapshot(InvoiceStatus.OPEN, Decimal("0.00"), START)
     older = InvoiceSnapshot(InvoiceStatus.DRAFT, Decimal(0), START - timedelta(microseconds=1))
     paid_part = InvoiceSnapshot(
-        InvoiceStatus.AUTHORISED, Decimal("60.10"), (START + timedelta(hours=1)).astimezone(chatham)
+        InvoiceStatus.OPEN, Decimal("60.10"), (START + timedelta(hours=1)).astimezone(chatham)
     )
     same_instant_more = InvoiceSnapshot(
         InvoiceStatus.PAID, Decimal("120.00"), START + timedelta(hours=1)
@@ -145,7 +145,7 @@ def test_the_inbox_reference_trace_is_what_the_protocol_says(
 def test_amounts_and_instants_come_back_exactly(backend: Backend) -> None:
     chatham = timezone(timedelta(hours=12, minutes=45))
     instant = START.astimezone(chatham) + timedelta(microseconds=123_457)
-    snapshot = InvoiceSnapshot(InvoiceStatus.AUTHORISED, Decimal("1234567890.1200"), instant)
+    snapshot = InvoiceSnapshot(InvoiceStatus.OPEN, Decimal("1234567890.1200"), instant)
     backend.invoice_state.put_if_newer("inv-exact", snapshot)
     stored = backend.invoice_state.get("inv-exact")
     assert stored == snapshot

@@ -95,7 +95,7 @@ def test_a_database_at_the_first_revision_upgrades_to_head_keeping_its_data(
         assert schema_status(stores.engine).current == head_revision() == "0002"
         record = IdempotencyRecord("create_invoice", "fp", RecordState.DONE, "inv-1")
         assert stores.idempotency.get("k1") == record
-        snapshot = InvoiceSnapshot(InvoiceStatus.AUTHORISED, Decimal("60.10"), START)
+        snapshot = InvoiceSnapshot(InvoiceStatus.OPEN, Decimal("60.10"), START)
         assert stores.invoice_state.get("inv-1") == snapshot
         assert stores.inbox.pending() == 1
         (entry,) = stores.inbox.claim(10, 30)

@@ -174,7 +174,7 @@ def test_a_payment_reaches_a_listener_once(rig: Rig, membership) -> None:
     assert [(c.kind, c.invoice.provider_id) for c in listener.changes] == [
         (ChangeKind.PAID, invoice.provider_id)
     ]
-    assert listener.changes[0].previous_status is InvoiceStatus.AUTHORISED
+    assert listener.changes[0].previous_status is InvoiceStatus.OPEN
 
 
 def test_a_stale_event_never_moves_an_invoice_back_from_paid(rig: Rig, membership) -> None:

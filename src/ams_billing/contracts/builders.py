@@ -83,6 +83,6 @@ def create_invoice(
 def unpaid_invoice(
     harness: ContractHarness, *, email: str | None = "member@example.org"
 ) -> Invoice:
-    """An AUTHORISED invoice with a positive total and nothing paid."""
+    """An OPEN invoice with a positive total and nothing paid."""
     request = invoice_request(harness, contact=make_contact(email=email))
     return create_invoice(harness, request)

@@ -306,8 +306,8 @@ class ProviderComparison(RuleBasedStateMachine):
         alias = self.invoice_ids.pair(provider.provider_id, fake.provider_id)
         self._compare_invoices("the created invoice", provider, fake)
         _check(
-            provider.status is InvoiceStatus.AUTHORISED,
-            f"a new invoice must be AUTHORISED, the provider says {provider.status}",
+            provider.status is InvoiceStatus.OPEN,
+            f"a new invoice must be OPEN, the provider says {provider.status}",
         )
         self.contact_ids.pair(provider.contact.provider_id, fake.contact.provider_id)
         for side, invoice in zip(self.sides, pair, strict=True):
@@ -444,7 +444,7 @@ class ProviderComparison(RuleBasedStateMachine):
             return
         amounts = []
         for current in before:
-            if current.status is not InvoiceStatus.AUTHORISED or current.amount_due <= 0:
+            if current.status is not InvoiceStatus.OPEN or current.amount_due <= 0:
                 return
             minor = Decimal(1).scaleb(-currency_places(current.currency))
             part = money(current.amount_due * percent / 100, current.currency)

@@ -132,7 +132,7 @@ def create_contact(contact: Contact, idempotency_key: str) -> ContactRecord:  # 
 
 @hookspec(firstresult=True)
 def create_invoice(request: InvoiceRequest, idempotency_key: str) -> Invoice:  # type: ignore[empty-body]
-    """Raise an approved (AUTHORISED) invoice for ``request.contact``.
+    """Raise an approved (OPEN) invoice for ``request.contact``.
 
     The contact is found by its ``account_reference`` and created if the provider has none.
 
@@ -142,7 +142,7 @@ def create_invoice(request: InvoiceRequest, idempotency_key: str) -> Invoice:  #
     :param idempotency_key: a key the caller owns, typically the membership or order id. The
         same key returns the invoice first created for it, whatever happened to the first
         response; never a second invoice.
-    :returns: the invoice as the provider reports it (status AUTHORISED, totals computed).
+    :returns: the invoice as the provider reports it (status OPEN, totals computed).
     :raises ValidationError: the provider refused the request (field named: an unknown account
         code, a disabled currency …).
     :raises IdempotencyConflictError: the key was used for a different request.
@@ -182,7 +182,7 @@ def create_contacts(items: Sequence[BatchItem[Contact]]) -> list[BatchResult[Con
 
 @hookspec(firstresult=True)
 def create_invoices(items: Sequence[BatchItem[InvoiceRequest]]) -> list[BatchResult[Invoice]]:  # type: ignore[empty-body]
-    """Raise many AUTHORISED invoices in as few calls as the provider allows (optional hook).
+    """Raise many OPEN invoices in as few calls as the provider allows (optional hook).
 
     Each item means what one :func:`create_invoice` call with its request and key means:
     contacts are resolved (and created) by ``account_reference``, and a key never raises a
@@ -210,7 +210,7 @@ def send_invoice(invoice: Invoice, idempotency_key: str) -> InvoiceEmailResult: 
         recipient that policies check.
     :param idempotency_key: a key the caller owns; a repeat does not send a second email.
     :returns: whether the email was sent, or why it was skipped.
-    :raises InvalidStateError: the invoice cannot be emailed in its status (e.g. DRAFT, VOIDED).
+    :raises InvalidStateError: the invoice cannot be emailed in its status (e.g. DRAFT, VOID).
     :raises UnsupportedOperationError: this provider instance sends no email (see capabilities).
     :raises NotFoundError: no such invoice.
     """
@@ -274,7 +274,7 @@ def get_invoice_url(invoice_id: str) -> str:  # type: ignore[empty-body]
 def void_invoice(invoice_id: str) -> Invoice:  # type: ignore[empty-body]
     """Void an approved invoice that has no payments; voiding a voided invoice is a no-op.
 
-    :returns: the invoice, now VOIDED.
+    :returns: the invoice, now VOID.
     :raises InvalidStateError: the invoice has payments or is PAID.
     :raises NotFoundError: no such invoice.
     """

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import re
+import warnings
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -67,15 +68,60 @@ class AmountType(enum.Enum):
     NO_TAX = "NO_TAX"
 
 
-class InvoiceStatus(enum.Enum):
-    """An invoice's status in the provider, using Xero's vocabulary."""
+_DEPRECATED_STATUSES = {"SUBMITTED": "AWAITING_APPROVAL", "AUTHORISED": "OPEN", "VOIDED": "VOID"}
+"""Xero's names the core used before it was neutral, by the neutral name that replaced them."""
+
+
+class _InvoiceStatusType(enum.EnumType):
+    """Serves the old status names (``InvoiceStatus.OPEN``) with a ``DeprecationWarning``."""
+
+    def __getattr__(cls, name: str) -> Any:
+        new_name = _DEPRECATED_STATUSES.get(name)
+        if new_name is None:
+            return super().__getattr__(name)  # type: ignore[misc]
+        warnings.warn(
+            f"InvoiceStatus.{name} is deprecated: it is now called InvoiceStatus.{new_name}; "
+            f"the old name will be removed in a later release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return cls[new_name]
+
+
+class InvoiceStatus(enum.Enum, metaclass=_InvoiceStatusType):
+    """An invoice's status, in a vocabulary of no one provider (each maps its own onto it).
+
+    ===================== ============== ================== ===================================
+    core                  Xero           Stripe             meaning
+    ===================== ============== ================== ===================================
+    ``DRAFT``             DRAFT          draft              being prepared; nothing is owed
+    ``AWAITING_APPROVAL`` SUBMITTED      (none)             waiting for someone to approve it
+    ``OPEN``              AUTHORISED     open               issued; the amount due is owed
+    ``PAID``              PAID           paid               fully paid
+    ``VOID``              VOIDED         void               cancelled after it was issued
+    ``UNCOLLECTIBLE``     (none)         uncollectible      written off as a bad debt
+    ``DELETED``           DELETED        (draft deleted)    a draft that was thrown away
+    ===================== ============== ================== ===================================
+
+    The provider's own word is on :attr:`Invoice.provider_status`. The names the core used
+    before (``SUBMITTED``, ``AUTHORISED``, ``VOIDED``) still work as attributes, with a
+    ``DeprecationWarning``, and as stored values (``InvoiceStatus("AUTHORISED")`` is
+    ``OPEN``, silently, so rows written by an older version keep reading).
+    """
 
     DRAFT = "DRAFT"
-    SUBMITTED = "SUBMITTED"
-    AUTHORISED = "AUTHORISED"
+    AWAITING_APPROVAL = "AWAITING_APPROVAL"
+    OPEN = "OPEN"
     PAID = "PAID"
-    VOIDED = "VOIDED"
+    VOID = "VOID"
+    UNCOLLECTIBLE = "UNCOLLECTIBLE"
     DELETED = "DELETED"
+
+    @classmethod
+    def _missing_(cls, value: object) -> InvoiceStatus | None:
+        # A value stored before the names were neutral (a tracker row, a Django row).
+        new_name = _DEPRECATED_STATUSES.get(value) if isinstance(value, str) else None
+        return None if new_name is None else cls[new_name]
 
 
 class Capability(enum.Enum):
@@ -114,12 +160,16 @@ class EventType(enum.Enum):
 
 
 class ChangeKind(enum.Enum):
-    """How an invoice changed, as told to listeners."""
+    """How an invoice changed, as told to listeners.
+
+    ``WRITTEN_OFF``: the invoice became ``UNCOLLECTIBLE`` (Stripe's "mark uncollectible").
+    """
 
     PAID = "paid"
     PARTIALLY_PAID = "partially_paid"
     VOIDED = "voided"
     DELETED = "deleted"
+    WRITTEN_OFF = "written_off"
     UPDATED = "updated"
 
 
@@ -378,8 +428,10 @@ class Invoice:
     """An invoice as the provider reports it.
 
     ``subtotal + total_tax == total`` and ``total - amount_paid == amount_due`` (credits aside;
-    nothing is due on a VOIDED or DELETED invoice); ``fully_paid_on`` is set once the invoice is
+    nothing is due on a VOID or DELETED invoice); ``fully_paid_on`` is set once the invoice is
     PAID; ``updated_at`` is timezone-aware UTC and orders successive reads of the same invoice.
+    ``provider_status`` is the provider's own word for the status, as it sent it (Xero's
+    ``"AUTHORISED"``, Stripe's ``"open"``), for display and support; code decides on ``status``.
     """
 
     provider_id: str
@@ -400,6 +452,7 @@ class Invoice:
     fully_paid_on: date | None = None
     line_items: tuple[InvoiceLine, ...] = ()
     online_url: str | None = None
+    provider_status: str | None = None
 
     @property
     def is_paid(self) -> bool:
@@ -409,7 +462,7 @@ class Invoice:
     @property
     def is_partially_paid(self) -> bool:
         """True while something, but not everything, has been paid."""
-        return self.status is InvoiceStatus.AUTHORISED and self.amount_paid > 0
+        return self.status is InvoiceStatus.OPEN and self.amount_paid > 0
 
 
 @attrs.frozen

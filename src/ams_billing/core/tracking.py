@@ -96,10 +96,11 @@ def _is_newer(candidate: InvoiceSnapshot, stored: InvoiceSnapshot) -> bool:
 
 _RANK = {
     InvoiceStatus.DRAFT: 0,
-    InvoiceStatus.SUBMITTED: 1,
-    InvoiceStatus.AUTHORISED: 2,
+    InvoiceStatus.AWAITING_APPROVAL: 1,
+    InvoiceStatus.OPEN: 2,
     InvoiceStatus.PAID: 3,
-    InvoiceStatus.VOIDED: 3,
+    InvoiceStatus.VOID: 3,
+    InvoiceStatus.UNCOLLECTIBLE: 3,
     InvoiceStatus.DELETED: 3,
 }
 
@@ -113,8 +114,10 @@ def detect_change(previous: InvoiceSnapshot | None, invoice: Invoice) -> Invoice
     kind: ChangeKind | None
     if invoice.status is InvoiceStatus.PAID:
         kind = ChangeKind.PAID
-    elif invoice.status is InvoiceStatus.VOIDED:
+    elif invoice.status is InvoiceStatus.VOID:
         kind = ChangeKind.VOIDED
+    elif invoice.status is InvoiceStatus.UNCOLLECTIBLE:
+        kind = ChangeKind.WRITTEN_OFF
     elif invoice.status is InvoiceStatus.DELETED:
         kind = ChangeKind.DELETED
     elif invoice.is_partially_paid:

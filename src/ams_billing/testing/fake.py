@@ -74,9 +74,9 @@ class FakeDriver:
         value = to_decimal(amount, "amount")
         with fake.books.lock:
             invoice = fake._invoice(invoice_id)
-            if invoice.status is not InvoiceStatus.AUTHORISED:
+            if invoice.status is not InvoiceStatus.OPEN:
                 raise InvalidStateError(
-                    f"payments apply only to AUTHORISED invoices, not {invoice.status.value}",
+                    f"payments apply only to OPEN invoices, not {invoice.status.value}",
                     resource_id=invoice_id,
                 )
             if value <= 0 or decimal_places(value) > currency_places(invoice.currency):
@@ -92,7 +92,7 @@ class FakeDriver:
             stamp = fake.books.clock.tick()
             fake._update(
                 invoice,
-                status=InvoiceStatus.PAID if due == 0 else InvoiceStatus.AUTHORISED,
+                status=InvoiceStatus.PAID if due == 0 else InvoiceStatus.OPEN,
                 amount_paid=paid,
                 amount_due=due,
                 fully_paid_on=stamp.date() if due == 0 else None,
@@ -103,7 +103,7 @@ class FakeDriver:
             return payment
 
     def delete_payment(self, payment_id: str) -> None:
-        """Reverse a payment; a PAID invoice returns to AUTHORISED."""
+        """Reverse a payment; a PAID invoice returns to OPEN."""
         fake = self.provider
         with fake.books.lock:
             payment = fake.books.payments.get(payment_id)
@@ -113,7 +113,7 @@ class FakeDriver:
             paid = invoice.amount_paid - payment.amount
             fake._update(
                 invoice,
-                status=InvoiceStatus.AUTHORISED,
+                status=InvoiceStatus.OPEN,
                 amount_paid=paid,
                 amount_due=invoice.total - paid,
                 fully_paid_on=None,

@@ -187,7 +187,7 @@ class SqliteProvider:
         """Record the email (this ledger has no mail server); once per key."""
         with self._transaction() as db:
             current = self._invoice(db, invoice.provider_id)
-            if current.status not in (InvoiceStatus.AUTHORISED, InvoiceStatus.PAID):
+            if current.status not in (InvoiceStatus.OPEN, InvoiceStatus.PAID):
                 raise InvalidStateError(
                     f"a {current.status.value} invoice cannot be emailed",
                     resource_id=current.provider_id,
@@ -255,9 +255,9 @@ class SqliteProvider:
         """Void an unpaid AUTHORISED invoice."""
         with self._transaction() as db:
             invoice = self._invoice(db, invoice_id)
-            if invoice.status is InvoiceStatus.VOIDED:
+            if invoice.status is InvoiceStatus.VOID:
                 return invoice
-            if invoice.status is not InvoiceStatus.AUTHORISED or invoice.amount_paid:
+            if invoice.status is not InvoiceStatus.OPEN or invoice.amount_paid:
                 raise InvalidStateError("only unpaid AUTHORISED invoices can be voided")
             self._set(db, invoice_id, "VOIDED", invoice.amount_paid, None)
             return self._invoice(db, invoice_id)
@@ -268,7 +268,7 @@ class SqliteProvider:
         """Record a payment; the invoice becomes PAID when nothing is due."""
         with self._transaction() as db:
             invoice = self._invoice(db, invoice_id)
-            if invoice.status is not InvoiceStatus.AUTHORISED:
+            if invoice.status is not InvoiceStatus.OPEN:
                 raise InvalidStateError(f"cannot pay a {invoice.status.value} invoice")
             if not 0 < amount <= invoice.amount_due:
                 raise ValidationError.for_field("amount", f"{amount} is not payable")

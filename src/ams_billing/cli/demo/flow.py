@@ -196,7 +196,7 @@ def run_demo(
         # The fee is what the member pays, unless the configuration adds tax on top.
         fee = invoice.subtotal if configured is AmountType.EXCLUSIVE else invoice.total
         if (
-            invoice.status is InvoiceStatus.AUTHORISED
+            invoice.status is InvoiceStatus.OPEN
             and invoice.amount_type is configured
             and fee == membership.fee
         ):

@@ -1,4 +1,4 @@
-"""Contract: ``create_invoice`` raises AUTHORISED invoices with Xero's arithmetic, exactly once."""
+"""Contract: ``create_invoice`` raises OPEN invoices with the declared arithmetic, exactly once."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def check_invoice_matches_request(
         request = defaults.apply(request)
     assert request.amount_type is not None, "the request names no amount type: pass defaults"
     assert invoice.provider_id
-    assert invoice.status is InvoiceStatus.AUTHORISED
+    assert invoice.status is InvoiceStatus.OPEN
     assert invoice.currency == request.currency
     assert invoice.contact.account_reference == request.contact.account_reference
     assert (invoice.issue_date, invoice.due_date) == (request.issue_date, request.due_date)

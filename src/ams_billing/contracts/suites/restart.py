@@ -257,8 +257,8 @@ class RestartContract(ContractCase):
         [change] = [c for c in after.changes if c.invoice.provider_id == invoice.provider_id]
         assert change.invoice.status is InvoiceStatus.PAID
         assert change.invoice.amount_due == 0
-        # As without a restart: the service remembers the invoice was AUTHORISED and unpaid.
+        # As without a restart: the service remembers the invoice was OPEN and unpaid.
         forgot = "the restarted service forgot the invoice's last state (its state store was lost)"
         assert change.kind is ChangeKind.PAID
-        assert change.previous_status is InvoiceStatus.AUTHORISED, forgot
+        assert change.previous_status is InvoiceStatus.OPEN, forgot
         assert change.previous_amount_paid == Decimal(0), forgot

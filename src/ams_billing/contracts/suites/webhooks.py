@@ -253,7 +253,7 @@ class WebhookContract(ContractCase):
         _process(harness, deliveries)
         assert listener.kinds_for(invoice.provider_id) == ["partially_paid"]
         [change] = [c for c in listener.changes if c.invoice.provider_id == invoice.provider_id]
-        assert change.invoice.status is InvoiceStatus.AUTHORISED
+        assert change.invoice.status is InvoiceStatus.OPEN
         assert (change.invoice.amount_paid, change.invoice.amount_due) == (
             part,
             invoice.amount_due - part,

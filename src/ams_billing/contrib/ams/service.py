@@ -83,7 +83,7 @@ class AmsBillingService:
         *,
         idempotency_key: str | None = None,
     ) -> Any:
-        """Raise an AUTHORISED invoice and return the AMS's ``Invoice`` row for it.
+        """Raise an OPEN invoice and return the AMS's ``Invoice`` row for it.
 
         A retry of a call that wrote no row (a timeout, a lost response, a rolled-back
         transaction) raises no second invoice and returns the row for the first; the key is

@@ -1,7 +1,7 @@
 """``FakeProvider``: a complete in-memory provider, the reference for every other.
 
 It implements every operation hook with the behaviour the contract suite expects of a real
-provider (Xero-style per-line tax rounding, AUTHORISED → PAID through full or partial
+provider (Xero-style per-line tax rounding, OPEN → PAID through full or partial
 payments, void rules, idempotency keys, signed webhooks). Thread-safe: one lock guards the
 books. Its test driver (record a payment as the member would, take the signed webhook
 deliveries, inject faults) is a class of its own in the testing layer,
@@ -69,7 +69,7 @@ __all__ = ["SIGNATURE_HEADER", "FakePayment", "FakeProvider"]
 SIGNATURE_HEADER = "x-fake-signature"
 """The header carrying Base64(HMAC-SHA256(webhook key, body)) on fake deliveries."""
 
-_EMAILABLE = frozenset({InvoiceStatus.SUBMITTED, InvoiceStatus.AUTHORISED, InvoiceStatus.PAID})
+_EMAILABLE = frozenset({InvoiceStatus.AWAITING_APPROVAL, InvoiceStatus.OPEN, InvoiceStatus.PAID})
 DEFAULT_ACCOUNTS: Mapping[str, Decimal] = {"200": Decimal("0.15"), "260": Decimal("0.15")}
 DEFAULT_CURRENCIES = ("NZD", "AUD", "USD", "GBP", "EUR", "JPY")
 _AMOUNT_TYPES = tuple(member.value for member in AmountType)
@@ -234,7 +234,7 @@ class FakeProvider:
 
     @hookimpl
     def create_invoice(self, request: InvoiceRequest, idempotency_key: str) -> Invoice:
-        """Raise an AUTHORISED invoice with per-line tax."""
+        """Raise an OPEN invoice with per-line tax."""
         with self._operation("create_invoice"):
             return cast(Invoice, self._keyed("create_invoice", idempotency_key, request)[0])
 
@@ -372,7 +372,7 @@ class FakeProvider:
         invoice = Invoice(
             provider_id=invoice_id,
             number=f"INV-{len(self._invoices) + 1:04d}",
-            status=InvoiceStatus.AUTHORISED,
+            status=InvoiceStatus.OPEN,
             contact=contact,
             currency=request.currency,
             issue_date=request.issue_date,
@@ -387,6 +387,7 @@ class FakeProvider:
             updated_at=self._clock.tick(),
             line_items=lines,
             online_url=f"{self.base_url}/pay/{invoice_id}",
+            provider_status=InvoiceStatus.OPEN.value,
         )
         self._invoices[invoice_id] = invoice
         self._made_under[invoice_id] = idempotency_key
@@ -395,7 +396,7 @@ class FakeProvider:
 
     @hookimpl
     def send_invoice(self, invoice: Invoice, idempotency_key: str) -> InvoiceEmailResult:
-        """Email the invoice once per key; only SUBMITTED, AUTHORISED or PAID invoices."""
+        """Email the invoice once per key; only AWAITING_APPROVAL, OPEN or PAID invoices."""
         with self._operation("send_invoice"):
             if not self.can_send_email:
                 raise UnsupportedOperationError(
@@ -459,18 +460,18 @@ class FakeProvider:
 
     @hookimpl
     def void_invoice(self, invoice_id: str) -> Invoice:
-        """Void an AUTHORISED invoice without payments; voiding twice changes nothing."""
+        """Void an OPEN invoice without payments; voiding twice changes nothing."""
         with self._operation("void_invoice"):
             invoice = self._invoice(invoice_id)
-            if invoice.status is InvoiceStatus.VOIDED:
+            if invoice.status is InvoiceStatus.VOID:
                 return invoice
-            if invoice.status is not InvoiceStatus.AUTHORISED or invoice.amount_paid > 0:
+            if invoice.status is not InvoiceStatus.OPEN or invoice.amount_paid > 0:
                 raise InvalidStateError(
-                    f"only an AUTHORISED invoice without payments can be voided; this one is "
+                    f"only an OPEN invoice without payments can be voided; this one is "
                     f"{invoice.status.value} with {invoice.amount_paid} paid",
                     resource_id=invoice_id,
                 )
-            voided = self._update(invoice, status=InvoiceStatus.VOIDED, amount_due=Decimal(0))
+            voided = self._update(invoice, status=InvoiceStatus.VOID, amount_due=Decimal(0))
             self._fail_after_apply("void_invoice")
             return voided
 
@@ -617,6 +618,8 @@ class FakeProvider:
 
     def _update(self, invoice: Invoice, **changes: Any) -> Invoice:
         changes.setdefault("updated_at", self._clock.tick())
+        if "status" in changes:  # the fake's own word for a status is the core's name
+            changes.setdefault("provider_status", changes["status"].value)
         updated = attrs.evolve(invoice, **changes)
         self._invoices[invoice.provider_id] = updated
         self._emit(EventCategory.INVOICE, EventType.UPDATE, invoice.provider_id, updated.updated_at)

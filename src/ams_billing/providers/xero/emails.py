@@ -48,7 +48,7 @@ from ams_billing.providers.xero.transport import XeroHttp
 
 __all__ = ["EMAILABLE", "XeroEmails"]
 
-EMAILABLE = frozenset({InvoiceStatus.SUBMITTED, InvoiceStatus.AUTHORISED, InvoiceStatus.PAID})
+EMAILABLE = frozenset({InvoiceStatus.AWAITING_APPROVAL, InvoiceStatus.OPEN, InvoiceStatus.PAID})
 """The statuses in which Xero emails an invoice."""
 
 _OPERATION = "send_invoice"

@@ -63,7 +63,7 @@ PAGE_SIZE = 1000
 """Invoices per page: Xero's largest ``pageSize``, so a sync of 10,000 changes is 10 reads."""
 
 _OPERATION = "create_invoice"
-_PAST_AUTHORISED = frozenset({InvoiceStatus.PAID, InvoiceStatus.VOIDED, InvoiceStatus.DELETED})
+_PAST_OPEN = frozenset({InvoiceStatus.PAID, InvoiceStatus.VOID, InvoiceStatus.DELETED})
 
 
 class XeroInvoices:
@@ -90,7 +90,7 @@ class XeroInvoices:
     # -- create ------------------------------------------------------------------------
 
     def create(self, request: InvoiceRequest, idempotency_key: str) -> Invoice:
-        """Raise an AUTHORISED invoice for ``request`` once per ``idempotency_key``.
+        """Raise an OPEN (Xero: AUTHORISED) invoice for ``request`` once per ``idempotency_key``.
 
         After an unknown outcome the invoice the lost attempt may have made is looked up first
         (:meth:`find_created`); the contact is resolved only when a call needs it.
@@ -233,13 +233,13 @@ class XeroInvoices:
         return entries[0].online_invoice_url
 
     def void(self, invoice_id: str) -> Invoice:
-        """Void an AUTHORISED invoice without payments; a VOIDED one is returned as it is."""
+        """Void an OPEN invoice without payments; a VOID one is returned as it is."""
         current = self.get_one(invoice_id)
-        if current.status is InvoiceStatus.VOIDED:
+        if current.status is InvoiceStatus.VOID:
             return current
-        if current.status in _PAST_AUTHORISED or current.amount_paid > 0:
+        if current.status in _PAST_OPEN or current.amount_paid > 0:
             raise InvalidStateError(
-                f"only an AUTHORISED invoice without payments can be voided; this one is "
+                f"only an OPEN (AUTHORISED) invoice without payments can be voided; this one is "
                 f"{current.status.value} with {current.amount_paid} paid",
                 resource_id=invoice_id,
             )

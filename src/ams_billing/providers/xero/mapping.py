@@ -11,6 +11,9 @@ InvoiceRequest.amount_type      LineAmountTypes Inclusive / Exclusive / NoTax (e
                                 ``XERO_AMOUNT_TYPE``)
 InvoiceRequest.issue_date       Date (``YYYY-MM-DD``)
 LineItem.account_code           AccountCode (else the request's, else ``XERO_ACCOUNT_CODE``)
+Invoice.status                  Status: DRAFT, SUBMITTED → AWAITING_APPROVAL, AUTHORISED →
+                                OPEN, PAID, VOIDED → VOID, DELETED (:data:`STATUSES`)
+Invoice.provider_status         Status, as Xero sent it
 =============================== =============================================================
 """
 
@@ -35,6 +38,8 @@ from ams_billing.providers.xero import wire
 
 __all__ = [
     "LINE_AMOUNT_TYPES",
+    "STATUSES",
+    "XERO_STATUSES",
     "contact_payload",
     "invoice_payload",
     "needs_unitdp4",
@@ -50,8 +55,18 @@ LINE_AMOUNT_TYPES: dict[AmountType, str] = {
 }
 _AMOUNT_TYPES = {value.lower(): key for key, value in LINE_AMOUNT_TYPES.items()}
 _ZERO = Decimal(0)
-_CANCELLED = frozenset({InvoiceStatus.VOIDED, InvoiceStatus.DELETED})
-_STATUSES = {status.value: status for status in InvoiceStatus}
+_CANCELLED = frozenset({InvoiceStatus.VOID, InvoiceStatus.DELETED})
+STATUSES: dict[str, InvoiceStatus] = {
+    "DRAFT": InvoiceStatus.DRAFT,
+    "SUBMITTED": InvoiceStatus.AWAITING_APPROVAL,
+    "AUTHORISED": InvoiceStatus.OPEN,
+    "PAID": InvoiceStatus.PAID,
+    "VOIDED": InvoiceStatus.VOID,
+    "DELETED": InvoiceStatus.DELETED,
+}
+"""Xero's invoice statuses, by the core status each one is (Xero has none for UNCOLLECTIBLE)."""
+XERO_STATUSES: dict[InvoiceStatus, str] = {core: xero for xero, core in STATUSES.items()}
+"""The Xero status of each core status Xero has."""
 
 
 def unique_name(name: str, account_reference: str) -> str:
@@ -152,7 +167,7 @@ def to_invoice(invoice: wire.WireInvoice, contact: ContactRecord | None = None) 
             "Xero sent an invoice without its id, contact, status, date or UpdatedDateUTC",
             retryable=False,
         )
-    status = _STATUSES.get(invoice.status) or _STATUSES.get(invoice.status.upper())
+    status = STATUSES.get(invoice.status) or STATUSES.get(invoice.status.upper())
     if status is None:
         raise ProviderUnavailableError(
             f"Xero sent an unknown invoice status {invoice.status!r}", retryable=False
@@ -183,6 +198,7 @@ def to_invoice(invoice: wire.WireInvoice, contact: ContactRecord | None = None) 
         updated_at=invoice.updated_date_utc,
         fully_paid_on=invoice.fully_paid_on_date if status is InvoiceStatus.PAID else None,
         line_items=tuple([_line(line) for line in lines]) if lines else (),
+        provider_status=invoice.status,
     )
 
 

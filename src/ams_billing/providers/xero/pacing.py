@@ -13,10 +13,11 @@ minute; the :class:`Pacer` keeps calls inside the limits in the first place:
 - a 429's ``Retry-After`` pauses every caller sharing the budget, once; they wake spread over a
   few seconds rather than all together.
 
-The budget is this process's (:class:`~ams_billing.providers.xero.budget.LocalBudget`) or, with
+The budget is this process's (:class:`~ams_billing.core.budget.LocalBudget`) or, with
 ``AMS_BILLING_RATE_LIMIT_REDIS_URL``, shared by every process through Redis
-(:class:`~ams_billing.providers.xero.budget.RedisBudget`). The clock and the sleep are
-injected, so tests never really wait.
+(:class:`~ams_billing.core.budget.RedisBudget`). The clock and the sleep are injected, so tests
+never really wait. The waiting itself is the provider-neutral
+:class:`ams_billing.core.pacing.Pacer`; this subclass adds Xero's limits and headers.
 """
 
 from __future__ import annotations
@@ -25,13 +26,12 @@ import logging
 import math
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from ams_billing.core.errors import RateLimitedError
-from ams_billing.providers.xero.budget import Budget, LocalBudget, RedisBudget
+from ams_billing.core import pacing
+from ams_billing.core.budget import Budget, LocalBudget, RedisBudget
 
 if TYPE_CHECKING:
     from ams_billing.providers.xero.settings import XeroSettings
@@ -47,19 +47,12 @@ PER_DAY = 5000
 _GUARD = 1.0
 """Xero seconds added to each window: calls arrive at Xero a little after we count them."""
 
-_WAKE_SPREAD = 5.0
-"""Xero seconds over which callers paused by a ``Retry-After`` wake, so they don't stampede."""
-
 _DAY_WARNING = 100
 
 logger = logging.getLogger("ams_billing.xero")
 
 
-_MIN_WAIT = 0.001
-"""The shortest wait the pacer sleeps, in Xero seconds."""
-
-
-class Pacer:
+class Pacer(pacing.Pacer):
     """Admits calls within ``concurrent`` in flight and ``per_minute``/``per_day`` windows.
 
     Waits and pauses are given and reported in Xero's seconds; the clock and the sleep run
@@ -88,18 +81,23 @@ class Pacer:
         rng: random.Random | None = None,
     ) -> None:
         self.per_minute = per_minute
-        self.time_scale = time_scale
-        self.max_wait = max_wait
-        self.budget: Budget = budget or LocalBudget(
-            clock=clock,
-            per_minute=per_minute,
-            per_day=per_day,
-            concurrent=concurrent,
-            minute=(MINUTE + _GUARD) / time_scale,
-            day=(DAY + _GUARD) / time_scale,
+        super().__init__(
+            budget=budget
+            or LocalBudget(
+                clock=clock,
+                per_minute=per_minute,
+                per_day=per_day,
+                concurrent=concurrent,
+                minute=(MINUTE + _GUARD) / time_scale,
+                day=(DAY + _GUARD) / time_scale,
+            ),
+            sleep=sleep,
+            system="Xero",
+            time_scale=time_scale,
+            max_wait=max_wait,
+            patient="minute",  # a minute window turns soon enough to wait for, always
+            rng=rng,
         )
-        self._sleep = sleep
-        self._random = rng or random.Random()  # noqa: S311 - jitter, not security
         self.day_remaining: int | None = None
 
     @classmethod
@@ -133,44 +131,6 @@ class Pacer:
             max_wait=settings.max_retry_wait,
         )
 
-    @contextmanager
-    def slot(self) -> Iterator[None]:
-        """Hold one of the concurrent slots, after waiting for the windows to allow the call.
-
-        :raises RateLimitedError: when the wait would be longer than ``max_wait``.
-        """
-        with self.budget.slot():
-            self._wait_for_turn()
-            yield
-
-    def _wait_for_turn(self) -> None:
-        while True:
-            paused, limit = self.budget.blocked()
-            if paused > 0:
-                self._check(paused, limit)
-                spread = self._random.uniform(0, _WAKE_SPREAD / self.time_scale)
-                self._sleep(paused + spread)
-                continue
-            wait, limit = self.budget.try_start()
-            if wait <= 0:
-                return
-            if limit != "minute":  # a minute window turns soon enough to wait for, always
-                self._check(wait, limit)
-            logger.debug("pacing: waiting %.1f s to stay within Xero's %s limit", wait, limit)
-            # A wait of a few picoseconds (float rounding at the window's edge) would not move a
-            # virtual clock at all and the loop would spin; a millisecond always does.
-            self._sleep(max(wait, _MIN_WAIT / self.time_scale))
-
-    def _check(self, wait: float, limit: str | None) -> None:
-        seconds = wait * self.time_scale
-        if seconds > self.max_wait:
-            raise RateLimitedError(
-                f"Xero's {limit or 'rate'} limit is spent for another {seconds:.0f} s; "
-                "try again later",
-                retry_after=seconds,
-                limit=limit,
-            )
-
     def observe(self, headers: Mapping[str, str]) -> None:
         """Believe ``X-MinLimit-Remaining``/``X-DayLimit-Remaining`` when below our count."""
         minute = _int(headers.get("x-minlimit-remaining"))
@@ -190,15 +150,6 @@ class Pacer:
                 logger.warning(
                     "Xero's daily call limit for this tenant is nearly spent: %d left", day
                 )
-
-    def hold_off(self, seconds: float, limit: str | None = None) -> None:
-        """Let no call start for ``seconds`` (a 429's ``Retry-After`` applies to every caller)."""
-        self.budget.hold_off(seconds / self.time_scale, limit)
-
-    def blocked(self) -> tuple[float, str | None]:
-        """Seconds until calls may start again, and the limit that imposed the wait."""
-        wait, limit = self.budget.blocked()
-        return wait * self.time_scale, limit
 
 
 def _until_next_utc_day() -> float:

@@ -173,7 +173,7 @@ class XeroProvider:
 
     @hookimpl
     def create_invoice(self, request: InvoiceRequest, idempotency_key: str) -> Invoice:
-        """Raise an AUTHORISED sales invoice, once per idempotency key."""
+        """Raise an OPEN (Xero: AUTHORISED) sales invoice, once per idempotency key."""
         return self._invoices.create(request, idempotency_key)
 
     @hookimpl
@@ -217,7 +217,7 @@ class XeroProvider:
 
     @hookimpl
     def void_invoice(self, invoice_id: str) -> Invoice:
-        """Void an AUTHORISED invoice without payments."""
+        """Void an OPEN invoice without payments."""
         return self._invoices.void(invoice_id)
 
 
