@@ -161,6 +161,27 @@ def test_within_one_timestamp_the_further_state_wins(states: InvoiceStateStore) 
         states.put_if_newer("inv-1", part)
 
 
+@pytest.mark.parametrize("status", list(InvoiceStatus), ids=lambda status: status.name)
+def test_every_status_is_stored_and_read_back(
+    states: InvoiceStateStore, status: InvoiceStatus
+) -> None:
+    # AWAITING_APPROVAL is 17 characters: a column sized for Xero's names refuses it.
+    states.put_if_newer("inv-1", snap(status, "1.00", T0))
+    assert states.get("inv-1") == snap(status, "1.00", T0)
+
+
+def test_a_row_stored_under_xero_s_status_names_reads_as_the_neutral_status() -> None:
+    # Rows written before the statuses were neutral hold AUTHORISED, SUBMITTED, VOIDED.
+    InvoiceSnapshotRow.objects.create(
+        invoice_id="inv-1", status="AUTHORISED", amount_paid=Decimal("30.00"), updated_at=T0
+    )
+    store = DjangoInvoiceStateStore()
+    assert store.get("inv-1") == snap(InvoiceStatus.OPEN, "30.00", T0)
+    paid = snap(InvoiceStatus.PAID, "80.00", T0 + timedelta(seconds=1))
+    assert store.put_if_newer("inv-1", paid) == snap(InvoiceStatus.OPEN, "30.00", T0)
+    assert InvoiceSnapshotRow.objects.get(invoice_id="inv-1").status == "PAID"
+
+
 def test_amounts_are_exact_and_times_aware(states: InvoiceStateStore) -> None:
     auckland = timezone(timedelta(hours=12))
     at = datetime(2026, 7, 2, 8, 0, 0, 654321, tzinfo=auckland)

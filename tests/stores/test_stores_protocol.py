@@ -157,3 +157,11 @@ def test_amounts_and_instants_come_back_exactly(backend: Backend) -> None:
     assert entry.delivery == delivery(7)
     assert entry.received_at == backend.clock.now
     assert entry.received_at.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize("status", list(InvoiceStatus), ids=lambda status: status.name)
+def test_every_status_is_stored_and_read_back(backend: Backend, status: InvoiceStatus) -> None:
+    # AWAITING_APPROVAL is 17 characters: a column sized for Xero's names refuses it.
+    snapshot = InvoiceSnapshot(status, Decimal("1.00"), START)
+    backend.invoice_state.put_if_newer("inv-1", snapshot)
+    assert backend.invoice_state.get("inv-1") == snapshot

@@ -92,11 +92,16 @@ def test_a_database_at_the_first_revision_upgrades_to_head_keeping_its_data(
     assert f"needs revision {head_revision()}" in str(raised.value)
 
     with open_stores(database_url) as stores:
-        assert schema_status(stores.engine).current == head_revision() == "0002"
+        assert schema_status(stores.engine).current == head_revision() == "0003"
         record = IdempotencyRecord("create_invoice", "fp", RecordState.DONE, "inv-1")
         assert stores.idempotency.get("k1") == record
+        # Stored under Xero's name before the statuses were neutral: it reads as the new one.
         snapshot = InvoiceSnapshot(InvoiceStatus.OPEN, Decimal("60.10"), START)
         assert stores.invoice_state.get("inv-1") == snapshot
+        # Revision 0003 widened the column for the longest neutral name.
+        awaiting = InvoiceSnapshot(InvoiceStatus.AWAITING_APPROVAL, Decimal(0), START)
+        stores.invoice_state.put_if_newer("inv-2", awaiting)
+        assert stores.invoice_state.get("inv-2") == awaiting
         assert stores.inbox.pending() == 1
         (entry,) = stores.inbox.claim(10, 30)
         assert (entry.entry_id, entry.attempts, entry.delivery) == ("e-waiting", 1, delivery(1))

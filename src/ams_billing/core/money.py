@@ -5,12 +5,19 @@ payments are kept at the currency's minor unit (ISO 4217 exponent, 2 for most cu
 amounts may carry up to :data:`UNIT_AMOUNT_PLACES` decimal places, as accounting systems accept
 (Xero's ``unitdp=4``). Rounding is half away from zero, per line, as Xero rounds. No quantity,
 unit amount or line amount may exceed :data:`MAX_AMOUNT` in magnitude.
+
+Providers whose wire format counts money in minor units (Stripe's ``amount=1000`` for 10.00
+USD) convert with :func:`to_minor_units` and :func:`from_minor_units`. The conversion is exact
+or refused: an amount with more places than the currency's minor unit (or not a multiple of the
+provider's smallest step, as Stripe's three-decimal currencies must end in 0) raises
+:class:`~ams_billing.core.errors.ValidationError` naming the field; it is never rounded.
 """
 
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from collections.abc import Mapping
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 
 from ams_billing.core.errors import ValidationError
 
@@ -22,9 +29,11 @@ __all__ = [
     "check_magnitude",
     "currency_places",
     "decimal_places",
+    "from_minor_units",
     "quantize",
     "significant_places",
     "to_decimal",
+    "to_minor_units",
     "validate_currency_code",
 ]
 
@@ -161,3 +170,92 @@ def to_decimal(value: object, field: str) -> Decimal:  # pragma: no mutate block
             field, f"{value!r} is not a finite amount", "pass a finite Decimal such as '12.50'"
         )
     return result
+
+
+def _exponent(currency: str, exponent: int | Mapping[str, int] | None) -> int:
+    if isinstance(exponent, int):
+        return exponent
+    if exponent is not None and currency in exponent:
+        return exponent[currency]
+    return currency_places(currency)
+
+
+def to_minor_units(
+    amount: Decimal,
+    currency: str,
+    *,
+    field: str,
+    exponent: int | Mapping[str, int] | None = None,
+    multiple_of: int = 1,
+) -> int:
+    """``amount`` of ``currency`` as a whole number of minor units (``12.50`` USD → ``1250``).
+
+    :param amount: the amount (a Decimal; negative for a discount).
+    :param currency: its ISO 4217 code; its exponent comes from ISO 4217
+        (:func:`currency_places`: 2 for USD, 0 for JPY, 3 for KWD) unless ``exponent`` says.
+    :param field: the field the amount came from (``"line_items[0].unit_amount"``), named by
+        the error.
+    :param exponent: the provider's own exponent: one number, or a table by currency code (a
+        currency it leaves out takes the ISO 4217 exponent).
+    :param multiple_of: the smallest step the provider takes, in minor units: Stripe takes
+        three-decimal currencies in steps of 10 (``5.120`` KWD → ``5120``, but not ``5.124``).
+    :raises ValidationError: naming ``field``, when the amount is not a whole number of steps;
+        it is never rounded.
+    """
+    value = to_decimal(amount, field)
+    places = _exponent(currency, exponent)
+    units = _whole(value, places)
+    if units is None:
+        unit = "whole units" if places == 0 else f"{places} decimal places"
+        raise ValidationError.for_field(
+            field,
+            f"{value} {currency} is not exact in the currency's minor unit ({unit})",
+            f"give {_neighbours(value, places, 1)} {currency}; amounts are never rounded for you",
+        )
+    if units % multiple_of:
+        step = Decimal(multiple_of).scaleb(-places)
+        raise ValidationError.for_field(
+            field,
+            f"{value} {currency} is not a multiple of {step} {currency}, the smallest step "
+            "the provider takes in this currency",
+            f"give {_neighbours(value, places, multiple_of)} {currency}; amounts are never rounded "
+            "for you",
+        )
+    return units
+
+
+def _whole(value: Decimal, places: int) -> int | None:
+    """``value * 10**places`` if it is a whole number, else ``None``; exact at any size."""
+    sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # to_decimal refused NaN and infinities
+    shift = exponent + places
+    number = int("".join(map(str, digits)) or "0")
+    power: int = 10 ** abs(shift)  # an int: the exponent is never negative
+    if shift < 0:
+        number, rest = divmod(number, power)
+        if rest:
+            return None
+    else:
+        number *= power
+    return -number if sign else number
+
+
+def _neighbours(value: Decimal, places: int, step: int) -> str:
+    """The two amounts either side of ``value`` that are whole ``step``s of the minor unit."""
+    scaled = value.scaleb(places) / step
+    lower = scaled.to_integral_value(rounding=ROUND_FLOOR)
+    shown = [(edge * step).scaleb(-places) for edge in (lower, lower + 1)]
+    return f"{shown[0]} or {shown[1]}"
+
+
+def from_minor_units(
+    units: int, currency: str, *, exponent: int | Mapping[str, int] | None = None
+) -> Decimal:
+    """``units`` minor units of ``currency`` as a Decimal at the currency's places.
+
+    ``1250`` USD → ``Decimal("12.50")``; ``500`` JPY → ``Decimal("500")``. ``exponent`` as
+    for :func:`to_minor_units`.
+    """
+    if isinstance(units, bool) or not isinstance(units, int):
+        raise TypeError(f"minor units are a whole number, not {type(units).__name__}")
+    return Decimal(units).scaleb(-_exponent(currency, exponent))

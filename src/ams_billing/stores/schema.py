@@ -103,7 +103,7 @@ invoice_snapshots = sa.Table(
     "ams_billing_invoice_snapshots",
     metadata,
     sa.Column("invoice_id", sa.Text(), primary_key=True),
-    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
     sa.Column("amount_paid", DecimalText(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
     sa.Column("stored_at", UTCDateTime(), nullable=False),

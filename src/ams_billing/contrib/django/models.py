@@ -42,7 +42,7 @@ class InvoiceSnapshotRow(models.Model):
     """The last state seen of one invoice: the tracker's memory."""
 
     invoice_id: models.CharField[str, str] = models.CharField(max_length=255, primary_key=True)
-    status: models.CharField[str, str] = models.CharField(max_length=16)
+    status: models.CharField[str, str] = models.CharField(max_length=32)
     amount_paid: models.DecimalField[Decimal, Decimal] = models.DecimalField(
         max_digits=19, decimal_places=4
     )

@@ -50,6 +50,7 @@ import attrs
 from ams_billing.core.env import Environment, EnvReader, NumberRange
 from ams_billing.core.errors import ConfigurationError, FieldError, describe_value
 from ams_billing.core.models import AmountType, InvoiceDefaults
+from ams_billing.core.secret import Secret
 
 __all__ = [
     "DEFAULT_API_URL",
@@ -77,39 +78,6 @@ _MAX_RETRY_WAIT = NumberRange(0, 86_400, "give seconds, at most a day, e.g. 60")
 _TIME_SCALE = NumberRange(
     0.01, 100_000, "leave it unset (1): only tests and benchmarks against an emulator change it"
 )
-
-
-class Secret:
-    """A string that keeps itself out of ``repr``, ``str``, f-strings and logs.
-
-    Call :meth:`reveal` where the value is really needed (an Authorization header, an HMAC key).
-    """
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        """Return the secret value."""
-        return self._value
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-    def __repr__(self) -> str:
-        return "Secret('**********')" if self._value else "Secret('')"
-
-    __str__ = __repr__
-
-    def __format__(self, format_spec: str) -> str:
-        return repr(self)
 
 
 def _secret(value: str | Secret) -> Secret:

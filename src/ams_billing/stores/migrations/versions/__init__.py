@@ -1,1 +1,1 @@
-"""The revisions, oldest first: 0001 the first schema, 0002 the inbox's claim index."""
+"""The revisions, oldest first: 0001 schema, 0002 inbox claim index, 0003 status width."""
