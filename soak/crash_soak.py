@@ -154,6 +154,7 @@ class CrashConfig:
 
     store: str = "sqlite"
     seed: int = 7
+    provider: str = "xero"
     members: int = 200
     workers: int = 3
     webhook_servers: int = 2
@@ -171,6 +172,7 @@ class CrashReport:
 
     store: str
     seed: int
+    provider: str = "xero"
     members: int = 0
     workers: int = 0
     kills: Counter[str] = field(default_factory=Counter)
@@ -312,6 +314,10 @@ class Supervisor:
         )
         self.emulator = XeroEmulator(emulator_config, clock=EmulatorClock.real(self.config.scale))
         self.server = EmulatorServer(self.emulator)
+
+    def worker_args(self) -> list[str]:
+        """Extra arguments for every worker process."""
+        return []
 
     def provider_env(self) -> dict[str, str]:
         """The variables that point the provider at the emulator."""
@@ -593,6 +599,7 @@ class Supervisor:
                     "--clock-jumps", str(self.jumps_file)]  # fmt: skip
             if config.memory_ledger:
                 argv.append("--memory-ledger")
+            argv += self.worker_args()
             self.workers.append(self.spawn(f"worker-{index}", argv))
         deadline = time.monotonic() + config.budget
         self.faulted_phase(deadline)
@@ -989,12 +996,19 @@ def database(store: str, work: Path) -> Iterator[str]:
 
 def run_crash_soak(config: CrashConfig, keep: Path | None = None) -> CrashReport:
     """Run one crash soak on ``config.store`` and return its audited report."""
-    report = CrashReport(store=config.store, seed=config.seed, workers=config.workers)
+    report = CrashReport(
+        store=config.store, seed=config.seed, provider=config.provider, workers=config.workers
+    )
+    supervisor_class = Supervisor
+    if config.provider == "stripe":
+        from crash_stripe import StripeSupervisor  # noqa: PLC0415 - Stripe's rig, when asked
+
+        supervisor_class = StripeSupervisor
     started = time.monotonic()
-    work = Path(tempfile.mkdtemp(prefix=f"crash-soak-{config.store}-"))
+    work = Path(tempfile.mkdtemp(prefix=f"crash-soak-{config.provider}-{config.store}-"))
     try:
         with database(config.store, work) as url:
-            supervisor = Supervisor(config, url, work, report)
+            supervisor = supervisor_class(config, url, work, report)
             try:
                 supervisor.run()
             except Exception as error:
@@ -1009,7 +1023,8 @@ def run_crash_soak(config: CrashConfig, keep: Path | None = None) -> CrashReport
                     supervisor.stores.close()
     finally:
         if keep is not None:
-            shutil.copytree(work, keep / f"{config.store}-{config.seed}", dirs_exist_ok=True)
+            target = keep / f"{config.provider}-{config.store}-{config.seed}"
+            shutil.copytree(work, target, dirs_exist_ok=True)
         shutil.rmtree(work, ignore_errors=True)
     report.wall_seconds = time.monotonic() - started
     return report
@@ -1054,7 +1069,7 @@ def markdown(reports: list[CrashReport], command: str) -> str:
         ("problems recorded by workers", lambda r: str(r.worker_problems)),
         ("wall time (s)", lambda r: f"{r.wall_seconds:.1f}"),
     ]  # fmt: skip
-    header = " | ".join(f"{r.store} (seed {r.seed})" for r in reports)
+    header = " | ".join(f"{r.provider}, {r.store} (seed {r.seed})" for r in reports)
     lines = [f"Command: `{command}`", "", f"| | {header} |", "|---|" + "---|" * len(reports)]
     for label, get in rows:
         lines.append(f"| {label} | " + " | ".join(get(r) for r in reports) + " |")
@@ -1070,6 +1085,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     defaults = CrashConfig()
     parser.add_argument("--store", nargs="+", choices=["sqlite", "postgres"], default=["sqlite"])
+    parser.add_argument(
+        "--provider",
+        choices=["xero", "stripe"],
+        default="xero",
+        help="whose emulator and provider (stripe: the clock jumps past its 24 h key window)",
+    )
     parser.add_argument("--seed", type=int, nargs="+", default=[defaults.seed])
     for name in ("members", "workers", "webhook_servers", "kills", "hold_kills",
                  "webhook_kills"):  # fmt: skip
@@ -1092,7 +1113,8 @@ def main(argv: list[str] | None = None) -> int:
     for seed in args.seed:
         for store in args.store:
             config = CrashConfig(
-                store=store, seed=seed, members=args.members, workers=args.workers,
+                store=store, seed=seed, provider=args.provider, members=args.members,
+                workers=args.workers,
                 webhook_servers=args.webhook_servers, kills=args.kills,
                 hold_kills=args.hold_kills, webhook_kills=args.webhook_kills, scale=args.scale,
                 budget=args.budget, memory_ledger=args.memory_ledger,
