@@ -31,7 +31,7 @@ nox.options.sessions = [
 ]  # fmt: skip
 
 PYTHON = os.environ.get("AMS_BILLING_NOX_PYTHON", "3.11")
-PROVIDERS = ["fake", "xero"]
+PROVIDERS = ["fake", "xero", "stripe"]
 ROOT = Path(__file__).resolve().parent
 ZERO_CODE_RUN = ["--pyargs", "ams_billing.contracts"]
 """The zero-code contract run's pytest arguments, before ``--billing-provider=NAME``."""

@@ -34,6 +34,7 @@ from ams_billing.assembly.loading import (
     resolve_provider_class,
 )
 from ams_billing.core.batch import BatchItem, BatchOutcome, BatchResult
+from ams_billing.core.behaviour import ContactView, ProviderBehaviour, TaxModel, WebhookBehaviour
 from ams_billing.core.errors import (
     AuthenticationError,
     BillingError,
@@ -92,6 +93,7 @@ __all__ = [
     "ConfigurationError",
     "Contact",
     "ContactRecord",
+    "ContactView",
     "DrainResult",
     "EmailSkipReason",
     "EmailSwitchPolicy",
@@ -116,12 +118,15 @@ __all__ = [
     "NotFoundError",
     "Outcome",
     "OutcomeCodec",
+    "ProviderBehaviour",
     "ProviderNotFoundError",
     "ProviderUnavailableError",
     "RateLimitedError",
     "ServiceSettings",
+    "TaxModel",
     "UnsupportedOperationError",
     "ValidationError",
+    "WebhookBehaviour",
     "WebhookDelivery",
     "WebhookEvent",
     "WebhookResponse",

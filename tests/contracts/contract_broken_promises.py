@@ -1,11 +1,13 @@
-"""Broken providers for two promises issue 18 gave tests: keys the system forgot, and refusals.
+"""Broken providers for promises the suite tests: keys the system forgot, refusals, declarations.
 
 Like ``contract_broken.py`` (the fake with one defect each, ``BROKEN`` naming the contract tests
 each must fail), for the key-expiry contract (``contracts/suites/key_expiry.py``: a retry in the
 same process after the accounting system forgot the key still bills, and emails, once) and the
 webhook secrecy contract (``contracts/suites/webhook_secrecy.py``: a refused delivery reveals
 neither the signature that would have been valid nor a secret). The first two pass every other
-test of the suite: only the key-expiry tests catch them. Not a test module:
+test of the suite: only the key-expiry tests catch them. The last ones declare Stripe's
+behaviour (:data:`STRIPE_LIKE`, as :class:`StripeLikeFake` does honestly) and break one
+declared promise each: the suite checks what a provider declares. Not a test module:
 ``test_contract_teeth.py`` copies it next to a generated test file.
 """
 
@@ -17,8 +19,14 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import attrs
+
 from ams_billing import (
+    ContactView,
+    InvoiceStatus,
+    ProviderBehaviour,
     ProviderUnavailableError,
+    TaxModel,
     WebhookDelivery,
     WebhookVerificationError,
     hookimpl,
@@ -26,6 +34,7 @@ from ams_billing import (
 from ams_billing.core.batch import BatchItem, BatchResult
 from ams_billing.core.signing import header_value, sign_body
 from ams_billing.providers.fake import SIGNATURE_HEADER, FakeProvider
+from ams_billing.testing.fake import restartable_harness
 
 logger = logging.getLogger("contract_broken_promises")
 
@@ -129,6 +138,54 @@ class NotesTheWebhookKey(FakeProvider):
             raise
 
 
+STRIPE_LIKE = ProviderBehaviour(
+    quantity_places=0,
+    tax_model=TaxModel.NO_TAX,
+    zero_total_status=InvoiceStatus.PAID,
+    issued_contact=ContactView.SNAPSHOT,
+    refuses_past_due_dates=True,
+)
+"""What Stripe declares about billing (webhooks aside): whole quantities, no tax computed, a
+zero invoice paid at once, the contact frozen on the issued invoice, no past due dates."""
+
+
+class StripeLikeFake(FakeProvider):
+    """The fake declaring :data:`STRIPE_LIKE` and acting so: it passes the whole suite."""
+
+    acts = STRIPE_LIKE
+    """What it does; it declares :data:`STRIPE_LIKE` whatever it does."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(behaviour=self.acts, **kwargs)
+
+    @hookimpl
+    def get_behaviour(self) -> ProviderBehaviour:
+        return STRIPE_LIKE
+
+    @classmethod
+    def contract_harness(cls) -> Any:
+        """The zero-code run's harness (``--billing-provider=contract_broken_promises....``)."""
+        return restartable_harness(cls)
+
+
+class DeclaresZeroTotalPaidButLeavesItOpen(StripeLikeFake):
+    """Declares that a zero invoice is PAID when raised, but leaves it OPEN (Xero's answer)."""
+
+    acts = attrs.evolve(STRIPE_LIKE, zero_total_status=InvoiceStatus.OPEN)
+
+
+class DeclaresASnapshotButShowsLiveDetails(StripeLikeFake):
+    """Declares the issued invoice's contact frozen, but shows the contact's current details."""
+
+    acts = attrs.evolve(STRIPE_LIKE, issued_contact=ContactView.LIVE)
+
+
+class DeclaresNoTaxButChargesIt(StripeLikeFake):
+    """Declares that it computes no tax, but taxes each line at its account's rate."""
+
+    acts = attrs.evolve(STRIPE_LIKE, tax_model=TaxModel.PER_LINE_HALF_UP)
+
+
 _FORGERIES = ("changed-body", "reformatted-body", "corrupted-signature", "absent-signature")
 
 BROKEN: dict[type[FakeProvider], set[str]] = {
@@ -154,6 +211,16 @@ BROKEN: dict[type[FakeProvider], set[str]] = {
         )
     },
     NotesTheWebhookKey: {f"test_refused_delivery_reveals_no_secret[{f}]" for f in _FORGERIES},
+    DeclaresZeroTotalPaidButLeavesItOpen: {"test_zero_total_invoice_takes_the_declared_status"},
+    DeclaresASnapshotButShowsLiveDetails: {
+        "test_reread_invoice_shows_the_declared_contact_details",
+        "test_a_contact_field_can_be_cleared",
+    },
+    DeclaresNoTaxButChargesIt: {
+        "test_invoice_is_authorised_with_consistent_totals",
+        "test_discount_lines_reduce_the_total",
+        "test_results_come_in_input_order",
+    },
 }
 """Each broken provider and the contract tests (names with parameters) that must fail for it."""
 

@@ -78,6 +78,25 @@ def test_a_later_payment_reversal_is_reported() -> None:
     assert kinds(tracker, reversed_) == [ChangeKind.UPDATED]
 
 
+def test_a_later_delivered_state_never_moves_an_invoice_back() -> None:
+    # A snapshot event about the part payment, stamped after the payment (a provider that
+    # dates states on receipt, or a clock ahead), arrives after the invoice was seen PAID.
+    tracker = InvoiceTracker()
+    kinds(tracker, PAID)
+    late = attrs.evolve(PARTLY, updated_at=PAID.updated_at + timedelta(seconds=5))
+    assert [c.kind for c in tracker.observe([], delivered=[late])] == []
+    assert tracker.store.get("inv-1") == InvoiceSnapshot.of(PAID)
+
+
+def test_a_delivered_state_further_along_is_reported() -> None:
+    tracker = InvoiceTracker()
+    kinds(tracker, OPEN_UNPAID)
+    assert [c.kind for c in tracker.observe([], delivered=[PARTLY, PAID])] == [
+        ChangeKind.PARTIALLY_PAID,
+        ChangeKind.PAID,
+    ]
+
+
 def test_two_reads_stamped_alike_keep_the_further_state() -> None:
     store = InMemoryInvoiceStateStore()
     tracker = InvoiceTracker(store)

@@ -346,3 +346,15 @@ def test_a_ledger_record_outlives_the_callers_rolled_back_transaction() -> None:
     with pytest.raises(RuntimeError):
         create_then_fail()
     assert DjangoIdempotencyStore().get("invoice:membership-7") == record
+
+
+def test_a_newer_delivered_state_never_moves_an_invoice_back(states: InvoiceStateStore) -> None:
+    paid = snap(InvoiceStatus.PAID, "80.00", T0)
+    states.put_if_newer("inv-1", paid)
+    late = InvoiceSnapshot(InvoiceStatus.OPEN, Decimal("0.00"), T0 + timedelta(1), delivered=True)
+    with pytest.raises(StaleRead):
+        states.put_if_newer("inv-1", late)
+    assert states.get("inv-1") == paid
+    # A read from the provider is its present truth: a payment deleted there is recorded.
+    reversed_ = snap(InvoiceStatus.OPEN, "0.00", T0 + timedelta(2))
+    assert states.put_if_newer("inv-1", reversed_) == paid

@@ -9,6 +9,8 @@ import pytest
 from xero_rig import Rig
 
 from ams_billing import (
+    BatchItem,
+    BatchOutcome,
     InvalidStateError,
     InvoiceStatus,
     LineItem,
@@ -243,3 +245,34 @@ def test_a_huge_line_is_refused_before_any_call(
 
 def test_the_provider_and_the_emulator_share_xeros_largest_amount() -> None:
     assert money.MAX_AMOUNT == emulator_wire.MAX_AMOUNT
+
+
+def test_a_line_tax_rate_is_refused_before_any_call(rig: Rig, membership) -> None:
+    # Xero taxes a line by its account's TaxType: a bare percentage is refused, not ignored.
+    taxed = attrs.evolve(membership.line_items[0], tax_rate=Decimal("12.5"))
+    request = attrs.evolve(membership, line_items=[membership.line_items[0], taxed])
+    with pytest.raises(ValidationError) as raised:
+        rig.service.create_invoice(request, idempotency_key="invoice:taxed")
+    assert raised.value.fields == ("line_items[1].tax_rate",)
+    assert "tax type" in str(raised.value)
+    assert rig.api() == []
+
+
+def test_a_batch_item_with_a_line_tax_rate_fails_alone(rig: Rig, membership) -> None:
+    taxed = attrs.evolve(
+        membership,
+        reference="TAXED",
+        line_items=[attrs.evolve(membership.line_items[0], tax_rate=Decimal(15))],
+    )
+    items = [
+        BatchItem(taxed, "invoice:taxed"),
+        BatchItem(membership, "invoice:plain"),
+    ]
+    results = rig.service.create_invoices(items)
+    assert [(r.index, r.outcome) for r in results] == [
+        (0, BatchOutcome.FAILED),
+        (1, BatchOutcome.CREATED),
+    ]
+    assert isinstance(results[0].error, ValidationError)
+    assert results[0].error.fields == ("items[0].line_items[0].tax_rate",)
+    assert [i["Reference"] for i in rig.emulator.books().invoices] == ["MEMBERSHIP-7"]

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from ams_billing.contracts.strategies import TODAY
 from ams_billing.core.models import AmountType, Contact, Invoice, InvoiceRequest, LineItem
 from ams_billing.testing.harness import ContractHarness
 
 __all__ = [
+    "ISSUE_DATE",
     "LONG_AGO",
     "create_invoice",
     "invoice_request",
@@ -27,7 +29,9 @@ __all__ = [
 LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 """A ``since`` before anything a provider under test can hold."""
 
-ISSUE_DATE = date(2026, 1, 15)
+ISSUE_DATE = TODAY
+"""The issue date of the example tests' invoices: today (the session's), due 30 days later, so
+a provider that refuses past due dates bills them too."""
 
 
 def unique(prefix: str) -> str:

@@ -11,7 +11,7 @@ has a ``restart``, and the key-expiry tests unless it has an ``expire_remote_key
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -22,6 +22,7 @@ from ams_billing.testing.harness import (
     EmailCounter,
     ExpireKeys,
     FaultInjector,
+    IntentToReceiveSigner,
     Restart,
     WebhookSigner,
 )
@@ -32,10 +33,13 @@ __all__ = [
     "require_draft_maker",
     "require_email_counter",
     "require_fault_injector",
+    "require_intent_to_receive",
     "require_key_expiry",
     "require_no_capability",
     "require_other_currencies",
     "require_restart",
+    "require_signature_tolerance",
+    "require_snapshot_events",
     "require_webhook_signer",
 ]
 
@@ -86,6 +90,50 @@ def require_webhook_signer(harness: ContractHarness) -> WebhookSigner:
             "ams_billing.contracts.WebhookSigner to run the signed-body tests)"
         )
     return driver
+
+
+def require_intent_to_receive(harness: ContractHarness) -> IntentToReceiveSigner:
+    """Return the driver as a signer of empty deliveries, or skip the calling test.
+
+    Skips unless the provider declares ``behaviour.webhooks.intent_to_receive`` (Xero's
+    check; most providers have none), then unless the driver signs empty deliveries.
+    """
+    if not harness.service.behaviour.webhooks.intent_to_receive:
+        pytest.skip(
+            "the provider declares no Intent-to-Receive check (behaviour.webhooks."
+            "intent_to_receive is false), so empty deliveries are not part of its contract"
+        )
+    driver = harness.driver
+    if not isinstance(driver, IntentToReceiveSigner):
+        pytest.skip(
+            f"the test driver {type(driver).__qualname__} signs no empty delivery (implement "
+            "ams_billing.contracts.IntentToReceiveSigner to run the Intent-to-Receive test)"
+        )
+    return driver
+
+
+def require_signature_tolerance(harness: ContractHarness) -> tuple[WebhookSigner, timedelta]:
+    """Return the driver as a webhook signer and the declared tolerance, or skip.
+
+    Skips unless the provider declares ``behaviour.webhooks.signature_tolerance`` (a time in
+    its signatures, as Stripe's have), then unless the driver is a :class:`WebhookSigner`.
+    """
+    tolerance = harness.service.behaviour.webhooks.signature_tolerance
+    if tolerance is None:
+        pytest.skip(
+            "the provider declares no signature_tolerance (its signatures carry no time, as "
+            "Xero's do), so the tolerance and replay tests do not apply"
+        )
+    return require_webhook_signer(harness), tolerance
+
+
+def require_snapshot_events(harness: ContractHarness) -> None:
+    """Skip the calling test unless the provider declares ``snapshot_events``."""
+    if not harness.service.behaviour.webhooks.snapshot_events:
+        pytest.skip(
+            "the provider declares no snapshot_events (its events carry no invoice state), "
+            "so processing reads every invoice a delivery names"
+        )
 
 
 def require_draft_maker(harness: ContractHarness) -> DraftMaker:

@@ -1,7 +1,8 @@
 """What the suite expects, computed independently of the core and of any provider.
 
-Invoice arithmetic is re-derived here from the rules a provider must follow (Xero's, per line,
-half away from zero), so a bug shared by the core and the fake still fails the suite. Also here:
+Invoice arithmetic is re-derived here from the rules a provider declares (its
+:class:`~ams_billing.core.behaviour.TaxModel`: per line or per invoice, half away from zero, or
+no tax), so a bug shared by the core and the fake still fails the suite. Also here:
 a listener that records what it hears, and ways to tamper with a signed webhook delivery.
 """
 
@@ -12,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import attrs
 
+from ams_billing.core.behaviour import TaxModel
 from ams_billing.core.errors import (
     IdempotencyConflictError,
     ValidationError,
@@ -82,20 +84,49 @@ class ExpectedTotals:
     total: Decimal
 
 
-def expected_totals(request: InvoiceRequest, tax_rate: Decimal) -> ExpectedTotals:
-    """Per-line amounts and taxes, then the invoice totals, as Xero computes them.
+def expected_totals(
+    request: InvoiceRequest,
+    tax_rate: Decimal,
+    tax_model: TaxModel = TaxModel.PER_LINE_HALF_UP,
+) -> ExpectedTotals:
+    """Per-line amounts and taxes, then the invoice totals, under the declared ``tax_model``.
 
     ``request`` names its amount type: resolve one that leaves it unset with the provider's
-    defaults first (``service.invoice_defaults.apply(request)``).
+    defaults first (``service.invoice_defaults.apply(request)``). A line naming its own
+    ``tax_rate`` (a percentage) is taxed at that rate instead of ``tax_rate``. Per line (Xero),
+    each line's tax is rounded and the invoice's is their sum; per invoice, the invoice's tax
+    is rounded once per rate from the sum of its lines' amounts (the lines' taxes are still
+    given as per line, but do not add up to it); with ``TaxModel.NO_TAX`` every tax is zero.
     """
+    if tax_model is TaxModel.NO_TAX:
+        request = attrs.evolve(request, amount_type=AmountType.NO_TAX)
     amount_type = request.amount_type
     if amount_type is None:
         raise ValueError("the request names no amount type: apply the provider's defaults first")
     lines = tuple(
-        expected_line(item, amount_type, tax_rate, request.currency) for item in request.line_items
+        expected_line(
+            item,
+            amount_type,
+            tax_rate if item.tax_rate is None else item.tax_rate / 100,
+            request.currency,
+        )
+        for item in request.line_items
     )
     line_sum = sum((amount for amount, _ in lines), Decimal(0))
     tax = sum((line_tax for _, line_tax in lines), Decimal(0))
+    if tax_model is TaxModel.PER_INVOICE_HALF_UP and amount_type is not AmountType.NO_TAX:
+        by_rate: dict[Decimal, Decimal] = {}
+        for item, (amount, _) in zip(request.line_items, lines, strict=True):
+            rate = tax_rate if item.tax_rate is None else item.tax_rate / 100
+            by_rate[rate] = by_rate.get(rate, Decimal(0)) + amount
+        inclusive = amount_type is AmountType.INCLUSIVE
+        tax = sum(
+            (
+                money(amount * (rate / (1 + rate) if inclusive else rate), request.currency)
+                for rate, amount in by_rate.items()
+            ),
+            Decimal(0),
+        )
     if amount_type is AmountType.INCLUSIVE:
         return ExpectedTotals(lines, line_sum - tax, tax, line_sum)
     return ExpectedTotals(lines, line_sum, tax, line_sum + tax)

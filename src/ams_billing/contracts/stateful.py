@@ -41,6 +41,7 @@ from ams_billing.contracts import strategies
 from ams_billing.contracts.builders import unique
 from ams_billing.contracts.checks import RecordingListener, money, retargeted
 from ams_billing.core import errors
+from ams_billing.core.behaviour import TaxModel
 from ams_billing.core.models import (
     Capability,
     Contact,
@@ -178,7 +179,9 @@ class _Keyed:
 
 
 @functools.cache
-def _requests(currency: str, account_code: str | None) -> st.SearchStrategy[InvoiceRequest]:
+def _requests(
+    currency: str, account_code: str | None, quantity_places: int
+) -> st.SearchStrategy[InvoiceRequest]:
     """Requests of up to four lines; the machine puts in the account's reference and email."""
     contacts = strategies.contacts(account_references=st.just("account"), emails=st.none())
     return strategies.invoice_requests(
@@ -187,6 +190,7 @@ def _requests(currency: str, account_code: str | None) -> st.SearchStrategy[Invo
         account_code=account_code,
         max_lines=4,
         allow_zero_total=False,
+        quantity_places=quantity_places,
     )
 
 
@@ -219,7 +223,13 @@ class ProviderComparison(RuleBasedStateMachine):
         for side in self.sides:
             side.service.add_listener(side.listener)
         self.capabilities = subject.service.capabilities
-        self.tax_known = subject.tax_rate is not None
+        behaviour = subject.service.behaviour
+        self.quantity_places = behaviour.quantity_places
+        # Tax is known when the harness states the rate, or when the provider computes none;
+        # per invoice, the lines' taxes differ from the fake's per-line ones.
+        self.tax_known = (
+            subject.tax_rate is not None or behaviour.tax_model is TaxModel.NO_TAX
+        ) and behaviour.tax_model is not TaxModel.PER_INVOICE_HALF_UP
         self.currency = subject.currency
         self.account_code = subject.account_code
         self.accounts: list[tuple[str, str | None]] = []
@@ -295,7 +305,7 @@ class ProviderComparison(RuleBasedStateMachine):
 
     def _request(self, data: st.DataObject, *, account: int) -> InvoiceRequest:
         reference, email = self.accounts[account % len(self.accounts)]
-        drawn = data.draw(_requests(self.currency, self.account_code))
+        drawn = data.draw(_requests(self.currency, self.account_code, self.quantity_places))
         contact = Contact(account_reference=reference, name=drawn.contact.name, email=email)
         return attrs.evolve(drawn, contact=contact)
 

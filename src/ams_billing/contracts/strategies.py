@@ -11,9 +11,11 @@ Public, so a provider's own tests can reuse them::
 Values stay inside the model limits (names up to 255 characters, account references up to 50,
 descriptions up to 4000) and inside what accounting systems accept: unit amounts up to
 :data:`MAX_UNIT_AMOUNT` with up to four decimal places, quantities up to :data:`MAX_QUANTITY`,
-so that a line never exceeds Xero's 9,999,999,999.99. Text includes non-ASCII letters, marks,
-symbols and emoji, and strings at the length limit; it never has control characters or leading
-or trailing white space, which providers trim.
+so that a line never exceeds Xero's 9,999,999,999.99 (fewer places where a provider keeps
+fewer: ``quantity_places``). Issue dates lie in the year from :data:`TODAY`, due dates on or
+after them, so a provider that refuses past due dates accepts them. Text includes non-ASCII
+letters, marks, symbols and emoji, and strings at the length limit; it never has control
+characters or leading or trailing white space, which providers trim.
 """
 
 from __future__ import annotations
@@ -35,18 +37,20 @@ from ams_billing.core.models import (
     InvoiceRequest,
     LineItem,
 )
-from ams_billing.core.money import UNIT_AMOUNT_PLACES, currency_places
+from ams_billing.core.money import QUANTITY_PLACES, UNIT_AMOUNT_PLACES, currency_places
 
 __all__ = [
     "MAX_LINE_ITEMS",
     "MAX_QUANTITY",
     "MAX_UNIT_AMOUNT",
+    "TODAY",
     "account_references",
     "contact_names",
     "contacts",
     "emails",
     "idempotency_keys",
     "invoice_requests",
+    "issue_dates",
     "line_items",
     "quantities",
     "texts",
@@ -66,7 +70,12 @@ _TEXT_CHARACTERS = st.characters(
     categories=["L", "M", "N", "P", "S", "Zs"], exclude_characters="\u00a0\u3000"
 )
 _KEY_ALPHABET = string.ascii_letters + string.digits + "-_:."
-_ISSUE_DATES = st.dates(min_value=date(2020, 1, 1), max_value=date(2035, 12, 31))
+TODAY = date.today()
+"""The day the suite's dates are relative to, taken once per session (the import)."""
+
+ISSUE_DAYS = 365
+"""Generated issue dates lie from :data:`TODAY` to this many days later."""
+
 _DUE_IN_DAYS = st.integers(min_value=0, max_value=120)
 _BOOLEANS = st.booleans()
 _AMOUNT_TYPES: st.SearchStrategy[AmountType | None] = st.sampled_from([*AmountType, None])
@@ -146,12 +155,21 @@ def contacts(
     )
 
 
-def quantities() -> st.SearchStrategy[Decimal]:
-    """Quantities from 0 to :data:`MAX_QUANTITY` with up to four decimal places."""
+def issue_dates() -> st.SearchStrategy[date]:
+    """Issue dates from :data:`TODAY` to :data:`ISSUE_DAYS` days later."""
+    return st.dates(min_value=TODAY, max_value=TODAY + timedelta(days=ISSUE_DAYS))
+
+
+def quantities(*, places: int = QUANTITY_PLACES) -> st.SearchStrategy[Decimal]:
+    """Quantities from 0 to :data:`MAX_QUANTITY` with up to ``places`` decimal places.
+
+    Give a provider's declared ``behaviour.quantity_places`` (Stripe: 0, whole quantities).
+    """
+    edges = [Decimal(q) for q in ("1", "1", "2", "0", "0.5", "0.0001", "3.3333", "10000")]
     return st.one_of(
-        st.sampled_from(["1", "1", "2", "0", "0.5", "0.0001", "3.3333", "10000"]).map(Decimal),
+        st.sampled_from([q for q in edges if q == round(q, places)]),
         st.integers(min_value=0, max_value=100).map(Decimal),
-        st.decimals(min_value=0, max_value=MAX_QUANTITY, places=4),
+        st.decimals(min_value=0, max_value=MAX_QUANTITY, places=min(places, QUANTITY_PLACES)),
     )
 
 
@@ -252,8 +270,12 @@ def invoice_requests(
     amount_types: st.SearchStrategy[AmountType | None] | None = None,
     max_lines: int = MAX_LINE_ITEMS,
     allow_zero_total: bool = True,
+    quantity_places: int = QUANTITY_PLACES,
 ) -> st.SearchStrategy[InvoiceRequest]:
     """Invoice requests of 1 to ``max_lines`` lines in ``currency``, every amount type.
+
+    Quantities have at most ``quantity_places`` decimal places (a provider's declared
+    ``behaviour.quantity_places``); issue dates come from :func:`issue_dates`.
 
     By default the amount type is also left unset (``None``: the provider's default) on some
     requests; resolve them with the provider's ``InvoiceDefaults`` before computing totals.
@@ -262,7 +284,11 @@ def invoice_requests(
     up to zero or more (more than zero without ``allow_zero_total``).
     """
     return _invoice_requests(
-        lines=st.lists(line_items(), min_size=1, max_size=max_lines),
+        lines=st.lists(
+            line_items(quantities=_quantities(places=quantity_places)),
+            min_size=1,
+            max_size=max_lines,
+        ),
         contacts=contacts if contacts is not None else _contacts(),
         currency=currency,
         account_code=account_code,
@@ -282,6 +308,7 @@ def idempotency_keys() -> st.SearchStrategy[str]:
 
 
 _REFERENCES = st.one_of(st.none(), texts(MAX_REFERENCE_LENGTH))
+_ISSUE_DATES = issue_dates()
 
 # Aliases: the public functions' parameters shadow these names inside them.
 _account_references = account_references

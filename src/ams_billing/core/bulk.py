@@ -73,6 +73,9 @@ class BatchRunner:
     model: type[Any]
     known: Callable[[str], bool]
     remember: Callable[[str], None]
+    check: Callable[[Any], None] | None = None
+    """Raises ValidationError for a request the facade refuses before any call (as the single
+    operation does); the item fails, named, and the others go on."""
 
     def run(self, items: Iterable[BatchItem[Any]]) -> list[BatchResult[Any]]:
         """Run the batch; one result per item, in input order, never raising BillingError."""
@@ -117,6 +120,8 @@ class BatchRunner:
             )
         try:
             check_key(item.idempotency_key)
+            if self.check is not None:
+                self.check(item.request)
         except ValidationError as error:
             return error
         return None

@@ -14,9 +14,11 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import cattrs
+from cattrs.gen import make_dict_unstructure_fn, override
 from cattrs.preconf.json import make_converter
 
 from ams_billing.core.errors import FieldError, ValidationError
+from ams_billing.core.models import LineItem
 
 __all__ = ["converter", "structure", "unstructure"]
 
@@ -31,6 +33,12 @@ converter.register_unstructure_hook(date, date.isoformat)
 converter.register_structure_hook(date, lambda value, _: date.fromisoformat(value))
 converter.register_unstructure_hook(datetime, datetime.isoformat)
 converter.register_structure_hook(datetime, lambda value, _: datetime.fromisoformat(value))
+# A line that names no tax rate unstructures as before the field existed: request fingerprints
+# (idempotency records, the AMS's content-derived keys) made by earlier releases still match.
+converter.register_unstructure_hook(
+    LineItem,
+    make_dict_unstructure_fn(LineItem, converter, tax_rate=override(omit_if_default=True)),
+)
 
 
 def _decimal(value: Any) -> Decimal:

@@ -37,6 +37,7 @@ from datetime import datetime
 import pluggy
 
 from ams_billing.core.batch import BatchItem, BatchResult
+from ams_billing.core.behaviour import ProviderBehaviour
 from ams_billing.core.models import (
     Capability,
     Contact,
@@ -57,6 +58,7 @@ __all__ = [
     "create_contacts",
     "create_invoice",
     "create_invoices",
+    "get_behaviour",
     "get_capabilities",
     "get_invoice_defaults",
     "get_invoice_url",
@@ -104,6 +106,21 @@ def get_invoice_defaults() -> InvoiceDefaults:  # type: ignore[empty-body]
     :class:`~ams_billing.core.models.Invoice` reports the amount type used.
 
     :returns: the provider's defaults.
+    """
+
+
+@hookspec(firstresult=True)
+def get_behaviour() -> ProviderBehaviour:  # type: ignore[empty-body]
+    """Return what this provider declares about how it bills (optional hook).
+
+    Quantity precision, tax model, what a zero-total invoice becomes, whether a re-read
+    invoice shows the contact's live details or a snapshot, whether past due dates are
+    refused, how webhooks behave: see :class:`~ams_billing.core.behaviour.ProviderBehaviour`.
+    The facade enforces it before calling the provider and the contract suite checks the
+    provider against it. A provider that does not implement this hook gets
+    ``ProviderBehaviour()``, whose defaults are Xero's answers.
+
+    :returns: the provider's declared behaviour.
     """
 
 

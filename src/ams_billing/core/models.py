@@ -210,6 +210,17 @@ def _unit_amount(value: object) -> Decimal:
     return to_decimal(value, "unit_amount")
 
 
+def _tax_rate(value: object) -> Decimal | None:
+    return None if value is None else to_decimal(value, "tax_rate")
+
+
+MAX_TAX_RATE = Decimal(100)
+"""The largest line tax rate, in percent."""
+
+TAX_RATE_PLACES = 4
+"""Decimal places a line tax rate may have (``12.3456`` %)."""
+
+
 @attrs.frozen
 class Contact:
     """The person or organisation billed, as the AMS knows it.
@@ -251,6 +262,13 @@ class LineItem:
     :data:`~ams_billing.core.money.MAX_AMOUNT` (9,999,999,999.99) in magnitude, nor may the line
     amount of an :class:`InvoiceRequest`. ``account_code`` overrides the provider's default
     revenue account for this line.
+
+    ``tax_rate`` is the percentage of tax applied to this line (``Decimal("15")`` for 15 %,
+    0 to 100, up to four decimal places), whatever its account. ``None`` (the default) means
+    the provider's own rule: for Xero and the fake, the rate of the line's revenue account. A
+    provider declares what it does with a rate (:class:`~ams_billing.core.behaviour.TaxModel`):
+    one that computes no tax (``NO_TAX``) has a line that names one refused with a
+    ``ValidationError`` naming ``line_items[i].tax_rate``, never billed without it.
     """
 
     description: str = attrs.field(validator=_text(MAX_DESCRIPTION_LENGTH))
@@ -260,6 +278,7 @@ class LineItem:
         default=None,
         validator=_text(10, required=False),
     )
+    tax_rate: Decimal | None = attrs.field(default=None, converter=_tax_rate)
 
     @quantity.validator
     def _check_quantity(self, attribute: attrs.Attribute[Decimal], value: Decimal) -> None:
@@ -285,6 +304,25 @@ class LineItem:
                 "unit_amount",
                 f"{value} has more than {UNIT_AMOUNT_PLACES} decimal places",
                 f"round it to {UNIT_AMOUNT_PLACES} places",
+            )
+
+    @tax_rate.validator
+    def _check_tax_rate(
+        self, attribute: attrs.Attribute[Decimal | None], value: Decimal | None
+    ) -> None:
+        if value is None:
+            return
+        if not 0 <= value <= MAX_TAX_RATE:
+            raise ValidationError.for_field(
+                "tax_rate",
+                f"{value} is not a percentage from 0 to {MAX_TAX_RATE}",
+                "give the rate in percent (15 for 15 %), or None for the provider's own rule",
+            )
+        if significant_places(value) > TAX_RATE_PLACES:
+            raise ValidationError.for_field(
+                "tax_rate",
+                f"{value} has more than {TAX_RATE_PLACES} decimal places",
+                f"round it to {TAX_RATE_PLACES} places",
             )
 
     def line_amount(self, currency: str) -> Decimal:
@@ -483,7 +521,10 @@ class InvoiceEmailResult:
 class WebhookEvent:
     """One provider-neutral webhook event: something happened to one resource.
 
-    Events are thin on purpose (as Xero's are): fetch the resource to learn its state.
+    Most events are thin (as Xero's are): processing reads the resource to learn its state.
+    A provider whose deliveries carry the object's state (Stripe's snapshot events; it
+    declares ``snapshot_events``) puts the invoice as it was at the event in ``snapshot``, and
+    processing uses it instead of a read. ``snapshot`` must be the invoice the event names.
     """
 
     category: EventCategory
@@ -492,13 +533,30 @@ class WebhookEvent:
     occurred_at: datetime
     tenant_id: str | None = None
     resource_url: str | None = None
+    snapshot: Invoice | None = attrs.field(default=None)
+
+    @snapshot.validator
+    def _check_snapshot(self, attribute: attrs.Attribute[Invoice | None], value: object) -> None:
+        if value is None:
+            return
+        if self.category is not EventCategory.INVOICE or not isinstance(value, Invoice):
+            raise ValidationError.for_field(
+                "snapshot", "is only for invoice events, and must be an Invoice", "leave it None"
+            )
+        if value.provider_id != self.resource_id:
+            raise ValidationError.for_field(
+                "snapshot",
+                f"is invoice {value.provider_id!r}, not the event's {self.resource_id!r}",
+                "give the state of the invoice the event names",
+            )
 
 
 @attrs.frozen
 class WebhookDelivery:
     """A verified webhook delivery: its events and the sequence numbers the provider gave it.
 
-    A delivery with no events is what an Intent-to-Receive check sends.
+    A delivery may have no events (Xero's Intent-to-Receive check, for a provider that
+    declares ``intent_to_receive``): it is answered 200 and there is nothing to process.
     """
 
     events: tuple[WebhookEvent, ...]

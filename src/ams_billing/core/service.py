@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import attrs
@@ -12,6 +12,7 @@ import pluggy
 
 from ams_billing.core import hookspecs
 from ams_billing.core.batch import BatchItem, BatchResult
+from ams_billing.core.behaviour import ProviderBehaviour, check_declared
 from ams_billing.core.bulk import BatchRunner, SeenIds, check_key
 from ams_billing.core.errors import (
     ConfigurationError,
@@ -25,6 +26,7 @@ from ams_billing.core.models import (
     Capability,
     Contact,
     ContactRecord,
+    EventCategory,
     Invoice,
     InvoiceChange,
     InvoiceDefaults,
@@ -47,8 +49,10 @@ _REQUIRED_HOOKS = frozenset(hookspecs.OPERATION_HOOKS)
 class WebhookResponse:
     """What a web view should answer to a webhook delivery, and the delivery if it verified.
 
-    ``status`` is 200 for a verified delivery (an Intent-to-Receive check included) and 401
-    for one that did not verify; the body must be empty either way.
+    ``status`` is 200 for a verified delivery (one with no events too, such as Xero's
+    Intent-to-Receive check) and 401 for one that did not verify (a forged, altered or, for a
+    provider with a ``signature_tolerance``, too old signature); the body must be empty either
+    way.
     """
 
     status: int
@@ -114,7 +118,7 @@ class BillingService:
         )  # fmt: skip
         self._invoice_batches = BatchRunner(
             self._pm, "create_invoices", "create_invoice", "request", InvoiceRequest,
-            known=self._known_invoice, remember=self._seen.add,
+            known=self._known_invoice, remember=self._seen.add, check=self._check_declared,
         )  # fmt: skip
 
     def __repr__(self) -> str:
@@ -195,6 +199,17 @@ class BillingService:
         defaults: InvoiceDefaults = self._call("get_invoice_defaults")
         return defaults
 
+    @property
+    def behaviour(self) -> ProviderBehaviour:
+        """What the provider declares about how it bills; ``ProviderBehaviour()`` if nothing.
+
+        See :class:`~ams_billing.core.behaviour.ProviderBehaviour`: the defaults are Xero's
+        answers (4 quantity places, tax per line rounded half away from zero, a zero total
+        stays OPEN, live contact details, past due dates accepted, no Intent to Receive).
+        """
+        declared: ProviderBehaviour | None = self._pm.hook.get_behaviour()
+        return ProviderBehaviour() if declared is None else declared
+
     def create_contact(self, contact: Contact, *, idempotency_key: str) -> ContactRecord:
         """Create or update the contact keyed on ``contact.account_reference``."""
         _check_key(idempotency_key)
@@ -225,19 +240,30 @@ class BillingService:
 
         Results come in input order, as for :meth:`create_contacts`; a retried batch creates
         nothing twice and reports ``EXISTING``. Listeners hear of the invoices as after
-        :meth:`create_invoice`.
+        :meth:`create_invoice`. An item the provider declared it cannot bill fails as it would
+        there, before any call, its fields named ``items[i].…``; the others go on.
         """
         results: list[BatchResult[Invoice]] = self._invoice_batches.run(items)
         unique = {r.result.provider_id: r.result for r in results if r.result is not None}
         self._notify(unique.values())
         return results
 
+    def _check_declared(self, request: InvoiceRequest) -> None:
+        check_declared(request, self.behaviour, today=date.today())
+
     def _known_invoice(self, invoice_id: str) -> bool:
         return invoice_id in self._seen or self._tracker.store.get(invoice_id) is not None
 
     def create_invoice(self, request: InvoiceRequest, *, idempotency_key: str) -> Invoice:
-        """Raise an approved invoice; the same ``idempotency_key`` never raises a second one."""
+        """Raise an approved invoice; the same ``idempotency_key`` never raises a second one.
+
+        A request the provider declared it cannot bill exactly (a quantity with more decimal
+        places than its ``quantity_places``, a line's ``tax_rate`` when it computes no tax, a
+        past due date when it refuses those) raises
+        :class:`~ams_billing.core.errors.ValidationError` naming the field, before any call.
+        """
         _check_key(idempotency_key)
+        self._check_declared(request)
         invoice: Invoice = self._call(
             "create_invoice", request=request, idempotency_key=idempotency_key
         )
@@ -287,8 +313,35 @@ class BillingService:
         return WebhookResponse(status=200, delivery=delivery)
 
     def process_webhook(self, delivery: WebhookDelivery) -> list[InvoiceChange]:
-        """Read the invoices a delivery names and notify listeners of real changes."""
-        return self.sync_invoices(delivery.invoice_ids)
+        """Learn the state of the invoices a delivery names and notify listeners of changes.
+
+        See :meth:`process_webhooks`.
+        """
+        return self.process_webhooks([delivery])
+
+    def process_webhooks(self, deliveries: Sequence[WebhookDelivery]) -> list[InvoiceChange]:
+        """Learn the state of the invoices the deliveries name and notify listeners of changes.
+
+        An invoice every event of which carries its state (a snapshot event) is not read: the
+        latest state delivered is used. The others are read together, 50 to a request where
+        the provider batches. A delivered state never moves an invoice backwards (see
+        :mod:`ams_billing.core.status_order`).
+        """
+        delivered: dict[str, Invoice] = {}
+        thin: dict[str, None] = {}
+        for delivery in deliveries:
+            for event in delivery.events:
+                if event.category is not EventCategory.INVOICE:
+                    continue
+                if event.snapshot is None:
+                    thin[event.resource_id] = None
+                    continue
+                kept = delivered.get(event.resource_id)
+                # Of two states stamped alike, the one delivered later is the later one.
+                if kept is None or event.snapshot.updated_at >= kept.updated_at:
+                    delivered[event.resource_id] = event.snapshot
+        read = self.get_invoices(list(thin)) if thin else []
+        return self._tracker.observe(read, self._tell_listeners, delivered=delivered.values())
 
     def sync_invoices(self, invoice_ids: Sequence[str]) -> list[InvoiceChange]:
         """Re-read invoices by id and notify listeners of what changed since last seen."""

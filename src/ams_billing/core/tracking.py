@@ -2,8 +2,9 @@
 
 Webhooks arrive late, twice or out of order, and syncs re-read invoices that did not change.
 :class:`InvoiceTracker` remembers the last state it saw of each invoice (in an
-:class:`InvoiceStateStore`), ignores reads older than that state, and reports a change only
-when the status or the amount paid really moved. An AMS that keeps its own invoice table
+:class:`InvoiceStateStore`), ignores reads older than that state or behind it in the status order
+(:func:`~ams_billing.core.status_order.is_forward`), and reports a change only when the status
+or the amount paid really moved. An AMS that keeps its own invoice table
 implements the two-method store protocol over it; the in-memory store suits one process.
 """
 
@@ -18,6 +19,7 @@ from typing import Protocol
 import attrs
 
 from ams_billing.core.models import ChangeKind, Invoice, InvoiceChange, InvoiceStatus
+from ams_billing.core.status_order import is_forward, status_rank
 
 __all__ = [
     "InMemoryInvoiceStateStore",
@@ -31,16 +33,23 @@ __all__ = [
 
 @attrs.frozen
 class InvoiceSnapshot:
-    """What the tracker remembers of an invoice."""
+    """What the tracker remembers of an invoice.
+
+    ``delivered`` says the state came in a webhook delivery (a provider's snapshot event)
+    rather than from a read of the invoice: such a state may be history, so it never moves an
+    invoice backwards (:func:`~ams_billing.core.status_order.is_forward`). It only steers the
+    comparison and is not stored.
+    """
 
     status: InvoiceStatus
     amount_paid: Decimal
     updated_at: datetime
+    delivered: bool = attrs.field(default=False, eq=False, kw_only=True)
 
     @classmethod
-    def of(cls, invoice: Invoice) -> InvoiceSnapshot:
-        """The snapshot of an invoice read."""
-        return cls(invoice.status, invoice.amount_paid, invoice.updated_at)
+    def of(cls, invoice: Invoice, *, delivered: bool = False) -> InvoiceSnapshot:
+        """The snapshot of an invoice read (or, with ``delivered``, of a delivered state)."""
+        return cls(invoice.status, invoice.amount_paid, invoice.updated_at, delivered=delivered)
 
 
 class InvoiceStateStore(Protocol):
@@ -84,25 +93,24 @@ class InMemoryInvoiceStateStore:
 
 
 def _is_newer(candidate: InvoiceSnapshot, stored: InvoiceSnapshot) -> bool:
+    """Whether ``candidate`` replaces ``stored``: newer, and a delivered state never backwards.
+
+    The one comparison every :class:`InvoiceStateStore` applies (the SQL and Django stores
+    call it inside their transaction). A state read from the provider is its present truth,
+    so a newer read that moved back (a payment deleted in the provider) is recorded and
+    reported; a delivered state is the invoice as it was when the event happened, and one that
+    arrives late must not undo what a later event or read already showed.
+    """
+    if candidate.delivered and not is_forward(stored.status, candidate.status):
+        return False  # a late event about an earlier state: see core/status_order.py
     if candidate.updated_at != stored.updated_at:
         return candidate.updated_at > stored.updated_at
     # Same timestamp, different content: providers with coarse clocks can stamp two writes
     # alike; money only moves forward within one timestamp, so the further state wins.
-    return (candidate.amount_paid, _RANK[candidate.status]) > (
+    return (candidate.amount_paid, status_rank(candidate.status)) > (
         stored.amount_paid,
-        _RANK[stored.status],
+        status_rank(stored.status),
     )
-
-
-_RANK = {
-    InvoiceStatus.DRAFT: 0,
-    InvoiceStatus.AWAITING_APPROVAL: 1,
-    InvoiceStatus.OPEN: 2,
-    InvoiceStatus.PAID: 3,
-    InvoiceStatus.VOID: 3,
-    InvoiceStatus.UNCOLLECTIBLE: 3,
-    InvoiceStatus.DELETED: 3,
-}
 
 
 def detect_change(previous: InvoiceSnapshot | None, invoice: Invoice) -> InvoiceChange | None:
@@ -152,16 +160,22 @@ class InvoiceTracker:
         self,
         invoices: Iterable[Invoice],
         notify: Callable[[InvoiceChange], object] | None = None,
+        *,
+        delivered: Iterable[Invoice] = (),
     ) -> list[InvoiceChange]:
         """Record the reads, oldest first, calling ``notify`` for each change before storing it.
 
-        Returns the changes. If ``notify`` raises, the invoice it was told about is not
-        stored and the exception propagates; invoices before it are stored.
+        ``delivered`` are states that came in webhook deliveries (snapshot events), not from
+        reads: they never move an invoice backwards. Returns the changes. If ``notify`` raises,
+        the invoice it was told about is not stored and the exception propagates; invoices
+        before it are stored.
         """
         changes = []
+        seen = [(invoice, False) for invoice in invoices]
+        seen += [(invoice, True) for invoice in delivered]
         with self._lock:
-            for invoice in sorted(invoices, key=lambda item: item.updated_at):
-                snapshot = InvoiceSnapshot.of(invoice)
+            for invoice, was_delivered in sorted(seen, key=lambda item: item[0].updated_at):
+                snapshot = InvoiceSnapshot.of(invoice, delivered=was_delivered)
                 previous = self.store.get(invoice.provider_id)
                 if previous is not None and not _is_newer(snapshot, previous):
                     continue

@@ -56,17 +56,17 @@ class DrainResult:
 def process_entries(
     service: BillingService, inbox: WebhookInbox, entries: Sequence[InboxEntry]
 ) -> DrainResult:
-    """Read the invoices the entries name, tell the listeners, then complete the entries.
+    """Learn the state of the invoices the entries name, tell the listeners, complete them.
 
     On a failure the entries are released for a later attempt, so listeners hear each change
     at least once; a failure is logged, never raised.
     """
     ids = [entry.entry_id for entry in entries]
     try:
-        # Many invoices changing at once arrive as many small deliveries; one sync of all
-        # their ids reads them 50 to a request instead of one request each.
-        invoice_ids = dict.fromkeys(i for entry in entries for i in entry.delivery.invoice_ids)
-        service.sync_invoices(list(invoice_ids))
+        # Many invoices changing at once arrive as many small deliveries; processing them
+        # together reads them 50 to a request instead of one request each (and reads none
+        # whose deliveries carried its state).
+        service.process_webhooks([entry.delivery for entry in entries])
     except BillingError as error:
         inbox.release(ids)
         logger.warning(

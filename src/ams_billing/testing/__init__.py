@@ -7,8 +7,9 @@ pytest or Hypothesis (those are :mod:`ams_billing.contracts`, the suite itself):
   tax rate, a ``close``, an optional ``restart``, an optional ``expire_remote_keys`` and the
   provider's ``secrets`` (:mod:`ams_billing.testing.harness`);
 - the driver protocols: :class:`ProviderTestDriver` (required) and the optional
-  :class:`FaultInjector`, :class:`EmailCounter`, :class:`WebhookSigner` and :class:`DraftMaker`,
-  with :class:`SignedDelivery`, a webhook delivery as the provider sends it;
+  :class:`FaultInjector`, :class:`EmailCounter`, :class:`WebhookSigner`,
+  :class:`IntentToReceiveSigner` and :class:`DraftMaker`, with :class:`SignedDelivery`, a
+  webhook delivery as the provider sends it;
 - :class:`ScratchStores`: durable stores in a temporary SQLite file, for a harness that
   restarts (:mod:`ams_billing.testing.scratch`);
 - :class:`FakeDriver` and the fake provider's harness (:mod:`ams_billing.testing.fake`).
@@ -25,6 +26,7 @@ from ams_billing.testing.harness import (
     EmailCounter,
     ExpireKeys,
     FaultInjector,
+    IntentToReceiveSigner,
     ProviderTestDriver,
     Restart,
     SignedDelivery,
@@ -42,6 +44,7 @@ __all__ = [
     "ExpireKeys",
     "FakeDriver",
     "FaultInjector",
+    "IntentToReceiveSigner",
     "ProviderTestDriver",
     "Restart",
     "ScratchStores",

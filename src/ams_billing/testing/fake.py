@@ -19,10 +19,13 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import attrs
 
+from ams_billing.core.behaviour import ProviderBehaviour, TaxModel, WebhookBehaviour
 from ams_billing.core.errors import BillingError, InvalidStateError, NotFoundError, ValidationError
 from ams_billing.core.models import (
     AmountType,
@@ -38,7 +41,12 @@ from ams_billing.core.money import currency_places, decimal_places, to_decimal
 from ams_billing.core.service import BillingService
 from ams_billing.core.signing import sign_body
 from ams_billing.providers.fake.books import FakeBooks, FakePayment
-from ams_billing.providers.fake.provider import SIGNATURE_HEADER, FakeProvider
+from ams_billing.providers.fake.provider import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    FakeProvider,
+    signed_part,
+)
 from ams_billing.providers.fake.wire import FakeDeliveryBody, encode_delivery
 from ams_billing.testing.harness import ContractHarness, SignedDelivery
 from ams_billing.testing.scratch import ScratchStores
@@ -133,14 +141,28 @@ class FakeDriver:
             body = FakeDeliveryBody(events, first, books.sequence, self.provider.tenant_id)
             return [self.sign_delivery(body)]
 
-    def sign_delivery(self, body: FakeDeliveryBody | bytes) -> SignedDelivery:
+    def sign_delivery(
+        self, body: FakeDeliveryBody | bytes, *, at: datetime | None = None
+    ) -> SignedDelivery:
         """Sign a body (a delivery, or raw bytes for hostile tests) with the webhook key."""
         raw = body if isinstance(body, bytes) else encode_delivery(body)
-        headers = {
-            "content-type": "application/json",
-            SIGNATURE_HEADER: sign_body(raw, self.provider._webhook_key),
-        }
-        return SignedDelivery(raw, headers)
+        return SignedDelivery(raw, self.sign_webhook(raw, at=at))
+
+    def sign_webhook(self, body: bytes, *, at: datetime | None = None) -> dict[str, str]:
+        """The headers signing ``body`` (see WebhookSigner); ``at`` counts with a tolerance.
+
+        Without a ``signature_tolerance`` the fake signs the body alone and ``at`` is ignored;
+        with one, ``at`` (default: the books' clock now) is the signed timestamp.
+        """
+        fake = self.provider
+        headers = {"content-type": "application/json"}
+        if fake.signature_tolerance is None:
+            headers[SIGNATURE_HEADER] = sign_body(body, fake._webhook_key)
+            return headers
+        stamp = str(int((at or fake.books.clock.now()).timestamp()))
+        headers[TIMESTAMP_HEADER] = stamp
+        headers[SIGNATURE_HEADER] = sign_body(signed_part(stamp, body), fake._webhook_key)
+        return headers
 
     def sign_webhook_body(self, body: bytes) -> SignedDelivery:
         """Sign arbitrary bytes (see WebhookSigner): for hostile and malformed bodies."""
@@ -198,9 +220,17 @@ class FakeDriver:
 
 
 def restartable_harness(
-    provider_class: type[FakeProvider] = FakeProvider, *, durable: bool = True
+    provider_class: type[FakeProvider] = FakeProvider,
+    *,
+    durable: bool = True,
+    signature_tolerance: timedelta | None = None,
+    snapshot_events: bool = False,
 ) -> ContractHarness:
     """A harness over a fresh fake (of ``provider_class``) whose ``restart`` keeps its books.
+
+    ``signature_tolerance`` and ``snapshot_events`` make the fake declare (and do) those
+    webhook behaviours (a ``provider_class`` may declare its own ``behaviour`` instead); with a
+    tolerance the suite's tolerance and replay tests run on the fake too.
 
     With ``durable`` (the default) the ledger and the invoice states are kept in an SQLite file
     in a temporary directory, deleted by ``close``: they survive the restart, as on the SQL
@@ -211,9 +241,19 @@ def restartable_harness(
     books = FakeBooks()
     webhook_key = secrets.token_urlsafe(32)
 
+    options: dict[str, Any] = {}
+    if signature_tolerance is not None or snapshot_events:
+        webhooks = WebhookBehaviour(
+            intent_to_receive=True,
+            signature_tolerance=signature_tolerance,
+            snapshot_events=snapshot_events,
+        )
+        options["behaviour"] = ProviderBehaviour(webhooks=webhooks)
+
     def build() -> tuple[FakeProvider, BillingService]:
         stores = scratch.stores if scratch is not None else None
         provider = provider_class(
+            **options,
             webhook_key=webhook_key,
             # Not the model's old EXCLUSIVE: a request naming no amount type must get this.
             default_amount_type=AmountType.INCLUSIVE,
@@ -247,10 +287,18 @@ def restartable_harness(
 
 
 def reference_harness(subject: ContractHarness) -> ContractHarness:
-    """A fresh fake configured like ``subject``: currency, account, rate, amount type, email."""
+    """A fresh fake configured like ``subject``: currency, account, rate, amount type, email.
+
+    It declares what ``subject`` declares (its ``behaviour``), but taxes per line where that
+    taxes per invoice, which the fake does not do (the comparison leaves tax out then).
+    """
     code = subject.account_code or _DEFAULT_ACCOUNT
     rate = subject.tax_rate if subject.tax_rate is not None else _DEFAULT_RATE
+    behaviour = subject.service.behaviour
+    if behaviour.tax_model is TaxModel.PER_INVOICE_HALF_UP:
+        behaviour = attrs.evolve(behaviour, tax_model=TaxModel.PER_LINE_HALF_UP)
     provider = FakeProvider(
+        behaviour=behaviour,
         accounts={code: rate},
         default_account_code=code,
         default_amount_type=subject.service.invoice_defaults.amount_type,

@@ -19,6 +19,7 @@ webhook delivery may reveal.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
@@ -34,6 +35,7 @@ __all__ = [
     "EmailCounter",
     "ExpireKeys",
     "FaultInjector",
+    "IntentToReceiveSigner",
     "ProviderTestDriver",
     "Restart",
     "SignedDelivery",
@@ -97,14 +99,30 @@ class WebhookSigner(Protocol):
     """Optional: a driver that signs deliveries the provider would not produce by itself.
 
     With it the webhook tests check what a provider does with a genuine signature over an
-    unusual body; they skip unless the driver implements it.
+    unusual body, and, for a provider that declares a ``signature_tolerance``, with a delivery
+    signed at a chosen time; they skip unless the driver implements it.
     """
 
+    def sign_webhook(self, body: bytes, *, at: datetime | None = None) -> dict[str, str]:
+        """The headers that sign ``body`` as the provider would, at ``at`` (default: now).
+
+        ``at`` is when the signature says it was made, on the accounting system's clock; a
+        scheme with no time in its signature (Xero's) ignores it.
+        """
+
     def sign_webhook_body(self, body: bytes) -> SignedDelivery:
-        """Sign arbitrary bytes with the webhook key, headers as on a real delivery."""
+        """Sign arbitrary bytes with the webhook key, headers as on a real delivery, now."""
 
     def sign_foreign_delivery(self, invoice_id: str) -> SignedDelivery:
         """A validly signed delivery about ``invoice_id`` whose events are another tenant's."""
+
+
+@runtime_checkable
+class IntentToReceiveSigner(Protocol):
+    """Optional: a driver of a provider that declares ``intent_to_receive`` (Xero's check).
+
+    With it the suite checks that a validly signed delivery with no events is answered 200.
+    """
 
     def sign_empty_delivery(self) -> SignedDelivery:
         """A validly signed delivery with no events: an Intent-to-Receive check."""

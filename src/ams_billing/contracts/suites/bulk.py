@@ -62,7 +62,9 @@ class BulkContract(ContractCase):
         assert [r.idempotency_key for r in results] == [i.idempotency_key for i in items]
         assert [r.outcome for r in results] == [BatchOutcome.CREATED] * 3
         for request, invoice in zip(requests, _invoices(results), strict=True):
-            check_invoice_matches_request(invoice, request, harness.tax_rate)
+            check_invoice_matches_request(
+                invoice, request, harness.tax_rate, behaviour=harness.service.behaviour
+            )
         assert len({invoice.provider_id for invoice in _invoices(results)}) == 3
 
     def test_invalid_items_fail_alone_naming_the_item(self, harness: ContractHarness) -> None:

@@ -10,6 +10,7 @@ from ams_billing.contracts import strategies
 from ams_billing.contracts.builders import create_invoice, invoice_request, make_contact, unique
 from ams_billing.contracts.case import EXAMPLES, ContractCase
 from ams_billing.contracts.checks import check_conflict
+from ams_billing.core.behaviour import ContactView
 from ams_billing.core.errors import IdempotencyConflictError
 from ams_billing.core.models import Capability, Contact, ContactRecord, EmailSkipReason
 from ams_billing.testing.harness import ContractHarness
@@ -64,8 +65,11 @@ class ContactContract(ContractCase):
             renamed.name,
             renamed.email,
         )
+        # A re-read invoice shows the contact as declared: as it is now, or as it was issued.
+        live = harness.service.behaviour.issued_contact is ContactView.LIVE
+        shown = renamed if live else contact
         read = harness.service.get_invoice(invoice.provider_id)
-        assert (read.contact.name, read.contact.email) == (renamed.name, renamed.email)
+        assert (read.contact.name, read.contact.email) == (shown.name, shown.email)
 
     def test_same_key_for_another_contact_conflicts(self, harness: ContractHarness) -> None:
         key = unique("contact")
@@ -111,9 +115,33 @@ class ContactContract(ContractCase):
         again = harness.service.create_contact(cleared, idempotency_key=unique("contact"))
         assert (again.provider_id, again.email) == (record.provider_id, None)
         if Capability.SEND_INVOICE in harness.service.capabilities:
-            # The invoice's contact is the contact as it is now: no address, so no email.
             result = harness.service.send_invoice(invoice.provider_id)
-            assert (result.sent, result.skipped_reason) == (False, EmailSkipReason.NO_RECIPIENT)
+            if harness.service.behaviour.issued_contact is ContactView.LIVE:
+                # The invoice's contact is the contact as it is now: no address, so no email.
+                assert (result.sent, result.skipped_reason) == (
+                    False,
+                    EmailSkipReason.NO_RECIPIENT,
+                )
+            else:  # SNAPSHOT: the invoice keeps the address it was issued to.
+                assert (result.sent, result.recipient) == (True, "before@example.org")
+
+    def test_reread_invoice_shows_the_declared_contact_details(
+        self, harness: ContractHarness
+    ) -> None:
+        contact = make_contact(email="before@example.org", name="Before")
+        invoice = create_invoice(harness, invoice_request(harness, contact=contact))
+        changed = attrs.evolve(
+            contact, name=f"After ({contact.account_reference})", email="after@example.org"
+        )
+        harness.service.create_contact(changed, idempotency_key=unique("contact"))
+        read = harness.service.get_invoice(invoice.provider_id)
+        view = harness.service.behaviour.issued_contact
+        shown = changed if view is ContactView.LIVE else contact
+        assert (read.contact.name, read.contact.email) == (shown.name, shown.email), (
+            f"the provider declares {view}: a re-read invoice must show the contact "
+            + ("as it is now" if view is ContactView.LIVE else "as it was when issued")
+        )
+        assert read.contact.account_reference == contact.account_reference
 
     def test_invoice_contact_is_the_contact_keyed_on_its_reference(
         self, harness: ContractHarness

@@ -25,6 +25,7 @@ from ams_billing.contracts.checks import (
     minor_unit_places,
     money,
 )
+from ams_billing.core.behaviour import ProviderBehaviour, TaxModel
 from ams_billing.core.errors import IdempotencyConflictError, ValidationError
 from ams_billing.core.models import (
     AmountType,
@@ -35,14 +36,36 @@ from ams_billing.core.models import (
     InvoiceStatus,
     LineItem,
 )
+from ams_billing.core.money import QUANTITY_PLACES
 from ams_billing.testing.harness import ContractHarness
 
 __all__ = ["InvoiceContract", "check_invoice_matches_request"]
 
 
 @functools.cache
-def _requests(currency: str, account_code: str | None) -> st.SearchStrategy[InvoiceRequest]:
-    return strategies.invoice_requests(currency=currency, account_code=account_code)
+def _requests(
+    currency: str, account_code: str | None, quantity_places: int
+) -> st.SearchStrategy[InvoiceRequest]:
+    return strategies.invoice_requests(
+        currency=currency, account_code=account_code, quantity_places=quantity_places
+    )
+
+
+NO_TAX_REASON = (
+    "the provider declares TaxModel.NO_TAX: it computes no tax, so there is none to check"
+)
+
+
+def require_tax_model(harness: ContractHarness, *models: TaxModel) -> None:
+    """Skip, saying why, unless the provider declares one of ``models``."""
+    declared = harness.service.behaviour.tax_model
+    if declared in models:
+        return
+    if declared is TaxModel.NO_TAX:
+        pytest.skip(NO_TAX_REASON)
+    pytest.skip(
+        f"the provider declares {declared}, and this test is for {' or '.join(map(str, models))}"
+    )
 
 
 def check_invoice_matches_request(
@@ -51,18 +74,30 @@ def check_invoice_matches_request(
     tax_rate: Decimal | None,
     *,
     defaults: InvoiceDefaults | None = None,
+    behaviour: ProviderBehaviour | None = None,
 ) -> None:
     """Assert that a freshly created invoice is what ``request`` asked for, to the cent.
 
     ``defaults`` are the provider's (``service.invoice_defaults``): what a request that
     leaves a field unset must be billed with. Without them every request must name its
-    amount type.
+    amount type. ``behaviour`` is what the provider declares (``service.behaviour``; the
+    defaults when omitted): an invoice of zero must have its ``zero_total_status``, and tax
+    follows its ``tax_model`` (with ``NO_TAX``, the invoice's amount type is ``NO_TAX`` and
+    every tax zero).
     """
+    behaviour = ProviderBehaviour() if behaviour is None else behaviour
     if defaults is not None:
         request = defaults.apply(request)
     assert request.amount_type is not None, "the request names no amount type: pass defaults"
+    if behaviour.tax_model is TaxModel.NO_TAX:
+        request = attrs.evolve(request, amount_type=AmountType.NO_TAX)
+        tax_rate = Decimal(0)
     assert invoice.provider_id
-    assert invoice.status is InvoiceStatus.OPEN
+    status = InvoiceStatus.OPEN if invoice.total else behaviour.zero_total_status
+    assert invoice.status is status, (
+        f"an invoice of {invoice.total} must be {status.name} (declared zero total status: "
+        f"{behaviour.zero_total_status.name}), not {invoice.status.name}"
+    )
     assert invoice.currency == request.currency
     assert invoice.contact.account_reference == request.contact.account_reference
     assert (invoice.issue_date, invoice.due_date) == (request.issue_date, request.due_date)
@@ -71,7 +106,7 @@ def check_invoice_matches_request(
     assert invoice.subtotal + invoice.total_tax == invoice.total
     assert invoice.amount_paid == 0
     assert invoice.amount_due == invoice.total
-    assert invoice.fully_paid_on is None
+    assert (invoice.fully_paid_on is not None) is (status is InvoiceStatus.PAID)
     assert len(invoice.line_items) == len(request.line_items)
     for line, item in zip(invoice.line_items, request.line_items, strict=True):
         assert (line.description, line.quantity, line.unit_amount) == (
@@ -82,21 +117,25 @@ def check_invoice_matches_request(
         named = item.account_code or request.account_code
         if named is not None:
             assert line.account_code == named
-    assert sum((line.tax_amount for line in invoice.line_items), Decimal(0)) == invoice.total_tax
+    if behaviour.tax_model is not TaxModel.PER_INVOICE_HALF_UP:
+        assert sum((line.tax_amount for line in invoice.line_items), Decimal(0)) == (
+            invoice.total_tax
+        )
     line_sum = sum((line.line_amount for line in invoice.line_items), Decimal(0))
     if request.amount_type is AmountType.INCLUSIVE:
         assert invoice.total == line_sum
     else:
         assert invoice.subtotal == line_sum
     # The rate does not matter for these two.
-    zero_rate = expected_totals(request, Decimal(0))
+    zero_rate = expected_totals(request, Decimal(0), TaxModel.NO_TAX)
     assert [line.line_amount for line in invoice.line_items] == [a for a, _ in zero_rate.lines]
     if request.amount_type is AmountType.NO_TAX:
         assert invoice.total_tax == 0
     if tax_rate is None:
         return
-    expected = expected_totals(request, tax_rate)
-    assert [line.tax_amount for line in invoice.line_items] == [t for _, t in expected.lines]
+    expected = expected_totals(request, tax_rate, behaviour.tax_model)
+    if behaviour.tax_model is not TaxModel.PER_INVOICE_HALF_UP:
+        assert [line.tax_amount for line in invoice.line_items] == [t for _, t in expected.lines]
     assert (invoice.subtotal, invoice.total_tax, invoice.total) == (
         expected.subtotal,
         expected.total_tax,
@@ -193,7 +232,8 @@ def _tie_request(
     places = minor_unit_places(currency)
     half = Decimal(5).scaleb(-places - 1)  # half a minor unit
     lines = [("1", str(Decimal(10) + half)), ("3", str(3 * half))]
-    if harness.tax_rate is not None:
+    taxed = harness.service.behaviour.tax_model is not TaxModel.NO_TAX
+    if harness.tax_rate is not None and taxed:
         lines += [("1", str(amount)) for amount in tax_ties(harness.tax_rate, currency)]
     return invoice_request(harness, lines=lines, currency=currency, amount_type=amount_type)
 
@@ -205,18 +245,23 @@ class InvoiceContract(ContractCase):
         request = invoice_request(harness, lines=[("2", "60.00"), ("1", "19.99")])
         invoice = create_invoice(harness, request)
         assert isinstance(invoice, Invoice)
-        check_invoice_matches_request(invoice, request, harness.tax_rate)
+        check_invoice_matches_request(
+            invoice, request, harness.tax_rate, behaviour=harness.service.behaviour
+        )
 
     @pytest.mark.parametrize("amount_type", list(AmountType), ids=lambda t: t.value)
     def test_tax_is_computed_and_rounded_per_line(
         self, harness: ContractHarness, amount_type: AmountType
     ) -> None:
         # At 15 % each 0.05 line bears 0.0075 (0.01 rounded); taxing the total gives 0.02.
+        require_tax_model(harness, TaxModel.PER_LINE_HALF_UP, TaxModel.PER_INVOICE_HALF_UP)
         request = invoice_request(
             harness, lines=[("1", "0.05")] * 3 + [("3", "0.3333")], amount_type=amount_type
         )
         invoice = create_invoice(harness, request)
-        check_invoice_matches_request(invoice, request, harness.tax_rate)
+        check_invoice_matches_request(
+            invoice, request, harness.tax_rate, behaviour=harness.service.behaviour
+        )
 
     def test_four_place_unit_amounts_round_half_up_per_line(self, harness: ContractHarness) -> None:
         request = invoice_request(harness, lines=[("1", "10.0050"), ("3", "0.0049"), ("1", "0")])
@@ -224,12 +269,16 @@ class InvoiceContract(ContractCase):
         # 10.0050 -> 10.01 and 0.0147 -> 0.01 in a two-place currency.
         expected = [money(Decimal(a), invoice.currency) for a in ("10.0050", "0.0147", "0")]
         assert [line.line_amount for line in invoice.line_items] == expected
-        check_invoice_matches_request(invoice, request, harness.tax_rate)
+        check_invoice_matches_request(
+            invoice, request, harness.tax_rate, behaviour=harness.service.behaviour
+        )
 
     def test_discount_lines_reduce_the_total(self, harness: ContractHarness) -> None:
         request = invoice_request(harness, lines=[("1", "120.00"), ("1", "-20.0000")])
         invoice = create_invoice(harness, request)
-        check_invoice_matches_request(invoice, request, harness.tax_rate)
+        check_invoice_matches_request(
+            invoice, request, harness.tax_rate, behaviour=harness.service.behaviour
+        )
         assert invoice.line_items[1].line_amount == Decimal(-20)
 
     def test_retry_with_the_same_key_returns_the_same_invoice(
@@ -316,6 +365,7 @@ class InvoiceContract(ContractCase):
         assert invoices_with_reference(harness, since, request.reference) == []
 
     def test_half_cent_tax_rounds_half_away_from_zero(self, harness: ContractHarness) -> None:
+        require_tax_model(harness, TaxModel.PER_LINE_HALF_UP)
         if harness.tax_rate is None:
             pytest.skip("the harness states no tax_rate, so the tax of a line is not known")
         ties = tax_ties(harness.tax_rate, harness.currency)
@@ -325,7 +375,9 @@ class InvoiceContract(ContractCase):
         lines = [("1", str(t)) for t in ties] + [("1", "100.00")] + [("1", str(-ties[0]))]
         request = invoice_request(harness, lines=lines)
         invoice = create_invoice(harness, request)
-        check_invoice_matches_request(invoice, request, harness.tax_rate)
+        check_invoice_matches_request(
+            invoice, request, harness.tax_rate, behaviour=harness.service.behaviour
+        )
         place = Decimal(1).scaleb(-minor_unit_places(invoice.currency))
         for line, tie in zip(invoice.line_items, ties, strict=False):
             # Exactly half a unit: half away from zero is rounding up, away from zero.
@@ -342,7 +394,9 @@ class InvoiceContract(ContractCase):
             request = _tie_request(harness, currency, amount_type)
             invoice = create_invoice(harness, request)
             assert invoice.currency == currency
-            check_invoice_matches_request(invoice, request, harness.tax_rate)
+            check_invoice_matches_request(
+                invoice, request, harness.tax_rate, behaviour=harness.service.behaviour
+            )
             _check_minor_units(invoice)
             read = harness.service.get_invoice(invoice.provider_id)
             assert (read.currency, read.total) == (currency, invoice.total)
@@ -354,7 +408,9 @@ class InvoiceContract(ContractCase):
             pytest.skip(f"none of the harness's currencies {currencies} is zero-decimal")
         request = _tie_request(harness, whole[0])
         invoice = create_invoice(harness, request)
-        check_invoice_matches_request(invoice, request, harness.tax_rate)
+        check_invoice_matches_request(
+            invoice, request, harness.tax_rate, behaviour=harness.service.behaviour
+        )
         _check_minor_units(invoice)
         assert invoice.line_items[0].line_amount == Decimal(11)  # 10.5 rounds away from zero
         harness.driver.record_payment(invoice.provider_id, invoice.amount_due)
@@ -398,13 +454,20 @@ class InvoiceContract(ContractCase):
     def test_generated_invoices_have_xero_totals(
         self, harness: ContractHarness, data: st.DataObject
     ) -> None:
-        drawn = data.draw(_requests(harness.currency, harness.account_code))
+        places = harness.service.behaviour.quantity_places
+        drawn = data.draw(_requests(harness.currency, harness.account_code, places))
         contact = attrs.evolve(drawn.contact, account_reference=unique("contract"))
         request = attrs.evolve(drawn, contact=contact)
         key = f"{unique('k')}:{data.draw(strategies.idempotency_keys())}"[:128]
         invoice = harness.service.create_invoice(request, idempotency_key=key)
         defaults = harness.service.invoice_defaults
-        check_invoice_matches_request(invoice, request, harness.tax_rate, defaults=defaults)
+        check_invoice_matches_request(
+            invoice,
+            request,
+            harness.tax_rate,
+            defaults=defaults,
+            behaviour=harness.service.behaviour,
+        )
         again = harness.service.create_invoice(request, idempotency_key=key)
         assert again.provider_id == invoice.provider_id
 
@@ -414,9 +477,103 @@ class InvoiceContract(ContractCase):
         request = invoice_request(harness, lines=[("1", "120.00"), ("3", "0.35")], amount_type=None)
         key = unique("invoice")
         invoice = harness.service.create_invoice(request, idempotency_key=key)
-        assert invoice.amount_type is defaults.amount_type
-        check_invoice_matches_request(invoice, request, harness.tax_rate, defaults=defaults)
-        assert harness.service.get_invoice(invoice.provider_id).amount_type is defaults.amount_type
+        expected = defaults.amount_type
+        if harness.service.behaviour.tax_model is TaxModel.NO_TAX:
+            expected = AmountType.NO_TAX  # whatever was asked: it computes no tax
+        assert invoice.amount_type is expected
+        check_invoice_matches_request(
+            invoice,
+            request,
+            harness.tax_rate,
+            defaults=defaults,
+            behaviour=harness.service.behaviour,
+        )
+        assert harness.service.get_invoice(invoice.provider_id).amount_type is expected
         # The retry of the same request (still naming none) is the same invoice.
         again = harness.service.create_invoice(request, idempotency_key=key)
         assert again.provider_id == invoice.provider_id
+
+    def test_zero_total_invoice_takes_the_declared_status(self, harness: ContractHarness) -> None:
+        declared = harness.service.behaviour.zero_total_status
+        request = invoice_request(harness, lines=[("1", "0")])
+        invoice = create_invoice(harness, request)
+        check_invoice_matches_request(
+            invoice, request, harness.tax_rate, behaviour=harness.service.behaviour
+        )
+        assert (invoice.status, invoice.total, invoice.amount_due) == (
+            declared,
+            Decimal(0),
+            Decimal(0),
+        )
+        read = harness.service.get_invoice(invoice.provider_id)
+        assert (read.status, read.amount_due) == (declared, Decimal(0))
+        assert (read.fully_paid_on is not None) is (declared is InvoiceStatus.PAID)
+
+    def test_quantity_with_the_declared_places_is_billed_exactly(
+        self, harness: ContractHarness
+    ) -> None:
+        places = harness.service.behaviour.quantity_places
+        finest = Decimal(1).scaleb(-places) if places else Decimal(1)
+        request = invoice_request(harness, lines=[(str(3 + finest), "10.00")])
+        invoice = create_invoice(harness, request)
+        assert invoice.line_items[0].quantity == 3 + finest
+        check_invoice_matches_request(
+            invoice, request, harness.tax_rate, behaviour=harness.service.behaviour
+        )
+
+    def test_quantity_finer_than_declared_is_refused_naming_the_line(
+        self, harness: ContractHarness
+    ) -> None:
+        places = harness.service.behaviour.quantity_places
+        if places >= QUANTITY_PLACES:
+            pytest.skip(f"the provider keeps {places} places, as many as a LineItem may have")
+        finer = Decimal(1).scaleb(-places - 1)
+        request = invoice_request(harness, lines=[("1", "10.00"), (str(1 + finer), "10.00")])
+        with pytest.raises(ValidationError) as raised:
+            create_invoice(harness, request)
+        check_explained(raised.value, "line_items[1].quantity")
+
+    def test_line_tax_rate_is_refused_without_tax(self, harness: ContractHarness) -> None:
+        if harness.service.behaviour.tax_model is not TaxModel.NO_TAX:
+            pytest.skip("the provider computes tax (it declares no TaxModel.NO_TAX)")
+        request = invoice_request(harness, lines=[("1", "10.00"), ("1", "10.00")])
+        taxed = attrs.evolve(request.line_items[1], tax_rate=Decimal(15))
+        request = attrs.evolve(request, line_items=[request.line_items[0], taxed])
+        with pytest.raises(ValidationError) as raised:
+            create_invoice(harness, request)
+        check_explained(raised.value, "line_items[1].tax_rate")
+
+    def test_line_tax_rate_is_applied_or_refused_naming_it(self, harness: ContractHarness) -> None:
+        # A line's own rate is billed, or refused: never silently replaced by another rate.
+        require_tax_model(harness, TaxModel.PER_LINE_HALF_UP)
+        request = invoice_request(harness, lines=[("1", "100.00"), ("1", "10.05")])
+        taxed = [attrs.evolve(line, tax_rate=Decimal("12.5")) for line in request.line_items]
+        request = attrs.evolve(request, line_items=taxed)
+        refused: ValidationError | None = None
+        try:
+            invoice = create_invoice(harness, request)
+        except ValidationError as error:
+            refused = error
+        if refused is not None:
+            check_explained(refused)
+            assert set(refused.fields) == {"line_items[0].tax_rate", "line_items[1].tax_rate"}
+            return
+        check_invoice_matches_request(
+            invoice, request, harness.tax_rate, behaviour=harness.service.behaviour
+        )
+        assert [line.tax_amount for line in invoice.line_items] == [
+            money(line.line_amount * Decimal("0.125"), invoice.currency)
+            for line in invoice.line_items
+        ]
+
+    def test_past_due_date_is_refused_naming_it_when_declared(
+        self, harness: ContractHarness
+    ) -> None:
+        if not harness.service.behaviour.refuses_past_due_dates:
+            pytest.skip("the provider declares that it accepts past due dates")
+        request = invoice_request(harness)
+        past = request.issue_date - timedelta(days=2)
+        request = attrs.evolve(request, issue_date=past - timedelta(days=5), due_date=past)
+        with pytest.raises(ValidationError) as raised:
+            create_invoice(harness, request)
+        check_explained(raised.value, "due_date")

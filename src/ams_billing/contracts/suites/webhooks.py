@@ -1,8 +1,15 @@
-"""Contract: webhook deliveries verify over raw bytes, and listeners hear each change once."""
+"""Contract: webhook deliveries verify over raw bytes, and listeners hear each change once.
+
+What a provider declares in ``behaviour.webhooks`` decides which further tests run:
+``intent_to_receive`` the empty-delivery test, ``signature_tolerance`` the tests of deliveries
+signed at a chosen time (inside the tolerance, older than it, replayed), ``snapshot_events``
+the test that processing reads nothing. Each skips, saying so, when not declared.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 import attrs
 import pytest
@@ -11,6 +18,9 @@ from ams_billing.contracts.builders import invoice_request, unique, unpaid_invoi
 from ams_billing.contracts.capabilities import (
     require_capability,
     require_fault_injector,
+    require_intent_to_receive,
+    require_signature_tolerance,
+    require_snapshot_events,
     require_webhook_signer,
 )
 from ams_billing.contracts.case import ContractCase
@@ -50,6 +60,13 @@ def _paid_with_deliveries(
     paid = harness.driver.take_webhook_deliveries()
     assert paid, "the driver produced no webhook delivery after a payment"
     return invoice, created, paid
+
+
+def _signed_at(harness: ContractHarness, deliveries: list[SignedDelivery]) -> datetime:
+    """When the accounting system sent ``deliveries``, by its own clock: their latest event."""
+    times = [e.occurred_at for d in deliveries for e in _parse(harness, d).events]
+    assert times, "the driver's deliveries carry no event to tell the time by"
+    return max(times)
 
 
 def _parse(harness: ContractHarness, delivery: SignedDelivery) -> WebhookDelivery:
@@ -192,7 +209,7 @@ class WebhookContract(ContractCase):
 
     def test_empty_delivery_is_answered_200(self, harness: ContractHarness) -> None:
         require_capability(harness, Capability.WEBHOOKS)
-        empty = require_webhook_signer(harness).sign_empty_delivery()
+        empty = require_intent_to_receive(harness).sign_empty_delivery()
         assert _parse(harness, empty).events == ()
         response = harness.service.handle_webhook(empty.body, empty.headers)
         assert response.status == 200
@@ -332,4 +349,101 @@ class WebhookContract(ContractCase):
             response = harness.service.handle_webhook(delivery.body, delivery.headers)
             assert response.delivery is not None
             harness.service.process_webhook(response.delivery)
+        assert listener.kinds_for(invoice.provider_id) == ["paid"]
+
+    def test_a_late_older_state_never_moves_an_invoice_backwards(
+        self, harness: ContractHarness
+    ) -> None:
+        # The full payment's delivery is processed first, the part payment's (OPEN) after it.
+        require_capability(harness, Capability.WEBHOOKS)
+        listener = RecordingListener()
+        harness.service.add_listener(listener)
+        invoice = unpaid_invoice(harness)
+        harness.driver.take_webhook_deliveries()
+        part = money(invoice.amount_due / 3, invoice.currency)
+        harness.driver.record_payment(invoice.provider_id, part)
+        partly = harness.driver.take_webhook_deliveries()
+        harness.driver.record_payment(invoice.provider_id, invoice.amount_due - part)
+        paid = harness.driver.take_webhook_deliveries()
+        _process(harness, paid)
+        _process(harness, partly)
+        assert listener.kinds_for(invoice.provider_id) == ["paid"]
+        tracked = harness.service.state_store.get(invoice.provider_id)
+        assert tracked is not None
+        assert (tracked.status, tracked.amount_paid) == (InvoiceStatus.PAID, invoice.total)
+
+    def test_delivery_signed_within_the_tolerance_is_accepted(
+        self, harness: ContractHarness
+    ) -> None:
+        require_capability(harness, Capability.WEBHOOKS)
+        signer, tolerance = require_signature_tolerance(harness)
+        listener = RecordingListener()
+        harness.service.add_listener(listener)
+        invoice, _, paid = _paid_with_deliveries(harness)
+        earlier = _signed_at(harness, paid) - tolerance / 2
+        for delivery in paid:
+            headers = signer.sign_webhook(delivery.body, at=earlier)
+            response = harness.service.handle_webhook(delivery.body, headers)
+            assert response.status == 200, response.reason
+            assert response.delivery is not None
+            harness.service.process_webhook(response.delivery)
+        assert listener.kinds_for(invoice.provider_id) == ["paid"]
+
+    def test_delivery_signed_before_the_tolerance_is_refused(
+        self, harness: ContractHarness
+    ) -> None:
+        require_capability(harness, Capability.WEBHOOKS)
+        signer, tolerance = require_signature_tolerance(harness)
+        listener = RecordingListener()
+        harness.service.add_listener(listener)
+        invoice, _, paid = _paid_with_deliveries(harness)
+        now = _signed_at(harness, paid)
+        delivery = paid[0]
+        # The same body signed now verifies: only the time is wrong below.
+        assert _parse(harness, attrs.evolve(delivery, headers=signer.sign_webhook(delivery.body)))
+        old = signer.sign_webhook(delivery.body, at=now - tolerance * 2)
+        with pytest.raises(WebhookVerificationError):
+            _parse(harness, attrs.evolve(delivery, headers=old))
+        response = harness.service.handle_webhook(delivery.body, old)
+        assert (response.status, response.delivery) == (401, None)
+        assert listener.kinds_for(invoice.provider_id) == []
+
+    def test_replayed_delivery_is_not_processed_twice(self, harness: ContractHarness) -> None:
+        # Two part payments, each delivery processed, then both replayed within the
+        # tolerance: an attacker (or a retrying sender) must not make listeners hear them
+        # again, nor the tracked state go back to the first payment.
+        require_capability(harness, Capability.WEBHOOKS)
+        require_signature_tolerance(harness)
+        listener = RecordingListener()
+        harness.service.add_listener(listener)
+        invoice = unpaid_invoice(harness)
+        harness.driver.take_webhook_deliveries()
+        first = money(invoice.amount_due / 4, invoice.currency)
+        second = money(invoice.amount_due / 4, invoice.currency)
+        processed: list[SignedDelivery] = []
+        for amount in (first, second):
+            harness.driver.record_payment(invoice.provider_id, amount)
+            batch = harness.driver.take_webhook_deliveries()
+            _process(harness, batch)
+            processed.extend(batch)
+        assert listener.kinds_for(invoice.provider_id) == ["partially_paid", "partially_paid"]
+        for delivery in processed:
+            response = harness.service.handle_webhook(delivery.body, delivery.headers)
+            if response.delivery is not None:  # refusing a replay outright is fine too
+                harness.service.process_webhook(response.delivery)
+        assert listener.kinds_for(invoice.provider_id) == ["partially_paid", "partially_paid"]
+        tracked = harness.service.state_store.get(invoice.provider_id)
+        assert tracked is not None
+        assert tracked.amount_paid == first + second
+
+    def test_snapshot_delivery_is_processed_without_a_read(self, harness: ContractHarness) -> None:
+        require_capability(harness, Capability.WEBHOOKS)
+        require_snapshot_events(harness)
+        faults = require_fault_injector(harness)
+        listener = RecordingListener()
+        harness.service.add_listener(listener)
+        invoice, _, paid = _paid_with_deliveries(harness)
+        # Every call to the provider would fail now: the deliveries' states must do.
+        faults.fail_next(5, ProviderUnavailableError)
+        _process(harness, paid)
         assert listener.kinds_for(invoice.provider_id) == ["paid"]

@@ -17,7 +17,7 @@ __all__ = ["answer_webhook", "xero_webhook"]
 
 @csrf_exempt
 def xero_webhook(request: HttpRequest) -> HttpResponse:
-    """Answer 200 to a verified delivery (Intent-to-Receive included), 401 otherwise.
+    """Answer 200 to a verified delivery (Xero's Intent-to-Receive included), 401 otherwise.
 
     The body is empty and no cookie is set, as Xero requires. The delivery is kept (in the
     database when the app is installed) before the answer; the invoices it names are fetched

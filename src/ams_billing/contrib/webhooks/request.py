@@ -43,8 +43,9 @@ def check_read_timeout(value: float) -> float:
 class WebhookEndpoint:
     """The framework-neutral webhook endpoint: verify, answer, hand over for processing.
 
-    ``on_delivery`` receives each verified delivery that carries events (an Intent-to-Receive
-    check carries none); give it ``BackgroundProcessor(service).submit``.
+    ``on_delivery`` receives each verified delivery that carries events (one without, such as
+    Xero's Intent-to-Receive check, is answered and kept nowhere); give it
+    ``BackgroundProcessor(service).submit``.
     """
 
     service: BillingService

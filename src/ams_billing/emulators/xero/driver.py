@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -99,12 +100,13 @@ class EmulatorContractMethods:
 
     # -- WebhookSigner ---------------------------------------------------------------------
 
+    def sign_webhook(self, body: bytes, *, at: datetime | None = None) -> dict[str, str]:
+        """The headers Xero signs ``body`` with; ``at`` is ignored (no time is signed)."""
+        return {"Content-Type": _JSON, "x-xero-signature": self.emulator.sign_webhook(body)}
+
     def sign_webhook_body(self, body: bytes) -> SignedDelivery:
         """``body`` signed with the emulator's webhook key, headers as Xero sends them."""
-        return SignedDelivery(
-            body,
-            {"Content-Type": _JSON, "x-xero-signature": self.emulator.sign_webhook(body)},
-        )
+        return SignedDelivery(body, self.sign_webhook(body))
 
     def sign_foreign_delivery(self, invoice_id: str) -> SignedDelivery:
         """A genuine-looking delivery about ``invoice_id`` for another organisation (tenant)."""

@@ -43,6 +43,10 @@ class _MonotonicClock:
         self._now = now
         self._last = datetime.min.replace(tzinfo=UTC)
 
+    def now(self) -> datetime:
+        """The time now, without stamping anything."""
+        return self._now()
+
     def tick(self) -> datetime:
         stamp = max(self._now(), self._last + timedelta(microseconds=1))
         self._last = stamp

@@ -26,6 +26,12 @@ from typing import TYPE_CHECKING, Any, cast
 import attrs
 
 from ams_billing.core.batch import BatchItem, BatchOutcome, BatchResult
+from ams_billing.core.behaviour import (
+    ContactView,
+    ProviderBehaviour,
+    TaxModel,
+    WebhookBehaviour,
+)
 from ams_billing.core.deprecation import moved
 from ams_billing.core.env import Environment, EnvReader
 from ams_billing.core.errors import (
@@ -55,6 +61,7 @@ from ams_billing.core.models import (
     InvoiceEmailResult,
     InvoiceRequest,
     InvoiceStatus,
+    LineItem,
     WebhookDelivery,
     WebhookEvent,
 )
@@ -64,10 +71,26 @@ from ams_billing.providers.fake.books import FakeBooks, FakePayment
 from ams_billing.providers.fake.faults import FaultPlan
 from ams_billing.providers.fake.wire import decode_delivery
 
-__all__ = ["SIGNATURE_HEADER", "FakePayment", "FakeProvider"]
+__all__ = ["SIGNATURE_HEADER", "TIMESTAMP_HEADER", "FakePayment", "FakeProvider", "signed_part"]
 
 SIGNATURE_HEADER = "x-fake-signature"
-"""The header carrying Base64(HMAC-SHA256(webhook key, body)) on fake deliveries."""
+"""The header carrying Base64(HMAC-SHA256(webhook key, body)) on fake deliveries.
+
+With a ``signature_tolerance`` the signature covers ``signed_part(timestamp, body)`` instead.
+"""
+
+TIMESTAMP_HEADER = "x-fake-timestamp"
+"""With a ``signature_tolerance``: when the delivery was signed, in whole Unix seconds."""
+
+
+def signed_part(timestamp: str, body: bytes) -> bytes:
+    """What a fake signature covers when it has a timestamp: ``timestamp.body``."""
+    return timestamp.encode("ascii") + b"." + body
+
+
+_DEFAULT_BEHAVIOUR = ProviderBehaviour(webhooks=WebhookBehaviour(intent_to_receive=True))
+"""The fake's declaration when given none: the defaults, and Intent-to-Receive checks (its
+driver signs them)."""
 
 _EMAILABLE = frozenset({InvoiceStatus.AWAITING_APPROVAL, InvoiceStatus.OPEN, InvoiceStatus.PAID})
 DEFAULT_ACCOUNTS: Mapping[str, Decimal] = {"200": Decimal("0.15"), "260": Decimal("0.15")}
@@ -109,6 +132,17 @@ class FakeProvider:
         restart); new, empty books when omitted (on the ``now`` clock).
     :param idempotency_store: this client's ledger of idempotency keys (default: in memory);
         give a durable one (``SqlIdempotencyStore``) so a key never bills twice across restarts.
+    :param behaviour: what the fake declares and does (default ``ProviderBehaviour()``, Xero's
+        answers, with Intent-to-Receive checks). Another declaration makes it act so:
+        ``TaxModel.NO_TAX`` bills no tax, a ``zero_total_status`` of PAID marks a zero
+        invoice paid when raised, ``ContactView.SNAPSHOT`` keeps the contact as it was on
+        the invoice. The facade enforces quantity places and past due dates for it. Used to
+        prove that the contract suite checks what a provider declares (a Stripe-like fake
+        passes it too). Its ``webhooks`` declare what the fake's deliveries are like: a
+        ``signature_tolerance`` signs them with a timestamp (``x-fake-timestamp``, signed with
+        the body) and refuses one signed longer ago, as Stripe does (without one the body alone
+        is signed, as Xero does); ``snapshot_events`` puts the invoice's state in each invoice
+        event, as Stripe's snapshot events do.
     """
 
     name = "fake"
@@ -127,8 +161,14 @@ class FakeProvider:
         now: Callable[[], datetime] | None = None,
         books: FakeBooks | None = None,
         idempotency_store: IdempotencyStore | None = None,
+        behaviour: ProviderBehaviour | None = None,
     ) -> None:
+        self.behaviour = _DEFAULT_BEHAVIOUR if behaviour is None else behaviour
+        if self.behaviour.tax_model is TaxModel.PER_INVOICE_HALF_UP:
+            raise ValueError("the fake computes tax per line or not at all, not per invoice")
         self._webhook_key = webhook_key or secrets.token_urlsafe(32)
+        self.signature_tolerance = self.behaviour.webhooks.signature_tolerance
+        self.snapshot_events = self.behaviour.webhooks.snapshot_events
         self.accounts = dict(DEFAULT_ACCOUNTS if accounts is None else accounts)
         if default_account_code not in self.accounts:
             raise ValueError(f"default account {default_account_code!r} is not in accounts")
@@ -216,6 +256,11 @@ class FakeProvider:
         if not self.can_send_email:
             offered.discard(Capability.SEND_INVOICE)
         return frozenset(offered)
+
+    @hookimpl
+    def get_behaviour(self) -> ProviderBehaviour:
+        """The behaviour it was built with (by default Xero's answers, Intent-to-Receive too)."""
+        return self.behaviour
 
     @hookimpl
     def get_invoice_defaults(self) -> InvoiceDefaults:
@@ -352,16 +397,26 @@ class FakeProvider:
     ) -> tuple[Invoice, bool]:
         return self._apply("create_invoice", request, idempotency_key)
 
+    def _line_rate(self, item: LineItem, account_code: str) -> Decimal:
+        """The fraction of tax on a line: none, its own percentage, or its account's rate."""
+        if self.behaviour.tax_model is TaxModel.NO_TAX:
+            return Decimal(0)
+        if item.tax_rate is not None:
+            return item.tax_rate / 100
+        return self.accounts[account_code]
+
     def _new_invoice(self, request: InvoiceRequest, idempotency_key: str) -> Invoice:
         self._validate_invoice(request)
         contact = self._upsert_contact(request.contact)
         default_code = request.account_code or self.default_account_code
         amount_type = request.amount_type or self.default_amount_type
+        if self.behaviour.tax_model is TaxModel.NO_TAX:
+            amount_type = AmountType.NO_TAX
         lines = tuple(
             compute_line(
                 item,
                 amount_type,
-                self.accounts[item.account_code or default_code],
+                self._line_rate(item, item.account_code or default_code),
                 request.currency,
                 item.account_code or default_code,
             )
@@ -369,10 +424,12 @@ class FakeProvider:
         )
         totals = compute_totals(lines, amount_type)
         invoice_id = self._new_id()
+        status = InvoiceStatus.OPEN if totals.total else self.behaviour.zero_total_status
+        stamp = self._clock.tick()
         invoice = Invoice(
             provider_id=invoice_id,
             number=f"INV-{len(self._invoices) + 1:04d}",
-            status=InvoiceStatus.OPEN,
+            status=status,
             contact=contact,
             currency=request.currency,
             issue_date=request.issue_date,
@@ -384,14 +441,21 @@ class FakeProvider:
             total=totals.total,
             amount_paid=Decimal(0),
             amount_due=totals.total,
-            updated_at=self._clock.tick(),
+            updated_at=stamp,
+            fully_paid_on=stamp.date() if status is InvoiceStatus.PAID else None,
             line_items=lines,
             online_url=f"{self.base_url}/pay/{invoice_id}",
-            provider_status=InvoiceStatus.OPEN.value,
+            provider_status=status.value,
         )
         self._invoices[invoice_id] = invoice
         self._made_under[invoice_id] = idempotency_key
-        self._emit(EventCategory.INVOICE, EventType.CREATE, invoice_id, invoice.updated_at)
+        self._emit(
+            EventCategory.INVOICE,
+            EventType.CREATE,
+            invoice_id,
+            invoice.updated_at,
+            snapshot=self._view(invoice) if self.snapshot_events else None,
+        )
         return invoice
 
     @hookimpl
@@ -425,13 +489,38 @@ class FakeProvider:
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookDelivery:
         """Verify ``x-fake-signature`` over the raw body, then parse; other tenants dropped."""
         self.calls.append("parse_webhook")
-        if not signature_matches(body, header_value(headers, SIGNATURE_HEADER), self._webhook_key):
-            raise WebhookVerificationError("the webhook signature does not match the body")
+        self._verify(body, headers)
         parsed = decode_delivery(body)
         events = tuple(e for e in parsed.events if e.tenant_id in (None, self.tenant_id))
         if parsed.tenant_id != self.tenant_id:
             events = ()
         return WebhookDelivery(events, parsed.first_sequence, parsed.last_sequence)
+
+    def _verify(self, body: bytes, headers: Mapping[str, str]) -> None:
+        signature = header_value(headers, SIGNATURE_HEADER)
+        if self.signature_tolerance is None:
+            if not signature_matches(body, signature, self._webhook_key):
+                raise WebhookVerificationError("the webhook signature does not match the body")
+            return
+        timestamp = header_value(headers, TIMESTAMP_HEADER) or ""
+        # isdigit() alone takes other scripts' digits ("²", "٣"), which are no Unix time.
+        well_formed = timestamp.isascii() and timestamp.isdigit()
+        signed = signed_part(timestamp, body) if well_formed else b""
+        if not well_formed or not signature_matches(signed, signature, self._webhook_key):
+            raise WebhookVerificationError(
+                f"the webhook signature does not match the body and {TIMESTAMP_HEADER}"
+            )
+        self._check_age(int(timestamp))
+
+    def _check_age(self, timestamp: int) -> None:
+        """Refuse a genuine signature made longer ago than the tolerance (a replay)."""
+        assert self.signature_tolerance is not None
+        age = self._clock.now().timestamp() - timestamp
+        if age > self.signature_tolerance.total_seconds():
+            raise WebhookVerificationError(
+                f"the delivery was signed {age:.0f} s ago, longer than the tolerance of "
+                f"{self.signature_tolerance.total_seconds():.0f} s (a replay, or a clock off)"
+            )
 
     @hookimpl
     def get_invoices(self, invoice_ids: Sequence[str]) -> list[Invoice]:
@@ -611,6 +700,8 @@ class FakeProvider:
             raise NotFoundError(f"no invoice {invoice_id!r}", resource_id=invoice_id) from None
 
     def _view(self, invoice: Invoice) -> Invoice:
+        if self.behaviour.issued_contact is ContactView.SNAPSHOT:
+            return invoice  # the contact as it was when the invoice was raised
         # An invoice points at the live contact, as Xero's does: a changed email is where the
         # next invoice email goes.
         contact = self._contacts.get(invoice.contact.account_reference or "", invoice.contact)
@@ -622,11 +713,24 @@ class FakeProvider:
             changes.setdefault("provider_status", changes["status"].value)
         updated = attrs.evolve(invoice, **changes)
         self._invoices[invoice.provider_id] = updated
-        self._emit(EventCategory.INVOICE, EventType.UPDATE, invoice.provider_id, updated.updated_at)
+        snapshot = self._view(updated) if self.snapshot_events else None
+        self._emit(
+            EventCategory.INVOICE,
+            EventType.UPDATE,
+            invoice.provider_id,
+            updated.updated_at,
+            snapshot=snapshot,
+        )
         return updated
 
     def _emit(
-        self, category: EventCategory, event_type: EventType, resource_id: str, at: datetime
+        self,
+        category: EventCategory,
+        event_type: EventType,
+        resource_id: str,
+        at: datetime,
+        *,
+        snapshot: Invoice | None = None,
     ) -> None:
         self._pending_events.append(
             WebhookEvent(
@@ -636,6 +740,7 @@ class FakeProvider:
                 occurred_at=at,
                 tenant_id=self.tenant_id,
                 resource_url=f"{self.base_url}/{category.value.lower()}s/{resource_id}",
+                snapshot=snapshot,
             )
         )
 

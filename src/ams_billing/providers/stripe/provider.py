@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from ams_billing.core.behaviour import ContactView, ProviderBehaviour, TaxModel, WebhookBehaviour
 from ams_billing.core.env import Environment
 from ams_billing.core.errors import UnsupportedOperationError
 from ams_billing.core.hookspecs import hookimpl
@@ -31,6 +32,7 @@ from ams_billing.core.models import (
     InvoiceDefaults,
     InvoiceEmailResult,
     InvoiceRequest,
+    InvoiceStatus,
     WebhookDelivery,
 )
 from ams_billing.providers.stripe.customers import StripeCustomers
@@ -40,7 +42,22 @@ from ams_billing.providers.stripe.settings import StripeSettings
 from ams_billing.providers.stripe.transport import StripeHttp
 from ams_billing.providers.stripe.webhooks import DEFAULT_TOLERANCE, verify_and_parse
 
-__all__ = ["StripeProvider"]
+__all__ = ["STRIPE_BEHAVIOUR", "StripeProvider"]
+
+
+STRIPE_BEHAVIOUR = ProviderBehaviour(
+    quantity_places=0,
+    tax_model=TaxModel.NO_TAX,
+    zero_total_status=InvoiceStatus.PAID,
+    issued_contact=ContactView.SNAPSHOT,
+    refuses_past_due_dates=True,
+    webhooks=WebhookBehaviour(
+        intent_to_receive=False,
+        signature_tolerance=DEFAULT_TOLERANCE,
+        snapshot_events=True,
+    ),
+)
+"""What the Stripe provider declares (``get_behaviour``); the contract suite checks it."""
 
 
 def _utc_now() -> datetime:
@@ -154,6 +171,15 @@ class StripeProvider:
         if not self.settings.webhook_secrets:
             offered.discard(Capability.WEBHOOKS)
         return frozenset(offered)
+
+    @hookimpl
+    def get_behaviour(self) -> ProviderBehaviour:
+        """Stripe's declared behaviour (:data:`STRIPE_BEHAVIOUR`).
+
+        Whole quantities, no tax, a zero total paid at finalization, the contact frozen at
+        finalization, past due dates refused, signed snapshot events (300 s).
+        """
+        return STRIPE_BEHAVIOUR
 
     @hookimpl
     def get_invoice_defaults(self) -> InvoiceDefaults:

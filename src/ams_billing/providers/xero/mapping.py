@@ -11,6 +11,8 @@ InvoiceRequest.amount_type      LineAmountTypes Inclusive / Exclusive / NoTax (e
                                 ``XERO_AMOUNT_TYPE``)
 InvoiceRequest.issue_date       Date (``YYYY-MM-DD``)
 LineItem.account_code           AccountCode (else the request's, else ``XERO_ACCOUNT_CODE``)
+LineItem.tax_rate               (refused: Xero taxes a line by its account's TaxType, a code,
+                                not a percentage; see :func:`refuse_line_tax_rates`)
 Invoice.status                  Status: DRAFT, SUBMITTED → AWAITING_APPROVAL, AUTHORISED →
                                 OPEN, PAID, VOIDED → VOID, DELETED (:data:`STATUSES`)
 Invoice.provider_status         Status, as Xero sent it
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ams_billing.core.errors import ProviderUnavailableError
+from ams_billing.core.errors import FieldError, ProviderUnavailableError, ValidationError
 from ams_billing.core.models import (
     MAX_NAME_LENGTH,
     AmountType,
@@ -43,6 +45,7 @@ __all__ = [
     "contact_payload",
     "invoice_payload",
     "needs_unitdp4",
+    "refuse_line_tax_rates",
     "to_contact_record",
     "to_invoice",
     "unique_name",
@@ -116,6 +119,28 @@ def to_contact_record(
     return ContactRecord(
         provider_id=contact.contact_id, account_reference=reference, name=name or "", email=email
     )
+
+
+def refuse_line_tax_rates(request: InvoiceRequest) -> None:
+    """Raise ``ValidationError`` naming ``line_items[i].tax_rate`` for each line naming a rate.
+
+    A Xero line is taxed by a TaxType, a code of the organisation's tax rates (usually its
+    account's), not by a percentage. Choosing a TaxType for a bare percentage would be a guess
+    (several can share a rate and mean different things on the tax return), and billing the
+    account's rate instead would bill another tax than asked, so the line is refused.
+    """
+    errors = [
+        FieldError(
+            f"line_items[{index}].tax_rate",
+            f"Xero taxes a line by its account's tax type, not by a percentage ({item.tax_rate})",
+            "leave tax_rate unset and bill the line to an account (account_code) whose tax "
+            "type has the rate you want",
+        )
+        for index, item in enumerate(request.line_items)
+        if item.tax_rate is not None
+    ]
+    if errors:
+        raise ValidationError(errors)
 
 
 def needs_unitdp4(request: InvoiceRequest) -> bool:

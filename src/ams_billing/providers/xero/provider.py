@@ -16,11 +16,19 @@ from datetime import date, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import httpx
 
-from ams_billing.core.batch import BatchItem, BatchResult
+from ams_billing.core.batch import BatchItem, BatchOutcome, BatchResult
+from ams_billing.core.behaviour import (
+    ContactView,
+    ProviderBehaviour,
+    TaxModel,
+    WebhookBehaviour,
+)
 from ams_billing.core.deprecation import moved
 from ams_billing.core.env import Environment
+from ams_billing.core.errors import ValidationError
 from ams_billing.core.hookspecs import hookimpl
 from ams_billing.core.idempotency import IdempotentCalls
 from ams_billing.core.models import (
@@ -31,6 +39,7 @@ from ams_billing.core.models import (
     InvoiceDefaults,
     InvoiceEmailResult,
     InvoiceRequest,
+    InvoiceStatus,
     LineItem,
     WebhookDelivery,
 )
@@ -39,11 +48,27 @@ from ams_billing.providers.xero.contacts import XeroContacts
 from ams_billing.providers.xero.emails import XeroEmails
 from ams_billing.providers.xero.invoices import XeroInvoices
 from ams_billing.providers.xero.ledger import IdempotencyStore
+from ams_billing.providers.xero.mapping import refuse_line_tax_rates
 from ams_billing.providers.xero.settings import XeroSettings, default_invoice_fields
 from ams_billing.providers.xero.transport import XeroHttp
 from ams_billing.providers.xero.webhooks import verify_and_parse
 
-__all__ = ["XeroProvider"]
+__all__ = ["XERO_BEHAVIOUR", "XeroProvider"]
+
+XERO_BEHAVIOUR = ProviderBehaviour(
+    quantity_places=4,
+    tax_model=TaxModel.PER_LINE_HALF_UP,
+    zero_total_status=InvoiceStatus.OPEN,
+    issued_contact=ContactView.LIVE,
+    refuses_past_due_dates=False,
+    webhooks=WebhookBehaviour(
+        intent_to_receive=True, signature_tolerance=None, snapshot_events=False
+    ),
+)
+"""What Xero does: ``Quantity`` keeps 4 places, tax is per line on the account's rate, a
+zero-total invoice stays AUTHORISED, a re-read invoice embeds the contact as it is now, a due
+date in the past is accepted, and webhooks are thin, checked by Intent to Receive, with a
+signature that carries no timestamp."""
 
 
 class XeroProvider:
@@ -162,6 +187,11 @@ class XeroProvider:
         return frozenset(offered)
 
     @hookimpl
+    def get_behaviour(self) -> ProviderBehaviour:
+        """Xero's declared behaviour: :data:`XERO_BEHAVIOUR`."""
+        return XERO_BEHAVIOUR
+
+    @hookimpl
     def get_invoice_defaults(self) -> InvoiceDefaults:
         """``XERO_AMOUNT_TYPE``, ``XERO_CURRENCY_CODE`` and ``XERO_ACCOUNT_CODE``."""
         return default_invoice_fields(self.settings)
@@ -173,7 +203,12 @@ class XeroProvider:
 
     @hookimpl
     def create_invoice(self, request: InvoiceRequest, idempotency_key: str) -> Invoice:
-        """Raise an OPEN (Xero: AUTHORISED) sales invoice, once per idempotency key."""
+        """Raise an OPEN (Xero: AUTHORISED) sales invoice, once per idempotency key.
+
+        A line naming a ``tax_rate`` is refused (:func:`~ams_billing.providers.xero.mapping.
+        refuse_line_tax_rates`): Xero taxes a line by its account's tax type.
+        """
+        refuse_line_tax_rates(request)
         return self._invoices.create(request, idempotency_key)
 
     @hookimpl
@@ -187,8 +222,25 @@ class XeroProvider:
     def create_invoices(
         self, items: Sequence[BatchItem[InvoiceRequest]]
     ) -> list[BatchResult[Invoice]]:
-        """Raise invoices 50 per ``PUT /Invoices?summarizeErrors=false``, once per key."""
-        return self._batches.create_invoices(items)
+        """Raise invoices 50 per ``PUT /Invoices?summarizeErrors=false``, once per key.
+
+        An item with a line naming a ``tax_rate`` fails as :meth:`create_invoice` refuses it;
+        the others go on.
+        """
+        results: list[BatchResult[Invoice] | None] = [None] * len(items)
+        sent: list[int] = []
+        for index, item in enumerate(items):
+            try:
+                refuse_line_tax_rates(item.request)
+            except ValidationError as error:
+                key = item.idempotency_key
+                results[index] = BatchResult(index, key, BatchOutcome.FAILED, error=error)
+            else:
+                sent.append(index)
+        answered = self._batches.create_invoices([items[i] for i in sent]) if sent else []
+        for result in answered:
+            results[sent[result.index]] = attrs.evolve(result, index=sent[result.index])
+        return [result for result in results if result is not None]
 
     @hookimpl
     def send_invoice(self, invoice: Invoice, idempotency_key: str) -> InvoiceEmailResult:
