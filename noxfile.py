@@ -272,26 +272,32 @@ def _check_sdist_files(session: nox.Session, sdist: Path) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Benchmarks against the Xero emulator on loopback; writes BENCHMARKS.md (not a test).
+    """Benchmarks against the Xero and Stripe emulators on loopback; writes BENCHMARKS.md.
 
     Takes several minutes, and writes benchmarks/results/*.json and BENCHMARKS.md from them;
     ``nox -s bench -- --quick`` is a smoke run whose results go to a temporary folder (it
     prints which) and leave BENCHMARKS.md alone. Not in the default sessions: speed goals are
-    reported, never asserted as tests.
+    reported, never asserted as tests. The Stripe benchmark compares with the stripe SDK and
+    shares its workers' budget through a redis-server it starts (Debian's ``redis-server``),
+    and times the ledger on a throwaway PostgreSQL (Debian's ``postgresql``).
     """
-    session.install(".", "xero-python", "pyxero", "uvicorn")
+    session.install(".[redis,postgres]", "xero-python", "pyxero", "uvicorn", "stripe==16.1.0")
     session.run("python", "benchmarks/run_all.py", *session.posargs)
 
 
 @nox.session(python=PYTHON)
 def soak(session: nox.Session) -> None:
-    """The fault soak, then the crash soak on SQLite and PostgreSQL; each audits and exits 1.
+    """The fault soak, then the crash soak on Xero and on Stripe, on SQLite and PostgreSQL.
+
+    Each audits and exits 1 if anything was duplicated, lost or emailed twice.
 
     1. ``soak/soak.py``: 10,000 operations per provider and seed under every fault, in one
        process on a virtual clock (bounded and reproducible).
     2. ``soak/crash_soak.py``: worker and webhook server processes SIGKILL-ed and restarted
        against one emulator over loopback, on an SQLite file and on a throwaway PostgreSQL
-       (Debian's ``postgresql``, as ``.ci/run`` installs it), a few minutes per store.
+       (Debian's ``postgresql``, as ``.ci/run`` installs it), a few minutes per store; then
+       the same on Stripe (``--provider stripe``: the clock jumps past Stripe's 24-hour
+       ``Idempotency-Key`` window after each worker kill).
 
     ``nox -s soak -- --operations 50000 --seed 1 2 3`` changes the first one's size or seeds;
     the crash soak then runs at its default size.
@@ -300,6 +306,10 @@ def soak(session: nox.Session) -> None:
     args = session.posargs or ["--operations", "10000", "--seed", "7", "8", "9"]
     session.run("python", "soak/soak.py", *args)
     session.run("python", "soak/crash_soak.py", "--store", "sqlite", "postgres", "--seed", "7")
+    session.run(
+        "python", "soak/crash_soak.py", "--provider", "stripe", "--store", "sqlite", "postgres",
+        "--seed", "7",
+    )  # fmt: skip
 
 
 AMS_SNAPSHOT = Path(os.environ.get("AMS_BILLING_AMS_SNAPSHOT", "../shared/ams"))

@@ -17,7 +17,7 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 OUTPUT = HERE.parent / "BENCHMARKS.md"
 NOTES = HERE / "NOTES.md"
-NAMES = ("billing", "sync", "parse", "webhooks", "overhead", "paid")
+NAMES = ("billing", "sync", "parse", "webhooks", "overhead", "paid", "stripe")
 
 
 def _load(name: str) -> dict[str, Any] | None:
@@ -143,6 +143,28 @@ def _targets(r: dict[str, dict[str, Any] | None]) -> list[tuple[str, str, str, s
                          f"AMS cron: {pd['ams_cron_per_minute']:.1f}/min"))  # fmt: skip
     else:
         rows.append(("payment to paid / refreshes", "—", _verdict(None), ""))
+    rows += _stripe_targets(r["stripe"])
+    return rows
+
+
+def _stripe_targets(st: dict[str, Any] | None) -> list[tuple[str, str, str, str]]:
+    if not st:
+        return [("Stripe targets", "—", _verdict(None), "")]
+    rows = []
+    cpm = st["calls_per_member"]
+    ours, sdk = cpm["ours"]["per_member"], cpm["sdk"]["per_member"]
+    rows.append((f"Stripe: calls per billed member, ours vs the stripe SDK, one at a time "
+                 f"({cpm['members']} members)", f"{ours:.2f} vs {sdk:.2f}", "compared (no target)",
+                 "ours adds a customer search and a read before send (Benchmark 7)"))  # fmt: skip
+    run = st["rate_limited"]
+    rows.append((f"Stripe: {run['members']:,} members, {run['workers']} worker processes "
+                 f"sharing one budget: zero 429s", f"{run['status_429']}",
+                 _verdict(run["status_429"] == 0 and not run["failures"]),
+                 f"{run['calls']:,} calls, clock x{run['scale']:g}"))  # fmt: skip
+    share = run["share_of_limit"]
+    rows.append((f"Stripe: ≥ 90 % of the {run['limit_per_second']} calls/s test-mode limit used",
+                 f"{share * 100:.1f} %", _verdict(share >= 0.9),
+                 f"{run['calls_per_second']:.2f} calls per emulated second"))  # fmt: skip
     return rows
 
 
@@ -311,6 +333,84 @@ def _webhooks(wh: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _stripe(st: dict[str, Any]) -> list[str]:
+    cpm = st["calls_per_member"]
+    run = st["rate_limited"]
+    lines = [
+        "## Benchmark 7: Stripe, side by side",
+        "",
+        *_provenance(st),
+        "",
+        f"### Calls per billed member ({cpm['members']} members, one at a time)",
+        "",
+        "Each member: a customer, a one-line invoice, finalized and sent, against a fresh "
+        "Stripe emulator over loopback; every call counted in the emulator's log. The SDK "
+        "(stripe " + str(cpm["sdk"].get("version", "?")) + ") is driven one call at a time, "
+        "as its documentation shows; ours is `create_invoice` then `send_invoice`. Ours makes "
+        "two calls more per member, each buying a promise the SDK's sequence does not keep: "
+        "`GET /v1/customers/search` finds the member's customer by `metadata[ams_account]` "
+        "before creating one (one customer per account, also after a restart or when made "
+        "elsewhere), and `GET /v1/invoices/{id}` reads the invoice before `/send` (only an "
+        "issued invoice with a recipient is sent; a draft or a void one is refused with a "
+        "typed error).",
+        "",
+        "| client | calls | per member | by endpoint |",
+        "|---|---|---|---|",
+    ]
+    for who, label in (("ours", "ams-billing (StripeProvider)"), ("sdk", "stripe SDK")):
+        side = cpm[who]
+        endpoints = ", ".join(f"{k}: {v}" for k, v in sorted(side["by_endpoint"].items()))
+        lines.append(f"| {label} | {side['calls']:,} | {side['per_member']:.2f} | {endpoints} |")
+    lines += [
+        "",
+        f"### {run['members']:,} members at the test-mode limit ({run['workers']} worker "
+        "processes, one shared budget)",
+        "",
+        f"Stripe's test mode allows {run['limit_per_second']} calls a second (stripe-api.md §7). "
+        f"The emulator enforces it on a clock x{run['scale']:g} real time; each worker process "
+        "runs its own `StripeProvider`, loaded from the environment as an AMS loads it, its "
+        "idempotency ledger in one SQLite file; the processes share one rate-limit budget "
+        "through a Redis server started for the run. Calls per second are counted in emulated "
+        "seconds from the first call to the last. The shared budget keeps windows of whole "
+        "seconds (`limits`), so the pacer's one-second window plus its 50 ms guard is rounded "
+        "to one second: the workers run at the limit itself, with no margin for arrival "
+        "jitter (and the run is at x1: a scaled-down window would round up to a real second).",
+        "",
+        "| members | workers | calls | 429s | emulated s | calls/s | share of limit | real s "
+        "| failures |",
+        "|---|---|---|---|---|---|---|---|---|",
+        f"| {run['members']:,} | {run['workers']} | {run['calls']:,} | {run['status_429']} | "
+        f"{run['emulated_seconds']:.1f} | {run['calls_per_second']:.2f} | "
+        f"{run['share_of_limit'] * 100:.1f} % | {run['real_seconds']:.1f} | "
+        f"{len(run['failures'])} |",
+        "",
+    ]
+    ledger = st["ledger"]
+    lines += [
+        f"### The durable ledger's cost per keyed operation ({ledger['operations']:,} each)",
+        "",
+        "The whole `IdempotentCalls.run` routine around a call that costs nothing: a new key "
+        "(lock, look-up, pending record, outcome) and a replay (the outcome found). "
+        f"SQLite: {ledger['stores'].get('sqlite_journal', '?')}, a file on local disk; "
+        "PostgreSQL: a throwaway local server (tests/in_ams/postgres.sh: fsync off).",
+        "",
+        "| ledger | new key (wall) | new key (CPU) | replay (wall) | over memory, per write |",
+        "|---|---|---|---|---|",
+    ]
+    for store in ("memory", "sqlite", "postgres"):
+        row = ledger["stores"].get(store) or {}
+        if "new_key_wall_seconds" not in row:
+            lines.append(f"| {store} | {row.get('skipped', 'not measured')} | | | |")
+            continue
+        over = row.get("new_key_over_memory_seconds")
+        lines.append(
+            f"| {store} | {_ms(row['new_key_wall_seconds'])} | "
+            f"{_ms(row['new_key_cpu_seconds'])} | {_ms(row['replay_wall_seconds'])} | "
+            f"{_ms(over) if over is not None else '—'} |"
+        )
+    return [*lines, ""]
+
+
 def render() -> str:
     """The Markdown report."""
     results = {name: _load(name) for name in NAMES}
@@ -352,6 +452,8 @@ def render() -> str:
         lines += _parse(results["parse"])
     if results["webhooks"]:
         lines += _webhooks(results["webhooks"])
+    if results["stripe"]:
+        lines += _stripe(results["stripe"])
     if NOTES.exists():
         lines += [NOTES.read_text().rstrip(), ""]
     lines += ["## Runs", ""]

@@ -23,6 +23,7 @@ FULL: list[list[str]] = [
     ["bench_billing.py"],
     ["bench_sync.py"],
     ["bench_paid.py"],
+    ["bench_stripe.py"],
 ]
 QUICK: list[list[str]] = [
     ["bench_parse.py", "--invoices", "100", "--repeat", "3"],
@@ -40,6 +41,20 @@ QUICK: list[list[str]] = [
     ],
     ["bench_sync.py", "--invoices", "1000", "--repeat", "1"],
     ["bench_paid.py", "--payments", "10", "--many", "600", "--repeat", "1"],
+    [
+        "bench_stripe.py",
+        "--members",
+        "10",
+        "--rate-members",
+        "40",
+        "--workers",
+        "2",
+        "--ledger-operations",
+        "100",
+        "--stores",
+        "memory",
+        "sqlite",
+    ],
 ]
 TIMEOUT = 900.0
 """Seconds any one benchmark may take before it is stopped."""

@@ -56,6 +56,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
@@ -77,6 +78,7 @@ from ams_billing.emulators.xero import (
     provider_environment,
 )
 from ams_billing.providers.xero.ledger import xero_key
+from ams_billing.providers.xero.mapping import STATUSES as XERO_STATUSES
 from ams_billing.stores import SqlStores, open_stores
 
 __all__ = ["CrashConfig", "CrashReport", "main", "run_crash_soak"]
@@ -152,6 +154,7 @@ class CrashConfig:
 
     store: str = "sqlite"
     seed: int = 7
+    provider: str = "xero"
     members: int = 200
     workers: int = 3
     webhook_servers: int = 2
@@ -169,6 +172,7 @@ class CrashReport:
 
     store: str
     seed: int
+    provider: str = "xero"
     members: int = 0
     workers: int = 0
     kills: Counter[str] = field(default_factory=Counter)
@@ -286,16 +290,99 @@ class Supervisor:
         self.hold_kills_left = config.hold_kills
         self.stems: dict[str, int] = {}
         self.next_target = 0
+        self.make_emulator()
+        self.stores: SqlStores | None = None
+
+    # -- the provider's emulator (what a subclass for another provider replaces) -----------
+
+    key_window_jump = KEY_WINDOW_JUMP
+    """Emulated seconds the clock jumps after a worker kill: past the provider's key window."""
+    hold_targets = HOLD_TARGETS
+    """What the n-th held-response kill holds: (moment, method, path pattern)."""
+    provider = "xero"
+    pays_in_instalments = True
+    """Whether members may pay in two instalments (else the 15 % who would, pay in full)."""
+
+    def make_emulator(self) -> None:
+        """Build ``self.emulator`` (faults off) and ``self.server`` (not started)."""
         limits = RateLimits(per_day=None)  # day-limit 429s: see CRASH_FAULTS
         emulator_config = EmulatorConfig(
-            seed=config.seed,
+            seed=self.config.seed,
             rate_limits=limits,
             webhooks=WebhookBehaviour(duplicate=0.2, reorder=True, batch_size=5),
             email_daily_limit=10**9,
         )
-        self.emulator = XeroEmulator(emulator_config, clock=EmulatorClock.real(config.scale))
+        self.emulator = XeroEmulator(emulator_config, clock=EmulatorClock.real(self.config.scale))
         self.server = EmulatorServer(self.emulator)
-        self.stores: SqlStores | None = None
+
+    def worker_args(self) -> list[str]:
+        """Extra arguments for every worker process."""
+        return []
+
+    def provider_env(self) -> dict[str, str]:
+        """The variables that point the provider at the emulator."""
+        env = provider_environment(self.emulator.config, self.server.base_url)
+        env["XERO_TIMEOUT"] = "3"
+        return env
+
+    def install_faults(self) -> None:
+        """Switch the faults of the faulted phase on."""
+        for kind, probability, extra in CRASH_FAULTS:
+            self.emulator.add_fault(
+                FaultRule(kind=kind, path=API, probability=probability, **extra)
+            )
+
+    def emulated_now(self) -> datetime:
+        """The emulator's clock."""
+        return self.emulator.clock.now()
+
+    def advance(self, seconds: float) -> None:
+        """Move the emulator's clock ``seconds`` on."""
+        self.emulator.clock.advance(seconds)
+
+    def stems_of(self, plan_key: str) -> dict[str, str]:
+        """The stems of the keys the provider sends for one member's steps."""
+        return member_stems(plan_key)
+
+    def books(self) -> tuple[list[tuple[str, str]], dict[str, dict[str, Any]]]:
+        """The books: contacts as (id, account reference), and invoices by id.
+
+        Each invoice is a dict of ``id``, ``reference``, ``status`` (the core's name),
+        ``sent``, ``amount_paid`` and ``total``.
+        """
+        books = self.emulator.books()
+        contacts = [(c["ContactID"], c.get("ContactNumber") or "") for c in books.contacts]
+        invoices = {
+            i["InvoiceID"]: {
+                "id": i["InvoiceID"],
+                "reference": i.get("Reference") or "",
+                "status": XERO_STATUSES[i["Status"]].value,
+                "raw_status": i["Status"],
+                "sent": bool(i.get("SentToContact")),
+                "amount_paid": Decimal(str(i.get("AmountPaid") or 0)),
+                "total": Decimal(str(i["Total"])),
+            }
+            for i in books.invoices
+        }
+        return contacts, invoices
+
+    def emailed_twice(self) -> list[str]:
+        """Invoices (lower-case ids) the provider was asked to email more than once."""
+        return emailed_twice(self.emulator.calls)
+
+    def webhooks_pending(self) -> int:
+        """Deliveries the emulator still has to make."""
+        return int(self.emulator.webhooks.pending)
+
+    def acknowledged_invoices(self) -> set[str]:
+        """Invoice ids named by deliveries a webhook server acknowledged (200)."""
+        return {
+            event["resourceId"]
+            for delivery in self.emulator.webhooks.history
+            if delivery.status == 200
+            for event in delivery.payload["events"]
+            if event["eventCategory"] == "INVOICE"
+        }
 
     # -- processes -----------------------------------------------------------------------
 
@@ -306,9 +393,8 @@ class Supervisor:
             for k, v in os.environ.items()
             if not k.startswith(("XERO_", "AMS_BILLING_")) and k != "PYTHONPATH"
         }
-        env |= provider_environment(self.emulator.config, self.server.base_url)
+        env |= self.provider_env()
         env |= {
-            "XERO_TIMEOUT": "3",
             "AMS_BILLING_RATE_LIMIT_TIME_SCALE": str(self.config.scale),
             "AMS_BILLING_DATABASE_URL": self.url,
             "PYTHONPATH": str(SOAK_DIR),
@@ -363,7 +449,7 @@ class Supervisor:
             index, moment = held
         self.freeze_settled(frozen, index)
         try:
-            before = self.emulator.clock.now()
+            before = self.emulated_now()
             self.workers[index].kill()
             self.report.kills[moment] += 1
             self.report.events.append(f"{before:%H:%M:%S.%f} killed worker {index} ({moment})")
@@ -379,11 +465,11 @@ class Supervisor:
                     self.survivor_hold_until = time.monotonic() + SURVIVOR_HOLD
                     self.report.jumps_while_a_survivors_answer_held += 1
                     self.hold_kills_left -= 1  # counts as one of the held-call rounds
-            self.jumped += KEY_WINDOW_JUMP
+            self.jumped += self.key_window_jump
             tmp = self.jumps_file.with_suffix(".tmp")
             tmp.write_text(repr(self.jumped))
             os.replace(tmp, self.jumps_file)  # the workers' clocks first, then Xero's
-            self.emulator.clock.advance(KEY_WINDOW_JUMP)
+            self.advance(self.key_window_jump)
             self.report.clock_jumps += 1
         finally:
             self.signal(frozen, signal.SIGCONT)
@@ -445,7 +531,7 @@ class Supervisor:
         killed process; the restarted one starts over from the ledger.
         """
         pending: dict[str, float] = {}
-        now = self.emulator.clock.now()
+        now = self.emulated_now()
         for call in self.emulator.calls:
             key = call.idempotency_key
             if key is None or call.method not in ("PUT", "POST"):
@@ -465,7 +551,7 @@ class Supervisor:
         if not self.stems:
             for member in range(self.config.members):
                 plan = f"crash-{self.config.seed}-{member:05d}"
-                for stem in member_stems(plan):
+                for stem in self.stems_of(plan):
                     self.stems[stem] = member
         stem = key.rsplit(":", 1)[0]
         return self.stems.get(stem, -1)
@@ -494,10 +580,7 @@ class Supervisor:
         """Start everything, kill and restart until every member is billed, then drain."""
         config = self.config
         self.server.start()
-        for kind, probability, extra in CRASH_FAULTS:
-            self.emulator.add_fault(
-                FaultRule(kind=kind, path=API, probability=probability, **extra)
-            )
+        self.install_faults()
         self.stores = open_stores(self.url)
         create_tables(self.stores.engine, config.workers, config.members)
         for index in range(config.webhook_servers):
@@ -516,6 +599,7 @@ class Supervisor:
                     "--clock-jumps", str(self.jumps_file)]  # fmt: skip
             if config.memory_ledger:
                 argv.append("--memory-ledger")
+            argv += self.worker_args()
             self.workers.append(self.spawn(f"worker-{index}", argv))
         deadline = time.monotonic() + config.budget
         self.faulted_phase(deadline)
@@ -583,7 +667,8 @@ class Supervisor:
         if self.hold is None:
             if self.hold_kills_left > 0 and now >= next_hold:
                 # The n-th hold that caught a call: one that caught nothing does not count.
-                moment, method, path = HOLD_TARGETS[self.holds_caught % len(HOLD_TARGETS)]
+                targets = self.hold_targets
+                moment, method, path = targets[self.holds_caught % len(targets)]
                 self.hold = self.emulator.hold_responses(method, path, count=1, timeout=60)
                 self.hold_armed_at, self.hold_moment = now, moment
             return False
@@ -643,7 +728,7 @@ class Supervisor:
             total = self.total_of(row.invoice_id)
             if total is None:
                 continue
-            if roll < 0.7:
+            if roll < 0.7 or not self.pays_in_instalments:
                 self.record_payment(row.invoice_id, total)
             else:
                 half = (total / 2).quantize(Decimal("0.01"))
@@ -656,11 +741,11 @@ class Supervisor:
 
     def total_of(self, invoice_id: str) -> Decimal | None:
         """The invoice's total in the books (``None``, and a problem, if it is not there)."""
-        for invoice in self.emulator.books().invoices:
-            if invoice["InvoiceID"] == invoice_id:
-                total = Decimal(str(invoice["Total"]))
-                self.totals[invoice_id] = total
-                return total
+        invoice = self.books()[1].get(invoice_id)
+        if invoice is not None:
+            total: Decimal = invoice["total"]
+            self.totals[invoice_id] = total
+            return total
         self.report.problems.append(f"finished invoice {invoice_id} is not in the books")
         return None
 
@@ -696,7 +781,7 @@ class Supervisor:
         end = min(deadline, time.monotonic() + 60)
         while time.monotonic() < end:
             self.deliver(force=True)
-            if self.emulator.webhooks.pending == 0:
+            if self.webhooks_pending() == 0:
                 break
             time.sleep(0.2)
         else:
@@ -746,13 +831,8 @@ class Supervisor:
         """Compare the books, the inbox and what listeners were told with what happened."""
         report = self.report
         assert self.stores is not None
-        books = self.emulator.books()
-        contacts = [(c["ContactID"], c.get("ContactNumber") or "") for c in books.contacts]
-        invoices = {i["InvoiceID"]: i for i in books.invoices}
-        rows = [
-            (i["InvoiceID"], i.get("Reference") or "", i["Status"], bool(i.get("SentToContact")))
-            for i in books.invoices
-        ]
+        contacts, invoices = self.books()
+        rows = [(i["id"], i["reference"], i["status"], i["sent"]) for i in invoices.values()]
         duplicated = duplicates(contacts, rows)
         report.duplicates = len(duplicated)
         report.problems += duplicated
@@ -777,10 +857,10 @@ class Supervisor:
             report.operations["send_invoice"] += 1
             invoice = invoices.get(row.invoice_id or "")
             expected.add(row.invoice_id or "")
-            if invoice is None or invoice.get("Reference") != plan_ref:
+            if invoice is None or invoice["reference"] != plan_ref:
                 report.lost += 1
                 report.problems.append(f"member {row.member}: its invoice is not in the books")
-            elif not invoice.get("SentToContact"):
+            elif not invoice["sent"]:
                 report.lost += 1
                 report.problems.append(f"member {row.member}: its invoice was never sent")
             if (
@@ -791,14 +871,13 @@ class Supervisor:
                 report.problems.append(f"member {row.member}: its contact is not in the books")
         orphans = [i for i in invoices if i not in expected]
         report.orphans = len(orphans)
-        report.problems += [f"invoice {invoices[i].get('Reference')} ({i}) nobody was told of"
+        report.problems += [f"invoice {invoices[i]['reference']} ({i}) nobody was told of"
                             for i in orphans]  # fmt: skip
-        twice = emailed_twice(self.emulator.calls)
+        twice = self.emailed_twice()
         for invoice_id in twice:
             reference = next(
-                (i.get("Reference") or "" for i in invoices.values()
-                 if i["InvoiceID"].lower() == invoice_id), ""
-            )  # fmt: skip
+                (i["reference"] for i in invoices.values() if i["id"].lower() == invoice_id), ""
+            )
             self.diagnose(reference)
         report.emailed_twice = len(twice)
         report.problems += [f"invoice {i} emailed more than once" for i in twice]
@@ -814,7 +893,7 @@ class Supervisor:
             return
         member = int(found.group(2))
         plan_key = f"crash-{self.config.seed}-{member:05d}"
-        stems = member_stems(plan_key)
+        stems = self.stems_of(plan_key)
         for call in self.emulator.calls:
             for stem, step in stems.items():
                 if (call.idempotency_key or "").startswith(stem):
@@ -843,25 +922,19 @@ class Supervisor:
                 was_paid.add(row.invoice_id)
             last[row.invoice_id] = row.status
             report.operations["listener told"] += 1
-        acknowledged = {
-            event["resourceId"]
-            for delivery in self.emulator.webhooks.history
-            if delivery.status == 200
-            for event in delivery.payload["events"]
-            if event["eventCategory"] == "INVOICE"
-        }
+        acknowledged = self.acknowledged_invoices()
         missed = [
             i
             for i in sorted(acknowledged)
             if i in invoices
-            and Decimal(str(invoices[i].get("AmountPaid") or 0)) > 0
-            and last.get(i) != invoices[i]["Status"]
+            and invoices[i]["amount_paid"] > 0
+            and last.get(i) != invoices[i]["status"]
         ]
         report.unprocessed_acknowledged = pending + len(missed)
         if pending:
             report.problems.append(f"{pending} acknowledged deliveries left in the inbox")
         report.problems += [
-            f"{i}: acknowledged, {invoices[i]['Status']} in the books, listener told {last.get(i)}"
+            f"{i}: acknowledged, {invoices[i]['status']} in the books, listener told {last.get(i)}"
             for i in missed
         ]
         unreported = sorted(i for i in self.paid_in_full if i not in was_paid)
@@ -923,12 +996,19 @@ def database(store: str, work: Path) -> Iterator[str]:
 
 def run_crash_soak(config: CrashConfig, keep: Path | None = None) -> CrashReport:
     """Run one crash soak on ``config.store`` and return its audited report."""
-    report = CrashReport(store=config.store, seed=config.seed, workers=config.workers)
+    report = CrashReport(
+        store=config.store, seed=config.seed, provider=config.provider, workers=config.workers
+    )
+    supervisor_class = Supervisor
+    if config.provider == "stripe":
+        from crash_stripe import StripeSupervisor  # noqa: PLC0415 - Stripe's rig, when asked
+
+        supervisor_class = StripeSupervisor
     started = time.monotonic()
-    work = Path(tempfile.mkdtemp(prefix=f"crash-soak-{config.store}-"))
+    work = Path(tempfile.mkdtemp(prefix=f"crash-soak-{config.provider}-{config.store}-"))
     try:
         with database(config.store, work) as url:
-            supervisor = Supervisor(config, url, work, report)
+            supervisor = supervisor_class(config, url, work, report)
             try:
                 supervisor.run()
             except Exception as error:
@@ -943,7 +1023,8 @@ def run_crash_soak(config: CrashConfig, keep: Path | None = None) -> CrashReport
                     supervisor.stores.close()
     finally:
         if keep is not None:
-            shutil.copytree(work, keep / f"{config.store}-{config.seed}", dirs_exist_ok=True)
+            target = keep / f"{config.provider}-{config.store}-{config.seed}"
+            shutil.copytree(work, target, dirs_exist_ok=True)
         shutil.rmtree(work, ignore_errors=True)
     report.wall_seconds = time.monotonic() - started
     return report
@@ -988,7 +1069,7 @@ def markdown(reports: list[CrashReport], command: str) -> str:
         ("problems recorded by workers", lambda r: str(r.worker_problems)),
         ("wall time (s)", lambda r: f"{r.wall_seconds:.1f}"),
     ]  # fmt: skip
-    header = " | ".join(f"{r.store} (seed {r.seed})" for r in reports)
+    header = " | ".join(f"{r.provider}, {r.store} (seed {r.seed})" for r in reports)
     lines = [f"Command: `{command}`", "", f"| | {header} |", "|---|" + "---|" * len(reports)]
     for label, get in rows:
         lines.append(f"| {label} | " + " | ".join(get(r) for r in reports) + " |")
@@ -1004,6 +1085,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     defaults = CrashConfig()
     parser.add_argument("--store", nargs="+", choices=["sqlite", "postgres"], default=["sqlite"])
+    parser.add_argument(
+        "--provider",
+        choices=["xero", "stripe"],
+        default="xero",
+        help="whose emulator and provider (stripe: the clock jumps past its 24 h key window)",
+    )
     parser.add_argument("--seed", type=int, nargs="+", default=[defaults.seed])
     for name in ("members", "workers", "webhook_servers", "kills", "hold_kills",
                  "webhook_kills"):  # fmt: skip
@@ -1026,7 +1113,8 @@ def main(argv: list[str] | None = None) -> int:
     for seed in args.seed:
         for store in args.store:
             config = CrashConfig(
-                store=store, seed=seed, members=args.members, workers=args.workers,
+                store=store, seed=seed, provider=args.provider, members=args.members,
+                workers=args.workers,
                 webhook_servers=args.webhook_servers, kills=args.kills,
                 hold_kills=args.hold_kills, webhook_kills=args.webhook_kills, scale=args.scale,
                 budget=args.budget, memory_ledger=args.memory_ledger,

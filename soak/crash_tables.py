@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import random
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -95,6 +95,9 @@ class MemberPlan:
 
     seed: int
     number: int
+    relative_dates: bool = False
+    """Issue today and fall due in 30 days (a provider that refuses past due dates: Stripe);
+    else the fixed dates of the Xero soak."""
 
     @property
     def account_reference(self) -> str:
@@ -126,12 +129,13 @@ class MemberPlan:
 
     def request(self) -> InvoiceRequest:
         """The member's invoice."""
+        issue = date.today() if self.relative_dates else date(2026, 1, 15)
         return InvoiceRequest(
             contact=self.contact(),
             line_items=[LineItem("Annual membership", Decimal(1), self.amount)],
             currency="NZD",
-            issue_date=date(2026, 1, 15),
-            due_date=date(2026, 2, 14),
+            issue_date=issue,
+            due_date=issue + timedelta(days=30),
             reference=self.reference,
         )
 

@@ -60,11 +60,19 @@ _TRANSIENT = (RateLimitedError, ProviderUnavailableError, AuthenticationError)
 class Worker:
     """Bills one worker's share of the members."""
 
-    def __init__(self, service: BillingService, engine: sa.Engine, seed: int, scale: float) -> None:
+    def __init__(
+        self,
+        service: BillingService,
+        engine: sa.Engine,
+        seed: int,
+        scale: float,
+        relative_dates: bool = False,
+    ) -> None:
         self.service = service
         self.engine = engine
         self.seed = seed
         self.scale = scale
+        self.relative_dates = relative_dates
 
     def unfinished(self, worker: int) -> list[int]:
         """This worker's members that are not finished, in order."""
@@ -99,7 +107,7 @@ class Worker:
 
     def bill(self, number: int) -> bool:
         """Run the member's steps; true once it is finished."""
-        plan = MemberPlan(self.seed, number)
+        plan = MemberPlan(self.seed, number, self.relative_dates)
         service = self.service
         self.note(number, runs=members.c.runs + 1)
         contact = self.attempt(
@@ -154,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--worker", type=int, required=True)
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--memory-ledger", action="store_true")
+    parser.add_argument(
+        "--relative-dates", action="store_true", help="issue today, due in 30 days (Stripe)"
+    )
     parser.add_argument("--parent", type=int, help="stop when this process is gone")
     parser.add_argument("--clock-jumps", help="a file with the emulator's jumps (seconds)")
     args = parser.parse_args(argv)
@@ -164,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         extra["idempotency_store"] = InMemoryIdempotencyStore()
     with open_stores(args.url, upgrade=False) as stores:
         service = load_durable_service(stores, listeners=[DbListener(stores.engine)], **extra)
-        worker = Worker(service, stores.engine, args.seed, args.scale)
+        worker = Worker(service, stores.engine, args.seed, args.scale, args.relative_dates)
         try:
             for _ in range(ROUNDS):
                 todo = worker.unfinished(args.worker)

@@ -749,7 +749,8 @@ def duplicates(
     :meth:`Rig.books` gives them; one line per duplicated reference.
     """
     by_number = Counter(number for _, number in contacts)
-    live = Counter(ref for _, ref, status, _ in invoices if status not in ("VOIDED", "DELETED"))
+    dead = ("VOIDED", "VOID", "DELETED")  # Xero's words, and the core's
+    live = Counter(ref for _, ref, status, _ in invoices if status not in dead)
     return [f"duplicate contact {n}" for n, count in by_number.items() if count > 1] + [
         f"duplicate invoice {r}" for r, count in live.items() if count > 1
     ]

@@ -36,7 +36,15 @@ from ams_billing.cli.checks.runner import Check, CheckState, run_checks
 from ams_billing.cli.checks.store_checks import check_stores
 from ams_billing.cli.checks.webhook_checks import check_intent_to_receive, check_webhook_url
 
-__all__ = ["CHECKS", "CheckResult", "CheckStatus", "Problem", "Report", "run_self_test"]
+__all__ = [
+    "CHECKS",
+    "CheckResult",
+    "CheckStatus",
+    "Problem",
+    "Report",
+    "checked_provider",
+    "run_self_test",
+]
 
 
 def _with_url(state: CheckState) -> bool:
@@ -96,8 +104,28 @@ def run_self_test(
     keep_secret: Callable[[str], None],
     webhook_url: str | None = None,
     xero_options: Mapping[str, Any] | None = None,
+    provider: str = "xero",
 ) -> Report:
-    """Run :data:`CHECKS` against ``environ``; the report says what held and how to fix the rest."""
+    """Run the checks of ``provider`` against ``environ``; what held and how to fix the rest.
+
+    ``provider`` is ``xero`` (:data:`CHECKS`) or ``stripe``
+    (:data:`~ams_billing.cli.checks.stripe_checks.STRIPE_CHECKS`).
+    """
+    if provider == "stripe":
+        from ams_billing.cli.checks.stripe_checks import (  # noqa: PLC0415
+            STRIPE_CHECKS,
+            StripeCheckState,
+            read_stripe_settings,
+        )
+
+        stripe_state = StripeCheckState(
+            environ=environ, keep_secret=keep_secret, webhook_url=webhook_url
+        )
+        read_stripe_settings(stripe_state)
+        try:
+            return run_checks(STRIPE_CHECKS, stripe_state)
+        finally:
+            stripe_state.close()
     state = CheckState(
         environ=environ,
         keep_secret=keep_secret,
@@ -109,3 +137,20 @@ def run_self_test(
         return run_checks(CHECKS, state)
     finally:
         state.close()
+
+
+def checked_provider(environ: Mapping[str, str]) -> str:
+    """Which provider's set-up ``check`` tests when not told: ``stripe`` or ``xero``.
+
+    Stripe when AMS_BILLING_SERVICE_CLASS names it (``stripe`` or a class path into
+    ``ams_billing.providers.stripe``), or when STRIPE_SECRET_KEY is set and no XERO_CLIENT_ID
+    is; Xero otherwise (as before Stripe existed).
+    """
+    named = (environ.get("AMS_BILLING_SERVICE_CLASS") or "").strip().lower()
+    if named == "stripe" or named.startswith("ams_billing.providers.stripe"):
+        return "stripe"
+    if named:
+        return "xero"
+    has_stripe = bool((environ.get("STRIPE_SECRET_KEY") or "").strip())
+    has_xero = bool((environ.get("XERO_CLIENT_ID") or "").strip())
+    return "stripe" if has_stripe and not has_xero else "xero"

@@ -1,4 +1,4 @@
-"""``ams-billing check``: self-test the Xero configuration, each failure with its fix."""
+"""``ams-billing check``: self-test the Xero or Stripe configuration, each failure with its fix."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from ams_billing.cli.checks import CheckStatus, Report, run_self_test
+from ams_billing.cli.checks import CheckStatus, Report, checked_provider, run_self_test
 from ams_billing.cli.context import cli_context
 from ams_billing.cli.environment import command_environment, env_file_option, secret_values
 from ams_billing.cli.layout import Block, show_rows
@@ -26,23 +26,35 @@ STYLES = {
 """How each status is coloured (on a terminal)."""
 
 
-@click.command(short_help="Self-test the Xero set-up, each failure with its fix.")
+@click.command(short_help="Self-test the Xero or Stripe set-up, each failure with its fix.")
 @env_file_option
+@click.option(
+    "--provider",
+    type=click.Choice(["auto", "xero", "stripe"]),
+    default="auto",
+    show_default=True,
+    help="Whose set-up to check. auto: Stripe when AMS_BILLING_SERVICE_CLASS names it, or when "
+    "STRIPE_SECRET_KEY is set without XERO_CLIENT_ID; Xero otherwise.",
+)
 @click.option(
     "--webhook-url",
     metavar="URL",
     default=None,
-    help="Also check the AMS's webhook endpoint at URL: HTTPS, the guide's path, and Xero's "
-    "Intent-to-Receive (correctly and incorrectly signed deliveries).",
+    help="Xero: also check the AMS's webhook endpoint at URL: HTTPS, the guide's path, and "
+    "Xero's Intent-to-Receive (correctly and incorrectly signed deliveries). Stripe: the "
+    "webhook endpoint registered at URL (without it, any registered endpoint).",
 )
 @json_option
-def check(*, env_file: Path | None, webhook_url: str | None, as_json: bool) -> None:
-    """Self-test the configuration against Xero, as the setup guide's troubleshooting would.
+def check(*, env_file: Path | None, provider: str, webhook_url: str | None, as_json: bool) -> None:
+    """Self-test the configuration against Xero or Stripe, as troubleshooting would.
 
-    Checks the variables, the credentials, the tenant, the scopes, the organisation (a Demo
+    Xero: the variables, the credentials, the tenant, the scopes, the organisation (a Demo
     Company cannot email), the account code, the currency, the email whitelist, the webhook
-    key and, with --webhook-url, the webhook endpoint. Exits 0 when nothing failed, 3 when a
-    variable is invalid, 4 when Xero is unreachable or refuses the connection, 1 otherwise.
+    key and, with --webhook-url, the webhook endpoint. Stripe: the variables, the key's shape
+    and mode (test or live, restricted), that Stripe accepts it and what it may read, the
+    webhook endpoint registered for the events the provider needs, and the webhook secret.
+    Exits 0 when nothing failed, 3 when a variable is invalid, 4 when the provider is
+    unreachable or refuses the connection, 1 otherwise.
     """
     output = Output(json_mode=as_json)
     try:
@@ -52,27 +64,33 @@ def check(*, env_file: Path | None, webhook_url: str | None, as_json: bool) -> N
     for secret in secret_values(environ):
         output.keep_secret(secret)
     source = str(env_file) if env_file else "the environment"
+    chosen = checked_provider(environ) if provider == "auto" else provider
     report = run_self_test(
         environ,
         keep_secret=output.keep_secret,
         webhook_url=webhook_url,
         xero_options=cli_context().xero_options,
+        provider=chosen,
     )
     if as_json:
-        output.json(report.as_json({"source": source, "webhook_url": webhook_url}))
+        extra: dict[str, str | None] = {"source": source, "webhook_url": webhook_url}
+        if chosen != "xero":  # the Xero document keeps its shape
+            extra["provider"] = chosen
+        output.json(report.as_json(extra))
     else:
-        render_report(output, report, source)
+        render_report(output, report, source, provider=chosen)
     output.exit(report.exit_code)
 
 
-def render_report(output: Output, report: Report, source: str) -> None:
+def render_report(output: Output, report: Report, source: str, *, provider: str = "xero") -> None:
     """Print the report as a table, with each fix under its result, then a summary line.
 
     When the table would cut a value (a long database URL in a narrow terminal or a pipe),
     each result is a block of lines instead: ``STATUS  check: result``, then its problems and
     fix, indented; see :mod:`ams_billing.cli.layout`.
     """
-    output.line(f"ams-billing check: the Xero setup, from {source}", "bold")
+    name = "Stripe" if provider == "stripe" else "Xero"
+    output.line(f"ams-billing check: the {name} setup, from {source}", "bold")
     table = Table(show_header=True, header_style="bold", expand=False, show_lines=False)
     table.add_column("", no_wrap=True)
     table.add_column("check", no_wrap=True)

@@ -24,9 +24,18 @@ def _emulator() -> AbstractContextManager[DemoEnvironment]:
     return emulator_environment()
 
 
+def _stripe() -> AbstractContextManager[DemoEnvironment]:
+    from ams_billing.cli.demo.on_stripe_emulator import (  # noqa: PLC0415 - httpx stack
+        stripe_emulator_environment,
+    )
+
+    return stripe_emulator_environment()
+
+
 ENVIRONMENTS: dict[str, Callable[[], AbstractContextManager[DemoEnvironment]]] = {
     "emulator": _emulator,
     "fake": fake_environment,
+    "stripe": _stripe,
 }
 """Where the demo can run, by ``--provider`` name."""
 
@@ -38,6 +47,7 @@ ENVIRONMENTS: dict[str, Callable[[], AbstractContextManager[DemoEnvironment]]] =
     default="emulator",
     show_default=True,
     help="emulator: the Xero provider against a local Xero emulator over loopback HTTP; "
+    "stripe: the Stripe provider against a local Stripe emulator over loopback HTTP; "
     "fake: the in-memory provider.",
 )
 @json_option
