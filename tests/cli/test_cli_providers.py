@@ -88,7 +88,7 @@ def test_a_class_path_outside_the_entry_points_is_listed(tmp_path: Path) -> None
 
 
 def test_an_unloadable_selection_exits_3(tmp_path: Path) -> None:
-    env = write_env(tmp_path / "e.env", {"AMS_BILLING_SERVICE_CLASS": "stripe"})
+    env = write_env(tmp_path / "e.env", {"AMS_BILLING_SERVICE_CLASS": "quickbooks"})
     result = invoke(["providers", "--env-file", str(env), "--json"])
     assert result.exit_code == 3
     document = json_of(result)

@@ -125,7 +125,8 @@ def test_since_summarises_the_changes_and_records_the_high_water_mark(
     assert document["completed"] is True
     assert document["invoices"] == 4
     assert document["changes"] == {
-        "paid": 1, "partially_paid": 1, "voided": 1, "deleted": 0, "updated": 0
+        "paid": 1, "partially_paid": 1, "voided": 1, "deleted": 0, "updated": 0,
+        "written_off": 0,
     }  # fmt: skip
     kinds = {c["invoice_id"]: c["kind"] for c in document["changed_invoices"]}
     assert kinds == {
@@ -147,7 +148,10 @@ def test_the_text_summary_has_counts_and_a_table(books: Books, tmp_path: Path) -
     result = sync(tmp_path / "s.json", "--since", LONG_AGO, obj=books.context(), json_out=False)
     assert result.exit_code == 0, result.output
     assert "Synced 1 of 1 invoice(s) changed since 2000-01-01T00:00:00+00:00" in result.stdout
-    assert "Changes: 1 paid, 0 partially paid, 0 voided, 0 deleted, 0 updated" in result.stdout
+    assert (
+        "Changes: 1 paid, 0 partially paid, 0 voided, 0 deleted, 0 written off, 0 updated"
+        in result.stdout
+    )
     row = next(
         line for line in result.stdout.splitlines() if invoice.number and invoice.number in line
     )
