@@ -11,8 +11,11 @@ the transport's own retries did not get past, the step's **look-up** runs first:
 consistent with the write (a list or a re-read, never search) of what the old key would have
 made. Found: that object is the step's answer, nothing is sent again. Not found: the step's
 generation is advanced in the durable ledger (under :data:`GENERATION_PREFIX`, so a restart
-or another process sharing the ledger uses it too) and the step is sent under the new key.
+or another process sharing the ledger uses it too). After a replayed 5xx the step is sent at
+once under the new key (up to :data:`MAX_GENERATIONS_PER_CALL` keys); after a 5xx Stripe did
+not replay (it is failing now) the error reaches the caller, whose retry uses the new key.
 A key is only replaced once the look-up proved nothing was made under it: never two objects.
+A 5xx marked ``Stripe-Should-Retry: false`` keeps its key.
 """
 
 from __future__ import annotations
@@ -106,6 +109,10 @@ class KeyGenerations:
                 Call("POST", path).operation,
                 new,
             )
+            if not failure.replayed:
+                # Stripe is failing, not replaying: the caller hears of it, and its retry
+                # (this process or another, after a restart) uses the new key.
+                raise failure
         raise ProviderUnavailableError(
             f"{failure}; Stripe failed under {MAX_GENERATIONS_PER_CALL} keys in a row, "
             "try again later"
