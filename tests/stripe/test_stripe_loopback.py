@@ -20,13 +20,20 @@ import httpx
 import pytest
 
 from ams_billing.contracts.checks import RecordingListener
-from ams_billing.core.errors import NotFoundError, ProviderUnavailableError, ValidationError
+from ams_billing.core.errors import (
+    InvalidStateError,
+    NotFoundError,
+    ProviderUnavailableError,
+    ValidationError,
+)
 from ams_billing.core.ledger import InMemoryIdempotencyStore
 from ams_billing.core.models import Contact, InvoiceRequest, InvoiceStatus, LineItem
 from ams_billing.core.service import BillingService
 from ams_billing.emulators.stripe import FaultKind, FaultRule, StripeEmulator, StripeEmulatorConfig
 from ams_billing.emulators.stripe.calllog import CallRecord
 from ams_billing.emulators.stripe.webhooks import delivery_headers
+from ams_billing.providers.stripe.generations import GENERATION_PREFIX, MAX_GENERATIONS_PER_CALL
+from ams_billing.providers.stripe.keys import stripe_key
 from ams_billing.providers.stripe.provider import StripeProvider
 from ams_billing.providers.stripe.settings import StripeSettings
 
@@ -431,3 +438,146 @@ def test_a_delivery_signed_with_another_secret_is_refused(world: World) -> None:
     forged = delivery_headers(body, "whsec_" + "not-the-endpoints-secret", stamp)
     answer = httpx.post(world.receiver.url, content=body, headers=forged)
     assert answer.status_code == 401
+
+
+# -- a 5xx Stripe kept under a key -----------------------------------------------------------
+# Stripe stores the answer of a request that started executing, a 500 included, and replays it
+# to every request with that key for 24 hours (stripe-api.md 5, 6.3); the crash soak (seed 8,
+# 400 members) lost a member to it. The emulator's ``server_error`` with ``stored=True`` keeps
+# the 500 under the key (``applied=True``: the change is kept too, then the 500 answered).
+
+
+def stored_500(path: str, *, count: int = 1, applied: bool = False) -> FaultRule:
+    return FaultRule(
+        kind=FaultKind.SERVER_ERROR,
+        method="POST",
+        path=path,
+        count=count,
+        stored=True,
+        applied=applied,
+    )
+
+
+def customer_generation(ledger: InMemoryIdempotencyStore, account: str = "M-1001") -> str | None:
+    record = ledger.get(GENERATION_PREFIX + stripe_key("customer", account))
+    return None if record is None else record.result
+
+
+def test_a_customer_create_past_a_stored_500_uses_a_new_key(world: World) -> None:
+    service = world.service()
+    world.emulator.add_fault(stored_500(r"^/v1/customers$"))
+    record = service.create_contact(member(), idempotency_key="contact-1")
+    assert world.count("customers") == 1
+    creates = world.calls("POST", "/v1/customers")
+    # The 500, its replay (the key is Stripe's for a day), then the create under a new key.
+    assert [(c.status, c.replayed) for c in creates] == [(500, False), (500, True), (200, False)]
+    assert creates[0].idempotency_key == creates[1].idempotency_key
+    assert creates[2].idempotency_key != creates[0].idempotency_key
+    assert record.provider_id == world.emulator.state()["customers"][0]["id"]
+
+
+def test_a_customer_a_stored_500_made_anyway_is_found_not_made_again(world: World) -> None:
+    service = world.service()
+    world.emulator.add_fault(stored_500(r"^/v1/customers$", applied=True))
+    record = service.create_contact(member(), idempotency_key="contact-1")
+    assert world.count("customers") == 1
+    assert record.provider_id == world.emulator.state()["customers"][0]["id"]
+    creates = world.calls("POST", "/v1/customers")
+    assert [(c.status, c.replayed) for c in creates] == [(500, False), (500, True)]
+
+
+def test_an_invoice_past_stored_500s_on_every_step_is_one_open_invoice(world: World) -> None:
+    service = world.service()
+    for path in (r"^/v1/invoices$", r"^/v1/invoiceitems$", r"/finalize$"):
+        world.emulator.add_fault(stored_500(path))
+    invoice = service.create_invoice(request(), idempotency_key="invoice-1")
+    assert invoice.status is InvoiceStatus.OPEN
+    assert len(invoice.line_items) == 2
+    assert world.count("invoices") == 1
+    assert len([c for c in world.calls("POST", "/v1/invoices") if c.status == 200]) == 1
+
+
+def test_a_draft_a_stored_500_made_anyway_is_completed_not_made_again(world: World) -> None:
+    service = world.service()
+    world.emulator.add_fault(stored_500(r"^/v1/invoices$", applied=True))
+    world.emulator.add_fault(stored_500(r"^/v1/invoiceitems$", applied=True))
+    world.emulator.add_fault(stored_500(r"/finalize$", applied=True))
+    invoice = service.create_invoice(request(), idempotency_key="invoice-1")
+    assert invoice.status is InvoiceStatus.OPEN
+    assert world.count("invoices") == 1
+    assert len(invoice.line_items) == 2  # the line made under the 500 is not added twice
+    assert not [c for c in world.calls("POST", "/v1/invoices") if c.status == 200]
+
+
+@pytest.mark.parametrize("applied", [False, True])
+def test_a_send_past_a_stored_500_emails_once(world: World, applied: bool) -> None:
+    service = world.service()
+    invoice = service.create_invoice(request(), idempotency_key="invoice-1")
+    path = f"/v1/invoices/{invoice.provider_id}/send"
+    world.emulator.add_fault(stored_500(f"^{path}$", applied=applied))
+    result = service.send_invoice(invoice, idempotency_key="send-1")
+    assert (result.sent, result.recipient) == (True, "ada@example.org")
+    sent = [e for e in world.emulator.events() if e["type"] == "invoice.sent"]
+    assert len(sent) == 1
+
+
+def test_the_new_generation_is_kept_in_the_ledger_across_a_restart(world: World) -> None:
+    # The fault fires on the replay too: two per generation.
+    world.emulator.add_fault(stored_500(r"^/v1/customers$", count=2 * MAX_GENERATIONS_PER_CALL))
+    with pytest.raises(ProviderUnavailableError):
+        world.service().create_contact(member(), idempotency_key="contact-1")
+    assert world.count("customers") == 0
+    assert customer_generation(world.ledger) == str(MAX_GENERATIONS_PER_CALL)
+    tried = {c.idempotency_key for c in world.calls("POST", "/v1/customers")}
+    assert len(tried) == MAX_GENERATIONS_PER_CALL
+
+    restarted = world.service()  # a new process over the same durable ledger
+    restarted.create_contact(member(), idempotency_key="contact-1")
+    assert world.count("customers") == 1
+    last = world.calls("POST", "/v1/customers")[-1]
+    assert (last.status, last.replayed) == (200, False)
+    assert last.idempotency_key not in tried
+
+
+def test_a_500_stripe_says_not_to_retry_keeps_its_key(world: World) -> None:
+    service = world.service()
+    world.emulator.add_fault(
+        FaultRule(
+            kind=FaultKind.SERVER_ERROR,
+            method="POST",
+            path=r"^/v1/customers$",
+            count=1,
+            should_retry=False,
+        )
+    )
+    with pytest.raises(ProviderUnavailableError):
+        service.create_contact(member(), idempotency_key="contact-1")
+    assert customer_generation(world.ledger) is None
+
+
+# -- send without a read first ---------------------------------------------------------------
+
+
+def test_send_is_one_request_and_reads_nothing_first(world: World) -> None:
+    service = world.service()
+    invoice = service.create_invoice(request(), idempotency_key="invoice-1")
+    before = len(world.emulator.calls)
+    result = service.send_invoice(invoice, idempotency_key="send-1")
+    assert (result.sent, result.recipient) == (True, "ada@example.org")
+    during = world.emulator.calls[before:]
+    assert [(c.method, c.path) for c in during] == [
+        ("POST", f"/v1/invoices/{invoice.provider_id}/send")
+    ]
+
+
+def test_an_invoice_voided_since_it_was_read_is_refused_by_stripe_naming_it(
+    world: World,
+) -> None:
+    service = world.service()
+    invoice = service.create_invoice(request(), idempotency_key="invoice-1")
+    service.void_invoice(invoice.provider_id)
+    with pytest.raises(InvalidStateError) as refused:
+        service.send_invoice(invoice, idempotency_key="send-1")  # the OPEN copy held before
+    assert refused.value.resource_id == invoice.provider_id
+    assert invoice.provider_id in str(refused.value)
+    assert not [e for e in world.emulator.events() if e["type"] == "invoice.sent"]

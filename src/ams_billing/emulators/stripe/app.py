@@ -495,7 +495,7 @@ class StripeEngine:
                         body=stored.body,
                     )
                     return self._finish(replay, fault)
-            if fault is not None and fault.kind is FaultKind.SERVER_ERROR:
+            if fault is not None and fault.kind is FaultKind.SERVER_ERROR and not fault.applied:
                 failure = _fault_error(fault)
                 assert failure is not None
                 response = error_answer(failure, request_id)
@@ -524,6 +524,11 @@ class StripeEngine:
             except StripeError as error:
                 keep = error.replayable
                 response = json_answer(error.status, error.body(request_id), request_id, echo)
+            if fault is not None and fault.kind is FaultKind.SERVER_ERROR:  # applied, then 500
+                failure = _fault_error(fault)
+                assert failure is not None
+                response = error_answer(failure, request_id)
+                keep = fault.stored
             if key is not None and keep and method == "POST":
                 self._idempotency.put(
                     key, StoredAnswer(digest, response.status, response.body, now)

@@ -8,7 +8,9 @@ fires ``count`` times (``None``: every match) after skipping ``skip`` matches, w
 - ``lock_timeout``: 429 ``lock_timeout`` with ``Stripe-Should-Retry: true``;
 - ``server_error``: 500 ``api_error``; ``should_retry`` sets ``Stripe-Should-Retry``
   (``None``: no header); ``stored`` keeps it under the request's key, as Stripe does for a 500
-  raised once the endpoint started (its retries then replay the 500);
+  raised once the endpoint started (its retries then replay the 500); ``applied`` (with
+  ``stored``) runs the endpoint first and keeps its change, then answers and stores the 500:
+  Stripe's 500 "after the write", whose outcome the client cannot tell;
 - ``conflict``: 409 ``idempotency_key_in_use`` (another request with the key is running);
 - ``slow``: the answer is delayed by ``delay`` seconds, on the emulator clock (virtual) or
   really (``real_delay``);
@@ -61,6 +63,7 @@ class FaultRule:
     real_delay: bool = False
     should_retry: bool | None = None
     stored: bool = False
+    applied: bool = False
 
     def matches(self, method: str, path: str) -> bool:
         """Whether the rule applies to this method and path."""

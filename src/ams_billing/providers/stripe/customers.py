@@ -15,13 +15,16 @@ in three places, in order, and creates one only when all three come up empty:
    for 24 hours; later the index has long caught up.
 
 A customer found is updated in place (name, email) when the contact changed; one created is
-remembered in the ledger before anything else is done with it.
+remembered in the ledger before anything else is done with it. A 5xx Stripe kept under a
+create's key is looked up in the customer list (by email) before the create moves to a new key
+(:mod:`~ams_billing.providers.stripe.generations`).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -29,14 +32,19 @@ from ams_billing.core.errors import NotFoundError
 from ams_billing.core.idempotency import IdempotentCalls, Outcome, OutcomeCodec
 from ams_billing.core.ledger import IdempotencyRecord, RecordState
 from ams_billing.core.models import Contact, ContactRecord
+from ams_billing.providers.stripe.generations import KeyGenerations
 from ams_billing.providers.stripe.keys import stripe_key
 from ams_billing.providers.stripe.mapping import ACCOUNT_KEY, to_contact_record
 from ams_billing.providers.stripe.transport import StripeHttp
 
-__all__ = ["LEDGER_PREFIX", "StripeCustomers"]
+__all__ = ["LEDGER_PREFIX", "LOOKBACK", "StripeCustomers"]
 
 LEDGER_PREFIX = "ams-billing/stripe/customer/"
 """Where the ledger remembers the customer id of an account reference."""
+
+LOOKBACK = timedelta(days=2)
+"""How far back a create's look-up lists customers without an email (Stripe's key window is a
+day; the rest covers a difference of clocks)."""
 
 _OPERATION = "create_contact"
 _REMEMBERED = "stripe_customer"
@@ -52,12 +60,24 @@ def customer_params(contact: Contact) -> dict[str, Any]:
     }
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 class StripeCustomers:
     """Creates, finds and updates customers; remembers their ids by account reference."""
 
-    def __init__(self, http: StripeHttp, once: IdempotentCalls) -> None:
+    def __init__(
+        self,
+        http: StripeHttp,
+        once: IdempotentCalls,
+        *,
+        now: Callable[[], datetime] = _utc_now,
+    ) -> None:
         self._http = http
         self._once = once
+        self._now = now
+        self._keys = KeyGenerations(http, once.store)
         self._lock = threading.Lock()
         self._saved: dict[str, tuple[Contact, ContactRecord]] = {}
         self.codec = OutcomeCodec[ContactRecord](
@@ -104,10 +124,11 @@ class StripeCustomers:
     def _create(self, contact: Contact) -> ContactRecord:
         # Keyed on the reference, not the caller's key: any create of the same account with
         # the same details within Stripe's window is answered with the first customer.
-        created = self._http.post(
+        created = self._keys.post(
             "/customers",
             customer_params(contact),
-            key=stripe_key("customer", contact.account_reference),
+            stem=stripe_key("customer", contact.account_reference),
+            find=lambda: self._made(contact),
             fields=_FIELDS,
         )
         record = to_contact_record(created)
@@ -115,10 +136,11 @@ class StripeCustomers:
         return record
 
     def _update(self, contact: Contact, customer_id: str, caller_key: str) -> ContactRecord:
-        updated = self._http.post(
+        updated = self._keys.post(
             f"/customers/{quote(customer_id, safe='')}",
             customer_params(contact),
-            key=stripe_key("customer-update", caller_key, customer_id),
+            stem=stripe_key("customer-update", caller_key, customer_id),
+            find=lambda: None,  # an update makes nothing: sending it again is harmless
             resource_id=customer_id,
             fields=_FIELDS,
         )
@@ -127,6 +149,35 @@ class StripeCustomers:
         record = to_contact_record(updated)
         self._remember(contact, record)
         return record
+
+    def _made(self, contact: Contact) -> Mapping[str, Any] | None:
+        """The account's customer a create may have made, read consistently (lists, not search).
+
+        A create's key carries its body, so what it made has exactly the contact's email: the
+        list filtered by that email finds it. Without an email, the customers created in the
+        last :data:`LOOKBACK` (Stripe keeps a key at most a day) are listed.
+        """
+        params: dict[str, Any] = {"limit": 100}
+        if contact.email:
+            params["email"] = contact.email
+        else:
+            params["created"] = {"gte": int((self._now() - LOOKBACK).timestamp())}
+        after: str | None = None
+        for _ in range(10_000):  # bounded: a million customers
+            page = self._http.get(
+                "/customers", {**params, **({"starting_after": after} if after else {})}
+            )
+            data = [c for c in page.get("data", []) if isinstance(c, Mapping)]
+            for customer in data:
+                metadata = customer.get("metadata") or {}
+                if not customer.get("deleted") and (
+                    metadata.get(ACCOUNT_KEY) == contact.account_reference
+                ):
+                    return customer
+            if not page.get("has_more") or not data:
+                return None
+            after = str(data[-1]["id"])
+        return None
 
     def _search(self, reference: str) -> str | None:
         if '"' in reference or "\\" in reference:

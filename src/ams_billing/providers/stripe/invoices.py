@@ -19,12 +19,18 @@ the same requests with the same keys and Stripe answers each from its record. A 
 ``metadata[ams_key]`` is the key's digest; a draft found is completed (its missing lines, by
 ``metadata[ams_line]``, then finalized) rather than made again.
 
+**A 5xx Stripe kept under a step's key** (replayed to every retry for a day) moves that step
+to a new key, once a consistent read proved the old key made nothing: the draft by its
+``ams_key``, a line by its ``ams_line``, a finalize (or void, write-off) by the status
+(:mod:`~ams_billing.providers.stripe.generations`).
+
 **Changed since** reads ``GET /v1/events`` (``type=invoice.*``, ``created[gte]``), which keeps
 30 days, then the invoices named; for an older ``since`` every invoice is listed.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -46,6 +52,7 @@ from ams_billing.core.models import (
     InvoiceStatus,
 )
 from ams_billing.providers.stripe.customers import StripeCustomers
+from ams_billing.providers.stripe.generations import KeyGenerations
 from ams_billing.providers.stripe.keys import stripe_key
 from ams_billing.providers.stripe.mapping import ACCOUNT_KEY, due_timestamp, to_invoice
 from ams_billing.providers.stripe.money import NOT_BILLABLE, minor_unit_price, to_stripe_amount
@@ -146,6 +153,7 @@ class StripeInvoices:
         self._defaults = defaults
         self._once = once
         self._now = now
+        self._keys = KeyGenerations(http, once.store)
         self.codec = OutcomeCodec[Invoice](
             keep=lambda invoice: Outcome(invoice.provider_id, invoice.contact.provider_id),
             replay=lambda record: self.get_one(record.result or ""),
@@ -184,7 +192,7 @@ class StripeInvoices:
             "ams_issue_date": request.issue_date.isoformat(),
             "ams_reference": request.reference or "",
         }
-        draft = self._http.post(
+        draft = self._keys.post(
             "/invoices",
             {
                 "customer": contact.provider_id,
@@ -196,7 +204,8 @@ class StripeInvoices:
                 "description": request.reference,
                 "metadata": {k: v for k, v in metadata.items() if v},
             },
-            key=stripe_key("invoice", key, "create"),
+            stem=stripe_key("invoice", key, "create"),
+            find=lambda: self._draft_of(contact, key),
             fields=_INVOICE_FIELDS,
         )
         return self._complete(draft, request, key)
@@ -213,7 +222,7 @@ class StripeInvoices:
         for index, line in enumerate(request.line_items):
             if str(index) in present:
                 continue
-            self._http.post(
+            self._keys.post(
                 "/invoiceitems",
                 {
                     "customer": invoice["customer"],
@@ -228,17 +237,19 @@ class StripeInvoices:
                         "ams_account_code": line.account_code or resolved.account_code or "",
                     },
                 },
-                key=stripe_key("invoice", key, f"line:{index}"),
+                stem=stripe_key("invoice", key, f"line:{index}"),
+                find=functools.partial(self._line_of, invoice_id, index),
                 fields={
                     "quantity": f"line_items[{index}].quantity",
                     "unit_amount_decimal": f"line_items[{index}].unit_amount",
                     "description": f"line_items[{index}].description",
                 },
             )
-        finalized = self._http.post(
+        finalized = self._keys.post(
             f"/invoices/{quote(invoice_id, safe='')}/finalize",
             {"auto_advance": False},
-            key=stripe_key("invoice", key, "finalize"),
+            stem=stripe_key("invoice", key, "finalize"),
+            find=lambda: self._unless_status(invoice_id, "draft"),
             resource_id=invoice_id,
         )
         return self._mapped(finalized)
@@ -246,12 +257,37 @@ class StripeInvoices:
     def _find_created(
         self, request: InvoiceRequest, contact: ContactRecord, key: str
     ) -> Invoice | None:
+        draft = self._draft_of(contact, key)
+        return None if draft is None else self._complete(draft, request, key)
+
+    def _draft_of(self, contact: ContactRecord, key: str) -> Mapping[str, Any] | None:
+        """The live invoice a create under ``key`` made, from the customer's list (consistent)."""
         wanted = key_digest(key)
         for invoice in self._list({"customer": contact.provider_id}):
             metadata = invoice.get("metadata") or {}
             if metadata.get("ams_key") == wanted and invoice.get("status") != "void":
-                return self._complete(invoice, request, key)
+                return invoice
         return None
+
+    def _line_of(self, invoice_id: str, index: int) -> Mapping[str, Any] | None:
+        """The invoice's line added for ``line_items[index]``, if one was."""
+        path = f"/invoices/{quote(invoice_id, safe='')}/lines"
+        for line in self._pages(path, {}):
+            if str((line.get("metadata") or {}).get("ams_line")) == str(index):
+                return line
+        return None
+
+    def _unless_status(self, invoice_id: str, *statuses: str) -> Mapping[str, Any] | None:
+        """The invoice as Stripe holds it now, unless its status is one of ``statuses``."""
+        data = self.read_raw(invoice_id)
+        return None if data.get("status") in statuses else data
+
+    def read_raw(self, invoice_id: str) -> Mapping[str, Any]:
+        """``GET /v1/invoices/{id}`` as Stripe answers it."""
+        data: Mapping[str, Any] = self._http.get(
+            f"/invoices/{quote(invoice_id, safe='')}", resource_id=invoice_id
+        )
+        return data
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -297,6 +333,10 @@ class StripeInvoices:
         return self._pages("/invoices", params)
 
     def _pages(self, path: str, params: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+        return self.pages(path, params)
+
+    def pages(self, path: str, params: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+        """Every object of a list endpoint, page by page (``limit`` 100, ``starting_after``)."""
         after: str | None = None
         for _ in range(100_000):  # bounded: 10 million objects
             page = self._http.get(
@@ -344,10 +384,11 @@ class StripeInvoices:
                 "in Stripe, never voided)",
                 resource_id=invoice_id,
             )
-        voided = self._http.post(
+        voided = self._keys.post(
             f"/invoices/{quote(invoice_id, safe='')}/void",
             {},
-            key=stripe_key("void", invoice_id),
+            stem=stripe_key("void", invoice_id),
+            find=lambda: self._unless_status(invoice_id, "open", "uncollectible"),
             resource_id=invoice_id,
         )
         return self._mapped(voided)
@@ -362,10 +403,11 @@ class StripeInvoices:
                 f"only an open invoice can be written off; this one is {current.status.value}",
                 resource_id=invoice_id,
             )
-        written_off = self._http.post(
+        written_off = self._keys.post(
             f"/invoices/{quote(invoice_id, safe='')}/mark_uncollectible",
             {},
-            key=stripe_key("uncollectible", invoice_id),
+            stem=stripe_key("uncollectible", invoice_id),
+            find=lambda: self._unless_status(invoice_id, "open"),
             resource_id=invoice_id,
         )
         return self._mapped(written_off)

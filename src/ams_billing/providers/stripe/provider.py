@@ -111,7 +111,7 @@ class StripeProvider:
         )
         once = IdempotentCalls(idempotency_store)
         self.ledger = once.store
-        self._customers = StripeCustomers(self._http, once)
+        self._customers = StripeCustomers(self._http, once, now=self._now)
         self._invoices = StripeInvoices(
             self._http, self._customers, settings.invoice_defaults(), once, now=self._now
         )

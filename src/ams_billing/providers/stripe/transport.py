@@ -15,6 +15,9 @@
   429 after ``Retry-After`` when given, else after the backoff (Stripe stores no 429 under a
   key: the limiter sits in front of idempotency). A ``Retry-After`` above
   ``STRIPE_MAX_RETRY_WAIT`` raises :class:`~ams_billing.core.errors.RateLimitedError` at once.
+  A 5xx raises :class:`ServerFailureError`; one Stripe *replayed* (``Idempotent-Replayed: true``:
+  it kept the 5xx under the key) is raised at once, since the same key gets it back for a day
+  (:mod:`~ams_billing.providers.stripe.generations` decides what comes next).
 - **Never blind past the key window.** A keyed POST whose attempt may have been applied (the
   connection failed after sending, a 5xx) is resent only while Stripe surely keeps its key:
   :data:`RESEND_WITHIN` seconds (a day less an hour) from the first send, by ``clock``. Later
@@ -61,6 +64,7 @@ __all__ = [
     "RESEND_WITHIN",
     "USER_AGENT",
     "Call",
+    "ServerFailureError",
     "StripeHttp",
 ]
 
@@ -114,6 +118,20 @@ class Call:
     def operation(self) -> str:
         """The endpoint, ids replaced: ``POST /v1/invoices/{id}/finalize`` (pacing, logs)."""
         return f"{self.method} {_ID_SEGMENT.sub('/{id}', self.path)}"
+
+
+class ServerFailureError(ProviderUnavailableError):
+    """A 5xx from Stripe (retryable); ``replayed`` when Stripe kept it under the request's key.
+
+    A replayed one is raised at once, without resending: every request with that key gets the
+    same answer for 24 hours (:mod:`~ams_billing.providers.stripe.generations` moves the step
+    to a new key once it proved nothing was made).
+    """
+
+    def __init__(self, message: str, *, replayed: bool, should_retry: bool | None) -> None:
+        super().__init__(message)
+        self.replayed = replayed
+        self.should_retry = should_retry
 
 
 class _Bearer(httpx.Auth):
@@ -346,6 +364,11 @@ class StripeHttp:
         should_retry = stripe_error(response).should_retry
         if status >= 500:
             resends.maybe_applied = True
+            replayed = response.headers.get("idempotent-replayed", "").strip().lower() == "true"
+            error = ServerFailureError(str(error), replayed=replayed, should_retry=should_retry)
+            if replayed and call.idempotency_key is not None:
+                # Stripe kept this 5xx under the key: the same key gets it back for 24 hours.
+                raise error
         if isinstance(error, RateLimitedError):
             return self._rate_limited(call, response, error, should_retry)
         retryable = status == 409 or status >= 500
