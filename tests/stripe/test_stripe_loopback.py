@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from ams_billing.contracts.checks import RecordingListener
+from ams_billing.core.batch import BatchItem, BatchOutcome
 from ams_billing.core.errors import (
     InvalidStateError,
     NotFoundError,
@@ -195,6 +196,96 @@ def test_without_the_ledger_a_create_within_the_key_window_is_stripes_replay(wor
     assert elsewhere.provider_id == first.provider_id
     assert world.count("customers") == 1
     assert any(call.replayed for call in world.calls("POST", "/v1/customers"))
+
+
+def lose_answers(world: World, path: str) -> None:
+    """Every attempt of the next call to ``path`` is applied and its answer lost."""
+    world.emulator.add_fault(
+        FaultRule(kind=FaultKind.DROP_AFTER, method="POST", path=path, count=10)
+    )
+
+
+def test_a_lost_update_retried_after_a_later_update_is_replayed_not_written_again(
+    world: World,
+) -> None:
+    service = world.service()
+    made = service.create_contact(member(), idempotency_key="contact-0")
+    path = f"/v1/customers/{made.provider_id}"
+    lose_answers(world, f"^{path}$")
+    first = member(email="first@example.org")
+    with pytest.raises(ProviderUnavailableError):
+        service.create_contact(first, idempotency_key="contact-1")
+    world.emulator.clear_faults()
+    later = service.create_contact(member(email="later@example.org"), idempotency_key="contact-2")
+    retried = service.create_contact(first, idempotency_key="contact-1")
+    # The answer is the customer as held now, and the later update stays.
+    assert retried == later
+    [customer] = world.emulator.state()["customers"]
+    assert customer["email"] == "later@example.org"
+    # The retry repeated the lost update under its own key, and Stripe replayed it.
+    lost_key = world.calls("POST", path)[0].idempotency_key
+    repeats = [c for c in world.calls("POST", path) if c.idempotency_key == lost_key]
+    assert (repeats[-1].status, repeats[-1].replayed, repeats[-1].dropped) == (200, True, False)
+
+
+def test_a_lost_create_retried_after_a_later_update_is_the_one_customer_as_held_now(
+    world: World,
+) -> None:
+    service = world.service()
+    lose_answers(world, r"^/v1/customers$")
+    with pytest.raises(ProviderUnavailableError):
+        service.create_contact(member(), idempotency_key="contact-1")
+    world.emulator.clear_faults()
+    [made] = world.emulator.state()["customers"]  # applied, its answer lost
+    # Two hours on (within Stripe's key window), search has indexed it: the later change
+    # under another key finds the customer and updates it.
+    world.emulator.advance_clock(timedelta(hours=2))
+    later = service.create_contact(member(email="later@example.org"), idempotency_key="contact-2")
+    assert later.provider_id == made["id"]
+    retried = service.create_contact(member(), idempotency_key="contact-1")
+    # The retry repeated the lost create (Stripe replayed it), then read the customer.
+    assert retried == later
+    [customer] = world.emulator.state()["customers"]
+    assert customer["email"] == "later@example.org"
+    creates = world.calls("POST", "/v1/customers")
+    assert (creates[-1].status, creates[-1].replayed) == (200, True)
+    assert creates[-1].idempotency_key == creates[0].idempotency_key
+
+
+def test_a_contact_batch_replayed_after_a_restart_is_existing_and_keeps_a_later_update(
+    world: World,
+) -> None:
+    items = [BatchItem(member(), "contact-1"), BatchItem(member("M-1002"), "contact-2")]
+    first = world.service().create_contacts(items)
+    assert [r.outcome for r in first] == [BatchOutcome.CREATED] * 2
+    world.service().create_contact(member(email="later@example.org"), idempotency_key="c-3")
+    again = world.service().create_contacts(items)  # a restart: a new provider, same ledger
+    assert [r.outcome for r in again] == [BatchOutcome.EXISTING] * 2
+    assert [r.unwrap().provider_id for r in again] == [r.unwrap().provider_id for r in first]
+    assert again[0].unwrap().email == "later@example.org"
+    emails = {c["metadata"]["ams_account"]: c["email"] for c in world.emulator.state()["customers"]}
+    assert emails == {"M-1001": "later@example.org", "M-1002": "ada@example.org"}
+
+
+def test_a_contact_batch_whose_answer_was_lost_is_existing_when_retried(world: World) -> None:
+    items = [BatchItem(member(), "contact-1")]
+    lose_answers(world, r"^/v1/customers$")
+    [lost] = world.service().create_contacts(items)
+    assert isinstance(lost.error, ProviderUnavailableError)
+    world.emulator.clear_faults()
+    [again] = world.service().create_contacts(items)  # the create is replayed by Stripe
+    assert again.outcome is BatchOutcome.EXISTING
+    [customer] = world.emulator.state()["customers"]
+    assert again.unwrap().provider_id == customer["id"]
+    # Another installation's ledger: Stripe's replay of the create is not a customer made.
+    [elsewhere] = world.service(InMemoryIdempotencyStore()).create_contacts(
+        [BatchItem(member(), "contact-9")]
+    )
+    assert (elsewhere.outcome, elsewhere.unwrap().provider_id) == (
+        BatchOutcome.EXISTING,
+        customer["id"],
+    )
+    assert world.count("customers") == 1
 
 
 # -- invoices ------------------------------------------------------------------------------

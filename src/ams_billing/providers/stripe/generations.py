@@ -87,11 +87,27 @@ class KeyGenerations:
             nothing was made). A step that makes nothing (an update of fields to the same
             values) passes a look-up that always answers ``None``.
         """
+        return self.post_fresh(path, params, stem=stem, find=find, **options)[0]
+
+    def post_fresh(
+        self,
+        path: str,
+        params: Any,
+        *,
+        stem: str,
+        find: Callable[[], Any | None],
+        **options: Any,
+    ) -> tuple[Any, bool]:
+        """:meth:`post`, and whether this call did the work.
+
+        ``False`` when Stripe replayed an earlier call's answer under the key, or when the
+        look-up found what an earlier key made.
+        """
         failure: ServerFailureError | None = None
         for _ in range(MAX_GENERATIONS_PER_CALL):
             generation = self.current(stem)
             try:
-                return self._http.post(
+                return self._http.post_fresh(
                     path, params, key=generation_key(stem, generation), **options
                 )
             except ServerFailureError as error:
@@ -100,7 +116,7 @@ class KeyGenerations:
                 failure = error
             found = find()
             if found is not None:
-                return found
+                return found, False
             new = self.advance(stem, generation)
             logger.warning(
                 "Stripe kept a %s under the key of %s and nothing was made under it; "

@@ -18,9 +18,10 @@ from typing import Any
 
 import httpx
 
+from ams_billing.core.batch import BatchItem, BatchOutcome, BatchResult
 from ams_billing.core.behaviour import ContactView, ProviderBehaviour, TaxModel, WebhookBehaviour
 from ams_billing.core.env import Environment
-from ams_billing.core.errors import UnsupportedOperationError
+from ams_billing.core.errors import BillingError, UnsupportedOperationError
 from ams_billing.core.hookspecs import hookimpl
 from ams_billing.core.idempotency import IdempotentCalls
 from ams_billing.core.ledger import IdempotencyStore
@@ -194,6 +195,28 @@ class StripeProvider:
     def create_contact(self, contact: Contact, idempotency_key: str) -> ContactRecord:
         """Create the customer, or find and update the one of its account reference."""
         return self._customers.create_contact(contact, idempotency_key)
+
+    @hookimpl
+    def create_contacts(
+        self, items: Sequence[BatchItem[Contact]]
+    ) -> list[BatchResult[ContactRecord]]:
+        """Each item as :meth:`create_contact`; ``CREATED`` only for a customer made by the call.
+
+        A replayed key, a customer Stripe replayed (``Idempotent-Replayed``), one a lost
+        attempt made and one found and updated are ``EXISTING``: the service alone, looping,
+        could not tell them apart after a restart. Errors are per item (``FAILED``).
+        """
+        results: list[BatchResult[ContactRecord]] = []
+        for index, item in enumerate(items):
+            key, made = item.idempotency_key, list[bool]()
+            try:
+                record = self._customers.create_contact(item.request, key, made=made)
+            except BillingError as error:
+                results.append(BatchResult(index, key, BatchOutcome.FAILED, error=error))
+                continue
+            outcome = BatchOutcome.CREATED if any(made) else BatchOutcome.EXISTING
+            results.append(BatchResult(index, key, outcome, result=record))
+        return results
 
     @hookimpl
     def create_invoice(self, request: InvoiceRequest, idempotency_key: str) -> Invoice:

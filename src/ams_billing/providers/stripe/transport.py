@@ -221,12 +221,26 @@ class StripeHttp:
         """POST ``/v1{path}`` with ``params``, under the step key ``key``; the parsed answer."""
         return self.send(Call("POST", path, params, idempotency_key=key, **options))
 
+    def post_fresh(
+        self, path: str, params: forms.Params, *, key: str, **options: Any
+    ) -> tuple[Any, bool]:
+        """:meth:`post`, and whether this call did the work (``False``: Stripe replayed it).
+
+        An answer Stripe replayed (``Idempotent-Replayed: true``) to a retry of this call's
+        own attempt, whose answer was lost on the way, is still this call's work.
+        """
+        return self.send_fresh(Call("POST", path, params, idempotency_key=key, **options))
+
     def delete(self, path: str, **options: Any) -> Any:
         """DELETE ``/v1{path}``; the parsed answer."""
         return self.send(Call("DELETE", path, **options))
 
     def send(self, call: Call) -> Any:
         """Send ``call`` with retries; the parsed JSON, or raise the core's error."""
+        return self.send_fresh(call)[0]
+
+    def send_fresh(self, call: Call) -> tuple[Any, bool]:
+        """:meth:`send`, and whether the answer is this call's work, not an earlier one's."""
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.settings.max_attempts),
             wait=self._wait,
@@ -240,12 +254,14 @@ class StripeHttp:
             response: httpx.Response = retrying(self._attempt, call, resends)
         except _Transient as failure:
             raise failure.error from None
+        replayed = response.headers.get("idempotent-replayed", "").strip().lower() == "true"
         try:
-            return json.loads(response.content or b"null", parse_float=Decimal)
+            body = json.loads(response.content or b"null", parse_float=Decimal)
         except (ValueError, RecursionError):
             raise ProviderUnavailableError(
                 f"Stripe answered {call.operation} with a body that is not JSON"
             ) from None
+        return body, not replayed or resends.maybe_applied
 
     # -- machinery -------------------------------------------------------------------------
 
