@@ -609,6 +609,13 @@ class Supervisor:
         """Bill, pay, deliver and kill until every worker finished (or the budget ran out)."""
         config = self.config
         kills, webhook_kills = config.kills, config.webhook_kills
+        # The first random kill comes at its moment or once a few members are finished,
+        # whichever is first: with few members the workers could otherwise be done before its
+        # moment, and the run would have killed none. Its own generator: the seeded schedule
+        # of the rest stays what it was.
+        first_rng = random.Random(f"{config.seed}:first-kill")  # noqa: S311 - reproducible
+        first_kill_by = first_rng.randint(1, max(1, config.members // 2))
+        first_kill_pending = kills > 0
         now = time.monotonic()
         next_kill = now + self.rng.uniform(1.0, 3.0)
         next_hold = now + self.rng.uniform(0.2, 1.0)
@@ -622,11 +629,13 @@ class Supervisor:
                 return
             if self.handle_hold(now, next_hold):
                 next_hold = now + self.rng.uniform(0.5, 2.0)
-            if kills and now >= next_kill:
-                live = [i for i, w in enumerate(self.workers) if w.alive]
-                if live:
-                    self.kill_worker(self.rng.choice(live), "worker, at a random moment")
+            due = first_kill_pending and self.finished() >= first_kill_by
+            if kills and (now >= next_kill or due):
+                busy = self.busy_workers()
+                if busy:
+                    self.kill_worker(self.rng.choice(busy), "worker, at a random moment")
                     kills -= 1
+                    first_kill_pending = False
                 next_kill = now + self.rng.uniform(1.0, 3.0)
             if now >= next_pay:
                 self.pay()
@@ -701,6 +710,18 @@ class Supervisor:
                 if invoice["InvoiceID"].lower() == invoice_id:
                     found = _MEMBER.search(invoice.get("Reference") or "")
         return int(found.group(2)) if found else None
+
+    def busy_workers(self) -> list[int]:
+        """Workers alive with members still to finish: the ones a random kill may hit."""
+        assert self.stores is not None
+        query = sa.select(members.c.worker).where(members.c.finished == sa.false()).distinct()
+        with self.stores.engine.connect() as connection:
+            owing = {int(row.worker) for row in connection.execute(query)}
+        return [i for i, w in enumerate(self.workers) if w.alive and i in owing]
+
+    def finished(self) -> int:
+        """How many members are finished."""
+        return self.config.members - self.unfinished()
 
     def unfinished(self) -> int:
         """How many members are not finished."""
