@@ -161,6 +161,8 @@ class CrashConfig:
     kills: int = 8
     hold_kills: int = 8
     webhook_kills: int = 6
+    kill_gap: float = 2.0
+    """Mean real seconds between random worker kills (each gap drawn from half to 1.5 times)."""
     scale: float = 10.0
     budget: float = 600.0
     memory_ledger: bool = False
@@ -287,6 +289,7 @@ class Supervisor:
         self.jumped = 0.0
         self.jumps_file = work / "clock-jumps"
         self.jumps_file.write_text("0.0")
+        self.gate = work / "first-random-kill-gate"
         self.hold_kills_left = config.hold_kills
         self.stems: dict[str, int] = {}
         self.next_target = 0
@@ -582,6 +585,8 @@ class Supervisor:
         self.server.start()
         self.install_faults()
         self.stores = open_stores(self.url)
+        if config.kills > 0:  # no worker starts its last member before the first random kill
+            self.gate.write_text("closed")
         create_tables(self.stores.engine, config.workers, config.members)
         for index in range(config.webhook_servers):
             name = f"webhooks-{index}"
@@ -599,6 +604,8 @@ class Supervisor:
                     "--clock-jumps", str(self.jumps_file)]  # fmt: skip
             if config.memory_ledger:
                 argv.append("--memory-ledger")
+            if config.kills > 0:
+                argv += ["--gate", str(self.gate)]
             argv += self.worker_args()
             self.workers.append(self.spawn(f"worker-{index}", argv))
         deadline = time.monotonic() + config.budget
@@ -609,8 +616,16 @@ class Supervisor:
         """Bill, pay, deliver and kill until every worker finished (or the budget ran out)."""
         config = self.config
         kills, webhook_kills = config.kills, config.webhook_kills
+        # The first random kill comes at its moment or once a few members are finished,
+        # whichever is first: with few members the workers could otherwise be done before its
+        # moment, and the run would have killed none. Its own generator: the seeded schedule
+        # of the rest stays what it was.
+        first_rng = random.Random(f"{config.seed}:first-kill")  # noqa: S311 - reproducible
+        first_kill_by = first_rng.randint(1, max(1, config.members // 2))
+        first_kill_pending = kills > 0
         now = time.monotonic()
-        next_kill = now + self.rng.uniform(1.0, 3.0)
+        gap = (config.kill_gap / 2, config.kill_gap * 1.5)
+        next_kill = now + self.rng.uniform(*gap)
         next_hold = now + self.rng.uniform(0.2, 1.0)
         next_pay = next_delivery = now
         while True:
@@ -622,12 +637,15 @@ class Supervisor:
                 return
             if self.handle_hold(now, next_hold):
                 next_hold = now + self.rng.uniform(0.5, 2.0)
-            if kills and now >= next_kill:
-                live = [i for i, w in enumerate(self.workers) if w.alive]
-                if live:
-                    self.kill_worker(self.rng.choice(live), "worker, at a random moment")
+            due = first_kill_pending and self.finished() >= first_kill_by
+            if kills and (now >= next_kill or due):
+                busy = self.busy_workers()
+                if busy:
+                    self.kill_worker(self.rng.choice(busy), "worker, at a random moment")
                     kills -= 1
-                next_kill = now + self.rng.uniform(1.0, 3.0)
+                    first_kill_pending = False
+                    self.gate.unlink(missing_ok=True)
+                next_kill = now + self.rng.uniform(*gap)
             if now >= next_pay:
                 self.pay()
                 next_pay = now + 0.5
@@ -702,6 +720,18 @@ class Supervisor:
                     found = _MEMBER.search(invoice.get("Reference") or "")
         return int(found.group(2)) if found else None
 
+    def busy_workers(self) -> list[int]:
+        """Workers alive with members still to finish: the ones a random kill may hit."""
+        assert self.stores is not None
+        query = sa.select(members.c.worker).where(members.c.finished == sa.false()).distinct()
+        with self.stores.engine.connect() as connection:
+            owing = {int(row.worker) for row in connection.execute(query)}
+        return [i for i, w in enumerate(self.workers) if w.alive and i in owing]
+
+    def finished(self) -> int:
+        """How many members are finished."""
+        return self.config.members - self.unfinished()
+
     def unfinished(self) -> int:
         """How many members are not finished."""
         assert self.stores is not None
@@ -772,6 +802,7 @@ class Supervisor:
 
     def final_phase(self, deadline: float) -> None:
         """Faults off, last payments and deliveries, servers killed, then the CLI drains."""
+        self.gate.unlink(missing_ok=True)
         self.emulator.clear_faults()
         self.emulator.release_holds()
         self.pay(final=True)
@@ -1097,6 +1128,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument(
             f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name)
         )
+    parser.add_argument(
+        "--kill-gap",
+        type=float,
+        default=defaults.kill_gap,
+        help="mean seconds between random worker kills (the first also comes once a few "
+        "members are finished)",
+    )
     parser.add_argument("--scale", type=float, default=defaults.scale)
     parser.add_argument("--budget", type=float, default=defaults.budget, help="seconds per run")
     parser.add_argument(
@@ -1116,7 +1154,8 @@ def main(argv: list[str] | None = None) -> int:
                 store=store, seed=seed, provider=args.provider, members=args.members,
                 workers=args.workers,
                 webhook_servers=args.webhook_servers, kills=args.kills,
-                hold_kills=args.hold_kills, webhook_kills=args.webhook_kills, scale=args.scale,
+                hold_kills=args.hold_kills, webhook_kills=args.webhook_kills,
+                kill_gap=args.kill_gap, scale=args.scale,
                 budget=args.budget, memory_ledger=args.memory_ledger,
             )  # fmt: skip
             report = run_crash_soak(config, keep=args.keep)

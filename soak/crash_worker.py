@@ -154,6 +154,17 @@ class JumpingClock:
         return time.monotonic() + self.jumped / self.scale
 
 
+def wait_for_gate(path: str, limit: float = 60.0) -> None:
+    """Wait (at most ``limit`` seconds) until the supervisor removes the gate file.
+
+    The supervisor keeps it until its first random kill has happened, so the work cannot be
+    done before that kill however fast the members go.
+    """
+    deadline = time.monotonic() + limit
+    while os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Bill this worker's unfinished members; 0 when all are finished."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -167,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--parent", type=int, help="stop when this process is gone")
     parser.add_argument("--clock-jumps", help="a file with the emulator's jumps (seconds)")
+    parser.add_argument(
+        "--gate", help="while this file exists, do not start the last member (waits at most 60 s)"
+    )
     args = parser.parse_args(argv)
     extra: dict[str, Any] = {}
     if args.clock_jumps:
@@ -184,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
                 for number in todo:
                     if args.parent and os.getppid() != args.parent:
                         return 4  # the supervisor died: stop rather than run on unwatched
+                    if args.gate and len(worker.unfinished(args.worker)) == 1:
+                        wait_for_gate(args.gate)
                     worker.bill(number)
         except Exception as error:  # anything untyped is a finding; keep it, then crash
             record_problem(stores.engine, f"worker {args.worker}: untyped {error!r}")

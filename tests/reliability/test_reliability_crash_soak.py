@@ -77,6 +77,23 @@ def test_killed_workers_and_webhook_servers_lose_and_duplicate_nothing(
 
 
 @PROVIDERS
+def test_a_random_worker_kill_comes_before_the_work_is_done_even_when_its_moment_is_late(
+    tmp_path: Path, provider: str
+) -> None:
+    # Random kills timed 10 minutes apart: the workers are done long before. The first one
+    # still comes, once a seeded few members are finished, at a worker with members left.
+    code, report, output = crash_soak(
+        tmp_path, provider, "--kills", "1", "--kill-gap", "600", "--hold-kills", "0",
+        "--webhook-kills", "0",
+    )  # fmt: skip
+    assert report["problems"] == [], output[-3000:]
+    assert code == 0
+    assert report["kills"].get("worker, at a random moment") == 1, report["kills"]
+    assert report["restarts"]["worker"] == report["clock_jumps"] == 1
+    assert report["lost"] == report["duplicates"] == report["emailed_twice"] == 0
+
+
+@PROVIDERS
 def test_the_audit_catches_a_duplicate_from_a_ledger_kept_in_memory(
     tmp_path: Path, provider: str
 ) -> None:
