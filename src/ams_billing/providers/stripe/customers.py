@@ -235,6 +235,19 @@ class StripeCustomers:
             return None
         path, creates = str(sent["path"]), sent["path"] == _CREATE_PATH
         customer_id: str | None
+        if creates:
+            # A customer the lost create made, found by a look-up that writes nothing, is the
+            # answer as held now. Only when none is found is the create repeated: a repeat
+            # Stripe no longer replays (its key pruned, whatever this process's clock says)
+            # would otherwise make a second customer.
+            customer_id = self._remembered(contact.account_reference) or self._search(
+                contact.account_reference
+            )
+            if customer_id is None:
+                found = self._made(contact)
+                customer_id = None if found is None else str(found["id"])
+            if customer_id is not None:
+                return self._held(contact, customer_id)
         if self._now().timestamp() - float(sent["at"]) > RESEND_WITHIN:
             # Stripe may have pruned the key: a repeat could apply the first details again.
             # The customer it was about, if known, is the answer as held now.
