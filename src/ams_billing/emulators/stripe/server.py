@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
 
-from ams_billing.emulators.xero.messages import (
+from ams_billing.emulators.common.messages import (
     ConnectionDropped,
     EmulatorRequest,
     EmulatorResponse,

@@ -25,9 +25,14 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import unquote
 
+from ams_billing.emulators.common.messages import (
+    ConnectionDropped,
+    EmulatorRequest,
+    EmulatorResponse,
+)
+
 from .app import XeroEmulator, unhandled
 from .context import text_response
-from .messages import ConnectionDropped, EmulatorRequest, EmulatorResponse
 
 __all__ = ["MAX_BODY", "EmulatorServer", "serve_emulator"]
 
