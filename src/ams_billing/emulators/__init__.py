@@ -17,4 +17,7 @@ Every emulator follows the layout of :mod:`ams_billing.emulators.xero`:
     its pytest fixtures, if any: only :mod:`ams_billing.contracts` imports pytest.
 
 The provider itself stays in ``providers/<name>/`` and imports none of this.
+
+``emulators/common/`` holds the provider-neutral pieces every emulator shares (clock, request
+and response values, the in-process transport); it imports no emulator.
 """

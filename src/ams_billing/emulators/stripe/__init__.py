@@ -45,8 +45,8 @@ holds and request/response values are the Xero emulator's (provider-neutral).
 
 from __future__ import annotations
 
+from ams_billing.emulators.common.messages import EmulatorError
 from ams_billing.emulators.xero.holds import HeldCall, ResponseHold
-from ams_billing.emulators.xero.messages import EmulatorError
 
 from .app import StripeEngine
 from .calllog import CallRecord, CallSummary

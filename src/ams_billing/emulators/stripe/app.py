@@ -20,13 +20,13 @@ from typing import Any
 import attrs
 import httpx
 
-from ams_billing.emulators.xero.holds import HeldCall, HoldRegistry, ResponseHold
-from ams_billing.emulators.xero.messages import (
+from ams_billing.emulators.common.messages import (
     ConnectionDropped,
     EmulatorError,
     EmulatorRequest,
     EmulatorResponse,
 )
+from ams_billing.emulators.xero.holds import HeldCall, HoldRegistry, ResponseHold
 
 from .calllog import CallLog, CallRecord, CallSummary
 from .clock import EmulatorClock, unix

@@ -8,7 +8,7 @@ move it forward.
 
 from __future__ import annotations
 
-from ams_billing.emulators.xero.clock import DEFAULT_EPOCH, EmulatorClock
+from ams_billing.emulators.common.clock import DEFAULT_EPOCH, EmulatorClock
 
 __all__ = ["DEFAULT_EPOCH", "EmulatorClock", "unix"]
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ams_billing.emulators.xero.messages import EmulatorError, EmulatorRequest, EmulatorResponse
+from ams_billing.emulators.common.messages import EmulatorError, EmulatorRequest, EmulatorResponse
 
 from .clock import unix
 from .faults import FaultRule

@@ -24,11 +24,10 @@ Every faulted call is in the call log (``fault``, and ``dropped`` for cuts).
 from __future__ import annotations
 
 import enum
-import random
-import re
-import threading
 
 import attrs
+
+from ams_billing.emulators.common.faults import RuleSet, matches_call, optional_upper
 
 __all__ = ["FaultKind", "FaultRule", "FaultRuleSet"]
 
@@ -45,16 +44,12 @@ class FaultKind(enum.StrEnum):
     DROP_AFTER = "drop_after"
 
 
-def _optional_upper(value: str | None) -> str | None:
-    return value.upper() if value else None
-
-
 @attrs.frozen
 class FaultRule:
     """One fault to inject into matching calls."""
 
     kind: FaultKind = attrs.field(converter=FaultKind)
-    method: str | None = attrs.field(default=None, converter=_optional_upper)
+    method: str | None = attrs.field(default=None, converter=optional_upper)
     path: str | None = None
     count: int | None = None
     skip: int = 0
@@ -67,56 +62,8 @@ class FaultRule:
 
     def matches(self, method: str, path: str) -> bool:
         """Whether the rule applies to this method and path."""
-        if self.method is not None and self.method != method.upper():
-            return False
-        return self.path is None or re.search(self.path, path) is not None
+        return matches_call(self.method, self.path, method, path)
 
 
-@attrs.define
-class _Active:
-    rule: FaultRule
-    seen: int = 0
-    fired: int = 0
-
-
-class FaultRuleSet:
+class FaultRuleSet(RuleSet[FaultRule]):
     """The active rules; the first that matches and fires wins; thread-safe."""
-
-    def __init__(self, seed: int) -> None:
-        self._rng = random.Random(seed)  # noqa: S311 - reproducible chaos, not security
-        self._rules: list[_Active] = []
-        self._lock = threading.Lock()
-
-    def add(self, rule: FaultRule) -> None:
-        """Activate a rule."""
-        with self._lock:
-            self._rules.append(_Active(rule))
-
-    def clear(self) -> None:
-        """Remove every rule."""
-        with self._lock:
-            self._rules.clear()
-
-    @property
-    def rules(self) -> list[FaultRule]:
-        """The active rules (including exhausted ones)."""
-        with self._lock:
-            return [active.rule for active in self._rules]
-
-    def pick(self, method: str, path: str) -> FaultRule | None:
-        """The fault to inject into this call, if any (consuming its count)."""
-        with self._lock:
-            for active in self._rules:
-                rule = active.rule
-                if rule.count is not None and active.fired >= rule.count:
-                    continue
-                if not rule.matches(method, path):
-                    continue
-                active.seen += 1
-                if active.seen <= rule.skip:
-                    continue
-                if rule.probability < 1.0 and self._rng.random() >= rule.probability:
-                    continue
-                active.fired += 1
-                return rule
-        return None

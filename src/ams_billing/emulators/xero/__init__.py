@@ -31,11 +31,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ams_billing.core.deprecation import moved
+from ams_billing.emulators.common.clock import EmulatorClock
+from ams_billing.emulators.common.messages import EmulatorError
 
 from .app import XeroEmulator
 from .books import BooksSnapshot
 from .calllog import CallRecord, CallSummary
-from .clock import EmulatorClock
 from .config import (
     BROAD_SCOPES,
     GRANULAR_SCOPES,
@@ -48,7 +49,6 @@ from .config import (
 from .exports import XERO_CLASS_PATH, provider_environment, throwaway_database
 from .faults import FaultKind, FaultRule
 from .holds import HeldCall, ResponseHold
-from .messages import EmulatorError
 from .server import EmulatorServer, serve_emulator
 from .transport import EmulatorTransport
 from .webhooks import DeliveryAttempt, IntentCheck, IntentToReceiveReport, sign

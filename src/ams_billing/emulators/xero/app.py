@@ -22,10 +22,17 @@ from typing import Any
 import attrs
 import httpx
 
+from ams_billing.emulators.common.clock import EmulatorClock
+from ams_billing.emulators.common.messages import (
+    ConnectionDropped,
+    EmulatorError,
+    EmulatorRequest,
+    EmulatorResponse,
+)
+
 from . import wire
 from .books import Books, BooksSnapshot
 from .calllog import CallLog, CallRecord, CallSummary
-from .clock import EmulatorClock
 from .config import EmulatorConfig
 from .contacts import contact_json, handle_contacts
 from .context import (
@@ -42,7 +49,6 @@ from .identity import TokenStore, connections_body, required_scopes, token_endpo
 from .ids import IdFactory
 from .invoices import handle_invoices, invoice_json
 from .limits import RateLimiter
-from .messages import ConnectionDropped, EmulatorError, EmulatorRequest, EmulatorResponse
 from .payments import apply_payment, handle_payments, payment_json
 from .settings_api import handle_settings
 from .transport import EmulatorTransport

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from datetime import datetime
 
 import attrs
+
+from ams_billing.emulators.common.calllog import RecordLog
 
 __all__ = ["CallLog", "CallRecord", "CallSummary"]
 
@@ -44,30 +45,11 @@ class CallSummary:
     dropped: int
 
 
-class CallLog:
+class CallLog(RecordLog[CallRecord]):
     """Thread-safe list of :class:`CallRecord`."""
 
     def __init__(self) -> None:
-        self._records: list[CallRecord] = []
-        self._lock = threading.Lock()
-
-    def add(self, **fields: object) -> CallRecord:
-        """Append a record (``sequence`` is assigned here)."""
-        with self._lock:
-            record = CallRecord(sequence=len(self._records) + 1, **fields)  # type: ignore[arg-type]
-            self._records.append(record)
-            return record
-
-    @property
-    def records(self) -> list[CallRecord]:
-        """A copy of all records, oldest first."""
-        with self._lock:
-            return list(self._records)
-
-    def clear(self) -> None:
-        """Forget every record."""
-        with self._lock:
-            self._records.clear()
+        super().__init__(CallRecord)
 
     def summary(self) -> CallSummary:
         """Counts per endpoint, status, limit problem and fault."""

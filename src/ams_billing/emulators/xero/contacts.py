@@ -13,10 +13,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from ams_billing.emulators.common.messages import EmulatorResponse
+
 from . import shapes, wire
 from .books import Contact
 from .context import ElementResult, RequestContext, batch_response
-from .messages import EmulatorResponse
 from .query import paginate
 
 __all__ = ["contact_json", "contact_summary", "find_contact", "handle_contacts"]

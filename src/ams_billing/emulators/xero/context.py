@@ -8,12 +8,13 @@ from typing import Any
 
 import attrs
 
+from ams_billing.emulators.common.clock import EmulatorClock
+from ams_billing.emulators.common.messages import EmulatorRequest, EmulatorResponse
+
 from . import wire
 from .books import Books
-from .clock import EmulatorClock
 from .config import EmulatorConfig
 from .ids import IdFactory
-from .messages import EmulatorRequest, EmulatorResponse
 from .query import QueryError, page_params, parse_where
 
 __all__ = [

@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ams_billing.emulators.common.messages import EmulatorError, EmulatorRequest, EmulatorResponse
+
 from . import wire
 from .faults import FaultRule
-from .messages import EmulatorError, EmulatorRequest, EmulatorResponse
 
 if TYPE_CHECKING:
     from .app import XeroEmulator

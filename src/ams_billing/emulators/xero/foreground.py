@@ -22,9 +22,9 @@ from typing import Any
 import attrs
 
 from ams_billing.core.signals import handling_signals
+from ams_billing.emulators.common.clock import EmulatorClock
 
 from .app import XeroEmulator
-from .clock import EmulatorClock
 from .config import BROAD_SCOPES, GRANULAR_SCOPES, EmulatorConfig
 from .exports import provider_environment, throwaway_database
 from .server import EmulatorServer

@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from ams_billing.core.deprecation import moved
-
-from .messages import EmulatorRequest, EmulatorResponse
+from ams_billing.emulators.common.messages import EmulatorRequest, EmulatorResponse
 
 __all__ = ["ReplayCache", "StoredResponse", "request_digest"]
 

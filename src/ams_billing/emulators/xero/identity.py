@@ -20,10 +20,11 @@ from urllib.parse import parse_qsl, unquote
 
 import attrs
 
+from ams_billing.emulators.common.messages import EmulatorRequest, EmulatorResponse
+
 from . import wire
 from .config import EmulatorConfig
 from .ids import IdFactory
-from .messages import EmulatorRequest, EmulatorResponse
 
 __all__ = [
     "AccessToken",

@@ -17,11 +17,12 @@ from typing import Any
 
 import attrs
 
+from ams_billing.emulators.common.messages import EmulatorResponse
+
 from . import shapes, wire
 from .books import Contact, Invoice, LineItem
 from .contacts import contact_summary
 from .context import ElementResult, RequestContext, batch_response
-from .messages import EmulatorResponse
 from .query import paginate
 
 __all__ = ["compute_line", "handle_invoices", "invoice_json", "line_json", "payment_summary"]

@@ -14,7 +14,8 @@ import threading
 
 import attrs
 
-from .clock import EmulatorClock
+from ams_billing.emulators.common.clock import EmulatorClock
+
 from .config import RateLimits
 
 __all__ = ["LimitDecision", "RateLimiter"]

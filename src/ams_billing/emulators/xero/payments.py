@@ -15,10 +15,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from ams_billing.emulators.common.messages import EmulatorResponse
+
 from . import shapes, wire
 from .books import Account, Invoice, Payment
 from .context import ElementResult, RequestContext, batch_response
-from .messages import EmulatorResponse
 from .query import paginate
 
 __all__ = ["apply_payment", "handle_payments", "payment_json"]

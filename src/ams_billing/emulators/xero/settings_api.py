@@ -9,11 +9,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from ams_billing.emulators.common.messages import EmulatorResponse
+
 from . import wire
 from .books import Account, TaxRate
 from .config import currency_description
 from .context import RequestContext
-from .messages import EmulatorResponse
 
 __all__ = ["account_json", "handle_settings"]
 

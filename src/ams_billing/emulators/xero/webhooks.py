@@ -27,9 +27,9 @@ import attrs
 import httpx
 
 from ams_billing.core.deprecation import moved
+from ams_billing.emulators.common.clock import EmulatorClock
 
 from . import wire
-from .clock import EmulatorClock
 from .config import EmulatorConfig
 
 __all__ = [
