@@ -47,8 +47,9 @@ import httpx
 import tenacity
 
 from ams_billing._version import __version__
-from ams_billing.core.errors import BillingError, ProviderUnavailableError, RateLimitedError
+from ams_billing.core.errors import ProviderUnavailableError, RateLimitedError
 from ams_billing.core.secret import Secret
+from ams_billing.providers.attempts import NEVER_SENT, Resends, Transient, network_failure
 from ams_billing.providers.stripe import forms
 from ams_billing.providers.stripe.errors import error_for_response, stripe_error
 from ams_billing.providers.stripe.keys import with_body_digest
@@ -92,7 +93,6 @@ USER_AGENT = f"ams-billing/{__version__} (+https://github.com/ams-billing/ams-bi
 
 logger = logging.getLogger("ams_billing.stripe")
 
-_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _ID_SEGMENT = re.compile(r"/(?:cus|in|ii|il|evt|we|clock|txr|cn)_[A-Za-z0-9]+")
 
 
@@ -147,19 +147,6 @@ class _Bearer(httpx.Auth):
         """Set the header and send the request once."""
         request.headers["Authorization"] = f"Bearer {self._key.reveal()}"
         yield request
-
-
-class _Transient(Exception):  # noqa: N818 - an internal retry signal, never escapes
-    def __init__(self, error: BillingError, retry_after: float | None = None) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.retry_after = retry_after
-
-
-@attrs.define
-class _Resends:
-    first_sent: float | None = None
-    maybe_applied: bool = False
 
 
 class StripeHttp:
@@ -244,15 +231,15 @@ class StripeHttp:
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.settings.max_attempts),
             wait=self._wait,
-            retry=tenacity.retry_if_exception_type(_Transient),
+            retry=tenacity.retry_if_exception_type(Transient),
             sleep=self._sleep,
             before_sleep=self._before_sleep,
             reraise=True,
         )
-        resends = _Resends()
+        resends = Resends()
         try:
             response: httpx.Response = retrying(self._attempt, call, resends)
-        except _Transient as failure:
+        except Transient as failure:
             raise failure.error from None
         replayed = response.headers.get("idempotent-replayed", "").strip().lower() == "true"
         try:
@@ -267,7 +254,7 @@ class StripeHttp:
 
     def _wait(self, state: tenacity.RetryCallState) -> float:
         failure = state.outcome.exception() if state.outcome is not None else None
-        if isinstance(failure, _Transient) and failure.retry_after is not None:
+        if isinstance(failure, Transient) and failure.retry_after is not None:
             return failure.retry_after / self.settings.rate_limit_time_scale
         backoff: float = min(BACKOFF_MAX, BACKOFF_BASE * 2.0 ** (state.attempt_number - 1))
         jittered = backoff * self._random.uniform(0.5, 1.0)
@@ -296,7 +283,7 @@ class StripeHttp:
             url = f"{url}?{forms.encode(call.params)}"
         return self.client.build_request(call.method, url, content=content, headers=headers)
 
-    def _attempt(self, call: Call, resends: _Resends) -> httpx.Response:
+    def _attempt(self, call: Call, resends: Resends) -> httpx.Response:
         blocked, limit = self.pacing.blocked()
         if blocked > self.settings.max_retry_wait:
             raise RateLimitedError(
@@ -318,9 +305,9 @@ class StripeHttp:
                 (time.perf_counter() - started) * 1000,
                 type(error).__name__,
             )
-            if not isinstance(error, _NEVER_SENT):
+            if not isinstance(error, NEVER_SENT):
                 resends.maybe_applied = True
-            raise self._network_failure(call, error) from None
+            raise network_failure("Stripe", error, safe_to_retry=call.safe_to_retry) from None
         logger.log(
             logging.DEBUG if response.is_success else logging.INFO,
             "Stripe %s -> %d in %.0f ms (Request-Id %s)",
@@ -331,7 +318,7 @@ class StripeHttp:
         )
         return self._judge(call, response, resends)
 
-    def _before_send(self, call: Call, resends: _Resends) -> None:
+    def _before_send(self, call: Call, resends: Resends) -> None:
         """Note the first send; refuse a resend Stripe's key window may no longer cover."""
         now = self._clock()
         if resends.first_sent is None:
@@ -355,19 +342,7 @@ class StripeHttp:
                 retryable=True,
             )
 
-    def _network_failure(self, call: Call, error: httpx.TransportError) -> Exception:
-        name = type(error).__name__
-        if isinstance(error, _NEVER_SENT):
-            return _Transient(ProviderUnavailableError(f"could not reach Stripe ({name})"))
-        if call.safe_to_retry:
-            return _Transient(ProviderUnavailableError(f"the connection to Stripe failed ({name})"))
-        return ProviderUnavailableError(
-            f"the connection to Stripe failed ({name}) after the request was sent; its outcome "
-            "is unknown and it carried no idempotency key, so it was not repeated",
-            retryable=False,
-        )
-
-    def _judge(self, call: Call, response: httpx.Response, resends: _Resends) -> httpx.Response:
+    def _judge(self, call: Call, response: httpx.Response, resends: Resends) -> httpx.Response:
         status = response.status_code
         if status in call.expect:
             return response
@@ -391,7 +366,7 @@ class StripeHttp:
         if should_retry is not None:
             retryable = should_retry
         if retryable and call.safe_to_retry:
-            raise _Transient(error)
+            raise Transient(error)
         if retryable and isinstance(error, ProviderUnavailableError):
             raise ProviderUnavailableError(
                 f"{error}; the request carried no idempotency key, so it was not repeated",
@@ -426,7 +401,7 @@ class StripeHttp:
         if should_retry is False:
             raise limited
         # Stripe stores no 429 under an idempotency key: resending cannot do the work twice.
-        raise _Transient(limited, retry_after=retry_after)
+        raise Transient(limited, retry_after=retry_after)
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -45,7 +45,8 @@ import httpx
 import tenacity
 
 from ams_billing._version import __version__
-from ams_billing.core.errors import BillingError, ProviderUnavailableError, RateLimitedError
+from ams_billing.core.errors import ProviderUnavailableError, RateLimitedError
+from ams_billing.providers.attempts import NEVER_SENT, Resends, Transient, network_failure
 from ams_billing.providers.xero import wire
 from ams_billing.providers.xero.auth import MintedToken, TokenCache, mint_token
 from ams_billing.providers.xero.errors import Kind, error_for_response, problem_detail
@@ -87,7 +88,6 @@ USER_AGENT = f"ams-billing/{__version__} (+https://github.com/ams-billing/ams-bi
 
 logger = logging.getLogger("ams_billing.xero")
 
-_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _TOKEN_REJECTED = ("tokenexpired", "authenticationunsuccessful", "invalid_token")
 
 
@@ -143,23 +143,6 @@ class _SecretHeader(httpx.Auth):
 
 def _bearer(token: Secret) -> Secret:
     return Secret(f"Bearer {token.reveal()}")
-
-
-class _Transient(Exception):  # noqa: N818 - an internal retry signal, never escapes
-    def __init__(self, error: BillingError, retry_after: float | None = None) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.retry_after = retry_after
-
-
-@attrs.define
-class _Resends:
-    """What one :meth:`XeroHttp.send` knows of its earlier attempts."""
-
-    first_sent: float | None = None
-    """The ``clock`` when the first attempt was sent."""
-    maybe_applied: bool = False
-    """Whether an attempt sent may have been applied (its outcome is unknown)."""
 
 
 class XeroHttp:
@@ -275,20 +258,20 @@ class XeroHttp:
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.settings.max_attempts),
             wait=self._wait,
-            retry=tenacity.retry_if_exception_type(_Transient),
+            retry=tenacity.retry_if_exception_type(Transient),
             sleep=self._sleep,
             before_sleep=self._before_sleep,
             reraise=True,
         )
-        resends = _Resends()
+        resends = Resends()
         try:
             return retrying(self._attempt, call, resends)
-        except _Transient as failure:
+        except Transient as failure:
             raise failure.error from None
 
     def _wait(self, state: tenacity.RetryCallState) -> float:
         failure = state.outcome.exception() if state.outcome is not None else None
-        if isinstance(failure, _Transient) and failure.retry_after is not None:
+        if isinstance(failure, Transient) and failure.retry_after is not None:
             return failure.retry_after
         backoff: float = min(BACKOFF_MAX, BACKOFF_BASE * 2.0 ** (state.attempt_number - 1))
         return backoff + self._random.uniform(0, BACKOFF_BASE)
@@ -303,7 +286,7 @@ class XeroHttp:
             wait,
         )
 
-    def _attempt(self, call: Call, resends: _Resends) -> httpx.Response:
+    def _attempt(self, call: Call, resends: Resends) -> httpx.Response:
         if call.paced:
             blocked, limit = self.pacer.blocked()
             if blocked > self.settings.max_retry_wait:
@@ -334,7 +317,7 @@ class XeroHttp:
             return self._judge(call, response, resends)
 
     def _exchange(
-        self, call: Call, authorization: Secret | None, resends: _Resends
+        self, call: Call, authorization: Secret | None, resends: Resends
     ) -> httpx.Response:
         request = self.client.build_request(
             call.method,
@@ -362,9 +345,9 @@ class XeroHttp:
                 elapsed,
                 type(error).__name__,
             )
-            if not isinstance(error, _NEVER_SENT):
+            if not isinstance(error, NEVER_SENT):
                 resends.maybe_applied = True
-            raise self._network_failure(call, error) from None
+            raise network_failure("Xero", error, safe_to_retry=call.safe_to_retry) from None
         elapsed = (time.perf_counter() - started) * 1000
         correlation = response.headers.get("xero-correlation-id", "-")
         level = logging.DEBUG if response.is_success else logging.INFO
@@ -382,7 +365,7 @@ class XeroHttp:
             self.pacer.observe(response.headers)
         return response
 
-    def _before_send(self, call: Call, resends: _Resends) -> None:
+    def _before_send(self, call: Call, resends: Resends) -> None:
         """Note the first send; refuse a resend Xero's key window may no longer cover.
 
         Checked as late as possible (after pacing and minting), right before the request goes.
@@ -410,19 +393,7 @@ class XeroHttp:
                 retryable=True,
             )
 
-    def _network_failure(self, call: Call, error: httpx.TransportError) -> Exception:
-        name = type(error).__name__
-        if isinstance(error, _NEVER_SENT):
-            return _Transient(ProviderUnavailableError(f"could not reach Xero ({name})"))
-        if call.safe_to_retry:
-            return _Transient(ProviderUnavailableError(f"the connection to Xero failed ({name})"))
-        return ProviderUnavailableError(
-            f"the connection to Xero failed ({name}) after the request was sent; its outcome "
-            "is unknown and it carried no idempotency key, so it was not repeated",
-            retryable=False,
-        )
-
-    def _judge(self, call: Call, response: httpx.Response, resends: _Resends) -> httpx.Response:
+    def _judge(self, call: Call, response: httpx.Response, resends: Resends) -> httpx.Response:
         status = response.status_code
         if status in call.expect:
             return response
@@ -437,7 +408,7 @@ class XeroHttp:
         if status >= 500 and status != 501:
             resends.maybe_applied = True
             if call.safe_to_retry:
-                raise _Transient(error)
+                raise Transient(error)
             raise ProviderUnavailableError(
                 f"{error}; the request carried no idempotency key, so it was not repeated",
                 retryable=False,
@@ -454,12 +425,12 @@ class XeroHttp:
             limit=limit,
         )
         if retry_after is None:
-            return _Transient(error)
+            return Transient(error)
         if call.paced:
             self.pacer.hold_off(retry_after, limit)
         if retry_after > self.settings.max_retry_wait:
             return error
-        return _Transient(error, retry_after=retry_after)
+        return Transient(error, retry_after=retry_after)
 
 
 _SHARED: dict[tuple[str, ...], tuple[TokenCache, Pacer]] = {}
